@@ -1,0 +1,77 @@
+using RnnRuntime.Backends.Reference;
+
+namespace RnnRuntime.Backends;
+
+/// <summary>
+/// One line per backend: its name, whether it can run here (null, or the reason it cannot), how much
+/// "auto" wants it (higher wins, null: never chosen by auto), and how to make it.
+/// </summary>
+internal sealed record BackendEntry(
+    string Name,
+    Func<RnnOptions, string?> UnavailableReason,
+    Func<RnnOptions, int?> AutoRank,
+    Func<RnnOptions, IRnnBackend> Create);
+
+/// <summary>Which backends this runtime has, which of them run on this machine, and what "auto" picks.</summary>
+public static class BackendRegistry
+{
+    public const string Auto = "auto";
+
+    private static readonly BackendEntry[] Entries =
+    [
+        new("reference", _ => null, _ => 0, _ => new ReferenceBackend()),
+    ];
+
+    /// <summary>Every backend built into this runtime, available here or not.</summary>
+    public static IReadOnlyList<string> Known { get; } = Entries.Select(e => e.Name).ToArray();
+
+    /// <summary>Backends that can run on this machine with these options.</summary>
+    public static IReadOnlyList<string> Available(RnnOptions? options = null)
+    {
+        options ??= RnnOptions.Default;
+        return Entries.Where(e => e.UnavailableReason(options) is null).Select(e => e.Name).ToArray();
+    }
+
+    /// <summary>Null when <paramref name="name"/> can run here, else why not.</summary>
+    public static string? UnavailableReason(string name, RnnOptions? options = null)
+    {
+        options ??= RnnOptions.Default;
+        BackendEntry? e = Find(name);
+        return e is null ? $"no backend is named '{name}'" : e.UnavailableReason(options);
+    }
+
+    /// <summary>The name "auto" resolves to on this machine.</summary>
+    public static string ResolveAuto(RnnOptions? options = null)
+    {
+        options ??= RnnOptions.Default;
+        BackendEntry? best = null;
+        int bestRank = int.MinValue;
+        foreach (BackendEntry e in Entries)
+        {
+            if (e.UnavailableReason(options) is not null) continue;
+            if (e.AutoRank(options) is int rank && rank > bestRank)
+            {
+                best = e;
+                bestRank = rank;
+            }
+        }
+        return best?.Name ?? "reference";
+    }
+
+    internal static IRnnBackend Create(RnnOptions options)
+    {
+        string name = string.IsNullOrWhiteSpace(options.Backend) ? Auto : options.Backend.Trim().ToLowerInvariant();
+        if (name == Auto) name = ResolveAuto(options);
+        BackendEntry? entry = Find(name);
+        if (entry is null)
+            throw new RnnBackendUnavailableException(
+                $"unknown backend '{options.Backend}'; known: auto, {string.Join(", ", Known)}; available here: {string.Join(", ", Available(options))}");
+        string? reason = entry.UnavailableReason(options);
+        if (reason is not null)
+            throw new RnnBackendUnavailableException(
+                $"backend '{name}' is not available on this machine: {reason}; available here: {string.Join(", ", Available(options))}");
+        return entry.Create(options);
+    }
+
+    private static BackendEntry? Find(string name) => Entries.FirstOrDefault(e => e.Name == name);
+}

@@ -1,0 +1,199 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+
+namespace RnnRuntime.Model;
+
+/// <summary>One tensor entry of a safetensors header. Offsets are relative to the data section.</summary>
+public sealed record SafetensorsTensor(string Name, string DType, long[] Shape, long Begin, long End)
+{
+    public long ElementCount
+    {
+        get
+        {
+            long n = 1;
+            foreach (long d in Shape) n = checked(n * d);
+            return n;
+        }
+    }
+
+    public string ShapeText => "(" + string.Join(", ", Shape) + ")";
+}
+
+/// <summary>
+/// The parsed and checked header of a safetensors file: 8-byte little-endian header length, a JSON
+/// header, then raw little-endian tensor data. Every offset is checked against the real size of the
+/// file before anything is read or allocated for it.
+/// </summary>
+public sealed class SafetensorsHeader
+{
+    /// <summary>Refuse headers beyond this: no real state_dict needs one, and a hostile length must not
+    /// make us allocate.</summary>
+    public const long MaxHeaderBytes = 100L << 20;
+
+    public IReadOnlyDictionary<string, SafetensorsTensor> Tensors { get; }
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+    /// <summary>Byte offset of the data section in the file.</summary>
+    public long DataStart { get; }
+    public long DataLength { get; }
+
+    private SafetensorsHeader(Dictionary<string, SafetensorsTensor> tensors, Dictionary<string, string> metadata, long dataStart, long dataLength)
+    {
+        Tensors = tensors;
+        Metadata = metadata;
+        DataStart = dataStart;
+        DataLength = dataLength;
+    }
+
+    public static int ElementSize(string dtype) => dtype switch
+    {
+        "F64" or "I64" or "U64" => 8,
+        "F32" or "I32" or "U32" => 4,
+        "F16" or "BF16" or "I16" or "U16" => 2,
+        "I8" or "U8" or "BOOL" or "F8_E4M3" or "F8_E5M2" => 1,
+        _ => 0,
+    };
+
+    public static SafetensorsHeader Parse(ReadOnlySpan<byte> file)
+    {
+        if (file.Length < 8)
+            throw new RnnModelException($"the file is {file.Length} bytes; a safetensors file starts with an 8-byte header length");
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(file);
+        if (headerLength > (ulong)(file.Length - 8))
+            throw new RnnModelException($"the header length {headerLength} runs past the end of the file ({file.Length} bytes, so at most {file.Length - 8} header bytes); the file is truncated or not safetensors");
+        if (headerLength > MaxHeaderBytes)
+            throw new RnnModelException($"the header length {headerLength} exceeds the limit of {MaxHeaderBytes} bytes");
+        if (headerLength < 2)
+            throw new RnnModelException($"the header length {headerLength} is too small to hold a JSON object");
+
+        long dataStart = 8 + (long)headerLength;
+        long dataLength = file.Length - dataStart;
+        var tensors = new Dictionary<string, SafetensorsTensor>(StringComparer.Ordinal);
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+
+        // The header is small; copying it lets JsonDocument own its memory.
+        byte[] json = file.Slice(8, (int)headerLength).ToArray();
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 8 });
+        }
+        catch (JsonException e)
+        {
+            throw new RnnModelException($"the header is not valid JSON: {e.Message}", null, e);
+        }
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                throw new RnnModelException($"the header must be a JSON object, found {doc.RootElement.ValueKind}");
+            foreach (JsonProperty prop in doc.RootElement.EnumerateObject())
+            {
+                if (prop.Name == "__metadata__")
+                {
+                    ParseMetadata(prop.Value, metadata);
+                    continue;
+                }
+                if (tensors.ContainsKey(prop.Name))
+                    throw new RnnModelException("appears twice in the header", prop.Name);
+                tensors.Add(prop.Name, ParseTensor(prop.Name, prop.Value, dataLength));
+            }
+        }
+        CheckNoOverlap(tensors.Values);
+        return new SafetensorsHeader(tensors, metadata, dataStart, dataLength);
+    }
+
+    private static void ParseMetadata(JsonElement value, Dictionary<string, string> metadata)
+    {
+        if (value.ValueKind != JsonValueKind.Object)
+            throw new RnnModelException("__metadata__ must be an object of strings");
+        foreach (JsonProperty m in value.EnumerateObject())
+        {
+            if (m.Value.ValueKind != JsonValueKind.String)
+                throw new RnnModelException($"__metadata__ entry '{m.Name}' must be a string, found {m.Value.ValueKind}");
+            metadata[m.Name] = m.Value.GetString()!;
+        }
+    }
+
+    private static SafetensorsTensor ParseTensor(string name, JsonElement value, long dataLength)
+    {
+        if (value.ValueKind != JsonValueKind.Object)
+            throw new RnnModelException("header entry must be an object with dtype, shape and data_offsets", name);
+        if (!value.TryGetProperty("dtype", out JsonElement dtypeEl) || dtypeEl.ValueKind != JsonValueKind.String)
+            throw new RnnModelException("missing or non-string 'dtype'", name);
+        if (!value.TryGetProperty("shape", out JsonElement shapeEl) || shapeEl.ValueKind != JsonValueKind.Array)
+            throw new RnnModelException("missing or non-array 'shape'", name);
+        if (!value.TryGetProperty("data_offsets", out JsonElement offEl) || offEl.ValueKind != JsonValueKind.Array || offEl.GetArrayLength() != 2)
+            throw new RnnModelException("'data_offsets' must be an array [begin, end]", name);
+
+        string dtype = dtypeEl.GetString()!;
+        var shape = new long[shapeEl.GetArrayLength()];
+        int i = 0;
+        foreach (JsonElement d in shapeEl.EnumerateArray())
+        {
+            if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt64(out long dim) || dim < 0)
+                throw new RnnModelException($"shape entries must be non-negative integers, found {d.GetRawText()}", name);
+            shape[i++] = dim;
+        }
+        long begin = ReadOffset(name, offEl[0]);
+        long end = ReadOffset(name, offEl[1]);
+        if (begin > end)
+            throw new RnnModelException($"data_offsets [{begin}, {end}] has begin after end", name);
+        if (end > dataLength)
+            throw new RnnModelException($"data_offsets [{begin}, {end}] run past the end of the data section ({dataLength} bytes); the file is truncated or the offsets are wrong", name);
+
+        var tensor = new SafetensorsTensor(name, dtype, shape, begin, end);
+        int esize = ElementSize(dtype);
+        if (esize != 0)
+        {
+            long count;
+            try { count = tensor.ElementCount; }
+            catch (OverflowException) { throw new RnnModelException($"shape {tensor.ShapeText} is too large", name); }
+            if (count > long.MaxValue / esize || count * esize != end - begin)
+                throw new RnnModelException($"shape {tensor.ShapeText} of {dtype} needs {count} x {esize} bytes but data_offsets [{begin}, {end}] hold {end - begin}", name);
+        }
+        return tensor;
+    }
+
+    private static long ReadOffset(string name, JsonElement e)
+    {
+        if (e.ValueKind != JsonValueKind.Number || !e.TryGetInt64(out long v) || v < 0)
+            throw new RnnModelException($"data_offsets entries must be non-negative integers, found {e.GetRawText()}", name);
+        return v;
+    }
+
+    private static void CheckNoOverlap(IEnumerable<SafetensorsTensor> tensors)
+    {
+        SafetensorsTensor? previous = null;
+        foreach (SafetensorsTensor t in tensors.Where(t => t.End > t.Begin).OrderBy(t => t.Begin))
+        {
+            if (previous is not null && t.Begin < previous.End)
+                throw new RnnModelException($"data_offsets [{t.Begin}, {t.End}] overlap those of '{previous.Name}' [{previous.Begin}, {previous.End}]", t.Name);
+            previous = t;
+        }
+    }
+
+    /// <summary>Reads a tensor as float32, converting F16 and BF16.</summary>
+    public float[] ReadFloats(ReadOnlySpan<byte> file, SafetensorsTensor t)
+    {
+        ReadOnlySpan<byte> bytes = file.Slice((int)(DataStart + t.Begin), (int)(t.End - t.Begin));
+        long count = t.ElementCount;
+        var result = new float[count];
+        switch (t.DType)
+        {
+            case "F32":
+                MemoryMarshal.Cast<byte, float>(bytes).CopyTo(result);
+                break;
+            case "F16":
+                ReadOnlySpan<Half> halves = MemoryMarshal.Cast<byte, Half>(bytes);
+                for (int i = 0; i < result.Length; i++) result[i] = (float)halves[i];
+                break;
+            case "BF16":
+                ReadOnlySpan<ushort> bf = MemoryMarshal.Cast<byte, ushort>(bytes);
+                for (int i = 0; i < result.Length; i++) result[i] = BitConverter.Int32BitsToSingle(bf[i] << 16);
+                break;
+            default:
+                throw new RnnModelException($"dtype {t.DType} is not supported; expected F32, F16 or BF16", t.Name);
+        }
+        return result;
+    }
+}

@@ -1,0 +1,27 @@
+namespace RnnRuntime;
+
+/// <summary>A model file that is malformed or inconsistent. <see cref="TensorName"/> names the
+/// tensor at fault when there is one.</summary>
+public sealed class RnnModelException : Exception
+{
+    public string? TensorName { get; }
+
+    public RnnModelException(string message, string? tensorName = null, Exception? inner = null)
+        : base(tensorName is null ? message : $"tensor '{tensorName}': {message}", inner)
+    {
+        TensorName = tensorName;
+    }
+}
+
+/// <summary>A backend that was asked for by name but is not built into this runtime or cannot run
+/// on this machine.</summary>
+public sealed class RnnBackendUnavailableException : Exception
+{
+    public RnnBackendUnavailableException(string message, Exception? inner = null) : base(message, inner) { }
+}
+
+/// <summary>A span whose length does not match what the model and session expect.</summary>
+public sealed class RnnShapeException : ArgumentException
+{
+    public RnnShapeException(string message, string paramName) : base(message, paramName) { }
+}

@@ -1,0 +1,94 @@
+namespace RnnRuntime;
+
+/// <summary>
+/// One stream (or batch of streams) through a model: owns the hidden state. Belongs to one thread at a
+/// time. Step and Run check every length and input value before touching the state, so a rejected call
+/// leaves the state as it was; on the hot path they allocate nothing.
+/// </summary>
+public sealed class RnnSession : IDisposable
+{
+    private readonly RnnModel _model;
+    private RnnState? _state;
+
+    internal RnnSession(RnnModel model, RnnState state)
+    {
+        _model = model;
+        _state = state;
+        BatchSize = state.BatchSize;
+    }
+
+    public RnnModel Model => _model;
+    public int BatchSize { get; }
+    /// <summary>Floats in one step's input: B*I.</summary>
+    public int InputLength => BatchSize * _model.InputSize;
+    /// <summary>Floats in one step's output: B*D*H.</summary>
+    public int OutputLength => BatchSize * _model.OutputSize;
+    /// <summary>Floats in GetState/SetState: h (L*D, B, H), then c for LSTM.</summary>
+    public int StateLength => _model.StateLength(BatchSize);
+
+    /// <summary>One time step: x [B, I] -> y [B, H]. Unidirectional models only.</summary>
+    public void Step(ReadOnlySpan<float> x, Span<float> y)
+    {
+        RnnState state = Live();
+        if (_model.IsBidirectional)
+            throw new InvalidOperationException("Step is defined for unidirectional models only: a bidirectional layer needs the whole sequence. Use Run.");
+        InputValidation.ThrowIfLength(x.Length, InputLength, nameof(x), $"batch {BatchSize} x input {_model.InputSize}");
+        InputValidation.ThrowIfLength(y.Length, OutputLength, nameof(y), $"batch {BatchSize} x hidden {_model.HiddenSize}");
+        InputValidation.ThrowIfNonFinite(x, nameof(x));
+        if (x.Overlaps(y)) throw new ArgumentException("x and y must not overlap", nameof(y));
+        _model.Prepared.Step(state, x, y);
+    }
+
+    /// <summary>
+    /// A sequence: xs [T, B, I] -> ys [T, B, D*H], starting from the current state (PyTorch's h0) and
+    /// leaving h_n (and c_n) in it.
+    /// </summary>
+    public void Run(ReadOnlySpan<float> xs, int steps, Span<float> ys)
+    {
+        RnnState state = Live();
+        ArgumentOutOfRangeException.ThrowIfNegative(steps);
+        InputValidation.ThrowIfLength(xs.Length, (long)steps * InputLength, nameof(xs), $"{steps} steps x batch {BatchSize} x input {_model.InputSize}");
+        InputValidation.ThrowIfLength(ys.Length, (long)steps * OutputLength, nameof(ys), $"{steps} steps x batch {BatchSize} x {_model.OutputSize} outputs");
+        if (steps == 0) return;
+        InputValidation.ThrowIfNonFinite(xs, nameof(xs));
+        if (xs.Overlaps(ys)) throw new ArgumentException("xs and ys must not overlap", nameof(ys));
+        _model.Prepared.Run(state, xs, steps, ys);
+    }
+
+    /// <summary>Zeroes h (and c).</summary>
+    public void Reset() => Live().Reset();
+
+    public void GetState(Span<float> state)
+    {
+        RnnState s = Live();
+        InputValidation.ThrowIfLength(state.Length, StateLength, nameof(state), StateShape());
+        s.CopyTo(state);
+    }
+
+    public void SetState(ReadOnlySpan<float> state)
+    {
+        RnnState s = Live();
+        InputValidation.ThrowIfLength(state.Length, StateLength, nameof(state), StateShape());
+        InputValidation.ThrowIfNonFinite(state, nameof(state));
+        s.CopyFrom(state);
+    }
+
+    private string StateShape() =>
+        $"{(_model.Cell == RnnCellKind.Lstm ? "h and c, each " : "h ")}{_model.NumLayers * _model.NumDirections} x batch {BatchSize} x hidden {_model.HiddenSize}";
+
+    private RnnState Live()
+    {
+        RnnState? s = _state;
+        ObjectDisposedException.ThrowIf(s is null, this);
+        ObjectDisposedException.ThrowIf(_model.IsDisposed, _model);
+        return s;
+    }
+
+    /// <summary>Gives the state buffers back to the pool.</summary>
+    public void Dispose()
+    {
+        RnnState? s = _state;
+        _state = null;
+        s?.Dispose();
+    }
+}

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# One entry point for rnnrt on Linux/macOS. Usage: ./build.sh [run|build|test|bench|publish|gpu-check|fixtures] [args]
+#   (no argument)  restore, build, run the main job (stream the bundled model through every backend)
+#   test           every test: xunit suite (all backends present, OpenCL on PoCL) and the C tests
+#   bench [args]   BenchmarkDotNet suite; args go to BenchmarkDotNet (e.g. --filter '*Step*')
+#   publish        NativeAOT librnnrt + rnnrt.h into artifacts/native
+#   gpu-check      self-contained OpenCL check program into artifacts/gpu-check
+#   fixtures       regenerate the PyTorch fixtures (needs Debian's python3-torch; never run by CI)
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+CMD=${1:-run}
+[ $# -gt 0 ] && shift
+CONFIG=${CONFIG:-Release}
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
+
+need_dotnet() {
+  command -v dotnet >/dev/null 2>&1 || die "the .NET 10 SDK is required (dotnet not on PATH); see https://dot.net"
+}
+
+APT_UPDATED=0
+apt_install() {
+  # Installs Debian packages when we can (root + apt); otherwise says what is missing.
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    if [ $APT_UPDATED = 0 ]; then apt-get update -qq >/dev/null || true; APT_UPDATED=1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  else
+    return 1
+  fi
+}
+
+ensure_opencl() {
+  # The OpenCL backend needs an ICD loader and at least one ICD; on a machine without a GPU that is PoCL.
+  if ! ldconfig -p 2>/dev/null | grep -q 'libOpenCL.so.1' || ! ls /etc/OpenCL/vendors/*.icd >/dev/null 2>&1; then
+    log "no OpenCL ICD found; installing pocl-opencl-icd"
+    apt_install pocl-opencl-icd ocl-icd-libopencl1 || \
+      log "could not install pocl-opencl-icd (need root and apt-get); OpenCL tests will be skipped outside CI"
+  fi
+}
+
+ensure_c_toolchain() {
+  command -v cc >/dev/null 2>&1 || apt_install gcc || die "a C compiler (cc) is required for the C library and its tests"
+  command -v clang >/dev/null 2>&1 || apt_install clang || true   # NativeAOT links with clang when present
+  command -v valgrind >/dev/null 2>&1 || apt_install valgrind || log "valgrind not installed; the C tests will run without memcheck"
+  # NativeAOT links against zlib.
+  ldconfig -p 2>/dev/null | grep -q 'libz.so ' || apt_install zlib1g-dev || true
+}
+
+build() {
+  need_dotnet
+  log "dotnet build ($CONFIG)"
+  dotnet build Runtime.sln -c "$CONFIG" -nologo -clp:ErrorsOnly -v:quiet
+}
+
+native() {
+  # The C library, its sample and tests live in Runtime.Native/; this script knows how to build them.
+  if [ -x Runtime.Native/native.sh ]; then
+    ensure_c_toolchain
+    Runtime.Native/native.sh "$@"
+  else
+    log "Runtime.Native/native.sh not present; skipping native step '$1'"
+  fi
+}
+
+run_xunit() {
+  local out status
+  out=$(mktemp)
+  set +e
+  dotnet "Runtime.Tests/bin/$CONFIG/net10.0/Runtime.Tests.dll" -noColor "$@" 2>&1 | tee "$out"
+  status=${PIPESTATUS[0]}
+  set -e
+  # xunit: "Total: 12, Errors: 0, Failed: 0, Skipped: 1, Not Run: 0"
+  local line total errors failed skipped notrun
+  line=$(grep -E 'Total: [0-9]+, Errors: [0-9]+, Failed: [0-9]+, Skipped: [0-9]+' "$out" | tail -n 1 || true)
+  rm -f "$out"
+  if [ -z "$line" ]; then
+    XU_PASSED=0; XU_FAILED=1; XU_SKIPPED=0
+    log "the xunit run printed no summary (exit $status)"
+    return
+  fi
+  total=$(sed -E 's/.*Total: ([0-9]+).*/\1/' <<<"$line")
+  errors=$(sed -E 's/.*Errors: ([0-9]+).*/\1/' <<<"$line")
+  failed=$(sed -E 's/.*Failed: ([0-9]+).*/\1/' <<<"$line")
+  skipped=$(sed -E 's/.*Skipped: ([0-9]+).*/\1/' <<<"$line")
+  notrun=$(sed -E 's/.*Not Run: ([0-9]+).*/\1/' <<<"$line")
+  XU_FAILED=$((failed + errors))
+  XU_SKIPPED=$((skipped + notrun))
+  XU_PASSED=$((total - failed - skipped - notrun))
+  if [ "$status" != 0 ] && [ "$XU_FAILED" = 0 ]; then XU_FAILED=1; fi
+}
+
+cmd_test() {
+  ensure_opencl
+  if [ "${CI:-}" = "true" ]; then export RNNRT_REQUIRE_OPENCL=1; fi   # a skipped OpenCL suite fails CI
+  build
+  run_xunit "$@"
+  local passed=$XU_PASSED failed=$XU_FAILED skipped=$XU_SKIPPED
+  if [ -x Runtime.Native/native.sh ]; then
+    local cout cline
+    cout=$(mktemp)
+    set +e
+    native test 2>&1 | tee "$cout"
+    local cstatus=${PIPESTATUS[0]}
+    set -e
+    cline=$(grep -E '^c-tests: [0-9]+ passed, [0-9]+ failed' "$cout" | tail -n 1 || true)
+    rm -f "$cout"
+    if [ -n "$cline" ]; then
+      passed=$((passed + $(sed -E 's/c-tests: ([0-9]+) passed.*/\1/' <<<"$cline")))
+      failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$cline")))
+      if grep -q skipped <<<"$cline"; then skipped=$((skipped + $(sed -E 's/.* ([0-9]+) skipped.*/\1/' <<<"$cline"))); fi
+    fi
+    if [ "$cstatus" != 0 ] && { [ -z "$cline" ] || [ "$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$cline")" = 0 ]; }; then
+      failed=$((failed + 1)); log "the C tests exited with status $cstatus"
+    fi
+  fi
+  echo "tests: $passed passed, $failed failed, $skipped skipped"
+  [ "$failed" = 0 ]
+}
+
+cmd_run() {
+  build
+  log "main job: stream the bundled GRU through every backend present"
+  dotnet "Runtime.Bench/bin/$CONFIG/net10.0/Runtime.Bench.dll" stream "$@"
+  native sample
+}
+
+cmd_bench() {
+  need_dotnet
+  ensure_opencl
+  dotnet build Runtime.Bench -c Release -nologo -clp:ErrorsOnly -v:quiet
+  dotnet "Runtime.Bench/bin/Release/net10.0/Runtime.Bench.dll" "$@"
+}
+
+cmd_fixtures() {
+  [ -x /usr/bin/python3 ] || die "/usr/bin/python3 is required"
+  /usr/bin/python3 -c 'import torch' 2>/dev/null || apt_install python3-torch libopenblas0-pthread || die "python3-torch is required (apt-get install python3-torch)"
+  /usr/bin/python3 Runtime.Tests/Fixtures/make_fixtures.py "$@"
+}
+
+case "$CMD" in
+  run) cmd_run "$@" ;;
+  build) build ;;
+  test) cmd_test "$@" ;;
+  bench) cmd_bench "$@" ;;
+  publish) need_dotnet; native publish "$@" ;;
+  gpu-check) need_dotnet; ensure_opencl; if [ -x Runtime.Bench/GpuCheck/gpu-check.sh ]; then Runtime.Bench/GpuCheck/gpu-check.sh "$@"; else die "gpu-check is not built yet"; fi ;;
+  fixtures) cmd_fixtures "$@" ;;
+  *) die "unknown command '$CMD'; use run, build, test, bench, publish, gpu-check or fixtures" ;;
+esac
