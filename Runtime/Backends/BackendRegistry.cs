@@ -1,3 +1,4 @@
+using RnnRuntime.Backends.OpenCL;
 using RnnRuntime.Backends.Reference;
 
 namespace RnnRuntime.Backends;
@@ -20,6 +21,7 @@ public static class BackendRegistry
     private static readonly BackendEntry[] Entries =
     [
         new("reference", _ => null, _ => 0, _ => new ReferenceBackend()),
+        new("opencl", OpenCLBackend.UnavailableReason, OpenCLBackend.AutoRank, o => new OpenCLBackend(o)),
     ];
 
     /// <summary>Every backend built into this runtime, available here or not.</summary>
