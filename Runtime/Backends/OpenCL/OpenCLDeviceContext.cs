@@ -48,7 +48,7 @@ internal sealed unsafe class OpenCLDeviceContext
         Tile = info.MaxWorkGroupSize >= 256 ? 16 : info.MaxWorkGroupSize >= 64 ? 8 : 4;
         nint device = info.Device;
         int status;
-        Context = api.CreateContext(null, 1, &device, null, null, &status);
+        Context = OpenCLObjectCount.Created(api.CreateContext(null, 1, &device, null, null, &status));
         ClStatusNames.ThrowIfFailed(status, "clCreateContext");
         try
         {
@@ -60,8 +60,8 @@ internal sealed unsafe class OpenCLDeviceContext
         }
         catch
         {
-            if (Program != 0) api.ReleaseProgram(Program);
-            api.ReleaseContext(Context);
+            if (Program != 0) ReleaseProgram(api, Program);
+            ReleaseContext(api, Context);
             throw;
         }
     }
@@ -87,8 +87,8 @@ internal sealed unsafe class OpenCLDeviceContext
         {
             if (--_references > 0) return;
             s_live.Remove(Info.Device);
-            Api.ReleaseProgram(Program);
-            Api.ReleaseContext(Context);
+            ReleaseProgram(Api, Program);
+            ReleaseContext(Api, Context);
             Program = 0;
             Context = 0;
         }
@@ -100,6 +100,18 @@ internal sealed unsafe class OpenCLDeviceContext
         get { lock (s_lock) return s_live.Count; }
     }
 
+    private static void ReleaseProgram(CL api, nint program)
+    {
+        api.ReleaseProgram(program);
+        OpenCLObjectCount.Released();
+    }
+
+    private static void ReleaseContext(CL api, nint context)
+    {
+        api.ReleaseContext(context);
+        OpenCLObjectCount.Released();
+    }
+
     private static nint Build(CL api, nint context, nint device, int tile)
     {
         byte[] source = Encoding.UTF8.GetBytes(KernelSource());
@@ -109,7 +121,7 @@ internal sealed unsafe class OpenCLDeviceContext
         {
             byte* strings = s;
             nuint length = (nuint)source.Length;
-            program = api.CreateProgramWithSource(context, 1, &strings, &length, &status);
+            program = OpenCLObjectCount.Created(api.CreateProgramWithSource(context, 1, &strings, &length, &status));
         }
         ClStatusNames.ThrowIfFailed(status, "clCreateProgramWithSource");
         byte[] options = Encoding.ASCII.GetBytes($"-DTILE={tile}\0");
@@ -117,7 +129,7 @@ internal sealed unsafe class OpenCLDeviceContext
         if (status != 0)
         {
             string log = BuildLog(api, program, device);
-            api.ReleaseProgram(program);
+            ReleaseProgram(api, program);
             throw new OpenCLException("clBuildProgram", status, "the rnnrt kernels did not build; build log:\n" + log);
         }
         return program;
@@ -170,7 +182,7 @@ internal sealed unsafe class OpenCLDeviceContext
     private static T KernelValue<T>(CL api, nint program, nint device, string name, KernelWorkGroupInfo what) where T : unmanaged
     {
         int status;
-        nint kernel = api.CreateKernel(program, name, &status);
+        nint kernel = OpenCLObjectCount.Created(api.CreateKernel(program, name, &status));
         ClStatusNames.ThrowIfFailed(status, "clCreateKernel");
         try
         {
@@ -181,6 +193,7 @@ internal sealed unsafe class OpenCLDeviceContext
         finally
         {
             api.ReleaseKernel(kernel);
+            OpenCLObjectCount.Released();
         }
     }
 }

@@ -108,7 +108,7 @@ internal sealed unsafe class OpenCLPreparedRnn : IPreparedRnn
         fixed (float* p = data)
             buffer = Api.CreateBuffer(_device.Context, data.IsEmpty ? MemFlags.ReadOnly : MemFlags.ReadOnly | MemFlags.CopyHostPtr, (nuint)(4L * Math.Max(1, data.Length)), data.IsEmpty ? null : p, &status);
         ClStatusNames.ThrowIfFailed(status, "clCreateBuffer");
-        return buffer;
+        return OpenCLObjectCount.Created(buffer);
     }
 
     private void ReleaseAll()
@@ -131,6 +131,7 @@ internal sealed unsafe class OpenCLPreparedRnn : IPreparedRnn
     {
         if (buffer == 0) return;
         Api.ReleaseMemObject(buffer);
+        OpenCLObjectCount.Released();
         buffer = 0;
     }
 

@@ -59,7 +59,7 @@ internal sealed unsafe class OpenCLState : RnnState
         {
             int status;
             OpenCLDeviceContext device = prepared.Device;
-            _queue = _cl.CreateCommandQueue(device.Context, device.Info.Device, CommandQueueProperties.None, &status);
+            _queue = OpenCLObjectCount.Created(_cl.CreateCommandQueue(device.Context, device.Info.Device, CommandQueueProperties.None, &status));
             ClStatusNames.ThrowIfFailed(status, "clCreateCommandQueue");
             _hA = CreateBuffer(MemFlags.ReadWrite, _stateFloats);
             _hB = CreateBuffer(MemFlags.ReadWrite, _stateFloats);
@@ -71,12 +71,12 @@ internal sealed unsafe class OpenCLState : RnnState
 
             for (int layer = 0; layer < _layers; layer++)
             {
-                _projection[layer] = _cl.CreateKernel(device.Program, "input_projection", &status);
+                _projection[layer] = OpenCLObjectCount.Created(_cl.CreateKernel(device.Program, "input_projection", &status));
                 ClStatusNames.ThrowIfFailed(status, "clCreateKernel");
                 SetFixedProjectionArgs(layer);
                 for (int dir = 0; dir < _directions; dir++)
                 {
-                    _step[layer * _directions + dir] = _cl.CreateKernel(device.Program, prepared.StepKernelName, &status);
+                    _step[layer * _directions + dir] = OpenCLObjectCount.Created(_cl.CreateKernel(device.Program, prepared.StepKernelName, &status));
                     ClStatusNames.ThrowIfFailed(status, "clCreateKernel");
                     SetFixedStepArgs(layer, dir);
                 }
@@ -86,7 +86,7 @@ internal sealed unsafe class OpenCLState : RnnState
         }
         catch
         {
-            ReleaseAll();
+            Dispose();   // the OpenCL objects made so far, and the base class's host buffers
             throw;
         }
     }
@@ -278,7 +278,7 @@ internal sealed unsafe class OpenCLState : RnnState
         int status;
         nint buffer = _cl.CreateBuffer(_prepared.Device.Context, flags, (nuint)(4 * Math.Max(1, floats)), null, &status);
         ClStatusNames.ThrowIfFailed(status, "clCreateBuffer");
-        return buffer;
+        return OpenCLObjectCount.Created(buffer);
     }
 
     private float* Map(nint buffer, int floats)
@@ -311,7 +311,16 @@ internal sealed unsafe class OpenCLState : RnnState
     {
         if (buffer == 0) return;
         _cl.ReleaseMemObject(buffer);
+        OpenCLObjectCount.Released();
         buffer = 0;
+    }
+
+    private void ReleaseKernel(ref nint kernel)
+    {
+        if (kernel == 0) return;
+        _cl.ReleaseKernel(kernel);
+        OpenCLObjectCount.Released();
+        kernel = 0;
     }
 
     /// <summary>Releases in reverse order of creation; every handle is zeroed once released.</summary>
@@ -323,13 +332,11 @@ internal sealed unsafe class OpenCLState : RnnState
         ReleaseScratch();
         for (int i = _step.Length - 1; i >= 0; i--)
         {
-            if (_step[i] != 0) _cl.ReleaseKernel(_step[i]);
-            _step[i] = 0;
+            ReleaseKernel(ref _step[i]);
         }
         for (int i = _projection.Length - 1; i >= 0; i--)
         {
-            if (_projection[i] != 0) _cl.ReleaseKernel(_projection[i]);
-            _projection[i] = 0;
+            ReleaseKernel(ref _projection[i]);
         }
         if (_yHost != null) _cl.EnqueueUnmapMemObject(_queue, _yPinned, _yHost, 0, null, null);
         if (_xHost != null) _cl.EnqueueUnmapMemObject(_queue, _xPinned, _xHost, 0, null, null);
@@ -340,7 +347,11 @@ internal sealed unsafe class OpenCLState : RnnState
         Release(ref _c);
         Release(ref _hB);
         Release(ref _hA);
-        if (_queue != 0) _cl.ReleaseCommandQueue(_queue);
+        if (_queue != 0)
+        {
+            _cl.ReleaseCommandQueue(_queue);
+            OpenCLObjectCount.Released();
+        }
         System.Runtime.InteropServices.NativeMemory.Free(_sizes);
     }
 
