@@ -112,9 +112,28 @@ internal sealed unsafe class OpenCLDeviceContext
         OpenCLObjectCount.Released();
     }
 
-    private static nint Build(CL api, nint context, nint device, int tile)
+    /// <summary>Builds <paramref name="source"/> in a context of its own and releases both; for the
+    /// test that a failing build reports its log.</summary>
+    internal static void BuildForTest(OpenCLDeviceInfo info, string source)
     {
-        byte[] source = Encoding.UTF8.GetBytes(KernelSource());
+        CL api = OpenCLDevices.Api;
+        nint device = info.Device;
+        int status;
+        nint context = OpenCLObjectCount.Created(api.CreateContext(null, 1, &device, null, null, &status));
+        ClStatusNames.ThrowIfFailed(status, "clCreateContext");
+        try
+        {
+            ReleaseProgram(api, Build(api, context, device, 4, source));
+        }
+        finally
+        {
+            ReleaseContext(api, context);
+        }
+    }
+
+    private static nint Build(CL api, nint context, nint device, int tile, string? text = null)
+    {
+        byte[] source = Encoding.UTF8.GetBytes(text ?? KernelSource());
         int status;
         nint program;
         fixed (byte* s = source)
