@@ -1,3 +1,5 @@
+using RnnRuntime.Tests.Support;
+
 namespace RnnRuntime.Tests.OpenCL;
 
 /// <summary>opencl against reference within 2e-5 absolute: awkward sizes, every cell, stacks, both directions.</summary>
@@ -44,26 +46,18 @@ public sealed class OpenCLParityTests(OpenCLDeviceFixture fixture) : IClassFixtu
         OpenCLTestSupport.AssertRunMatchesReference(file, model, batch, steps, seed: hidden + steps, model.ToString());
     }
 
-    public static TheoryData<string> FixtureFiles()
-    {
-        var data = new TheoryData<string>();
-        string folder = Path.Combine(AppContext.BaseDirectory, "Fixtures");
-        if (Directory.Exists(folder))
-            foreach (string path in Directory.EnumerateFiles(folder, "*.safetensors").Order(StringComparer.Ordinal))
-                data.Add(Path.GetFileName(path));
-        if (data.Count == 0) data.Add("");   // keeps the theory visible; the test says why it has nothing to do
-        return data;
-    }
-
+    /// <summary>Every PyTorch fixture: opencl against PyTorch's own float32 and float64 outputs (Run, and
+    /// Step for unidirectional models), and against reference on the fixture's model with batch 1 and 3.</summary>
     [Theory]
-    [MemberData(nameof(FixtureFiles))]
-    public void FixtureModelMatchesReference(string fixture)
+    [MemberData(nameof(PyTorchFixture.All), MemberType = typeof(PyTorchFixture))]
+    public void FixtureModelMatchesPyTorchAndReference(string name)
     {
-        if (fixture == "") Assert.Skip($"no *.safetensors fixtures in {Path.Combine(AppContext.BaseDirectory, "Fixtures")}");
         OpenCLTestSupport.RequireDevice();
-        byte[] file = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", fixture));
-        using var model = RnnModel.Load(file, OpenCLTestSupport.OpenCL());
+        var fixture = new PyTorchFixture(name);
+        FixtureParity.CheckRun(fixture, "opencl", OpenCLTestSupport.Tolerance);
+        using var model = fixture.Load("opencl");
+        if (!model.IsBidirectional) FixtureParity.CheckSteps(fixture, "opencl", OpenCLTestSupport.Tolerance);
         foreach (int batch in (int[])[1, 3])
-            OpenCLTestSupport.AssertRunMatchesReference(file, model, batch, steps: 25, seed: batch, $"{fixture} ({model}) batch {batch}");
+            OpenCLTestSupport.AssertRunMatchesReference(fixture.ModelBytes, model, batch, steps: 25, seed: batch, $"{name} ({model}) batch {batch}");
     }
 }
