@@ -31,6 +31,16 @@ public sealed class OpenCLParityTests(OpenCLDeviceFixture fixture) : IClassFixtu
         foreach (int hidden in sizes)
             data.Add((RnnCellKind)(hidden % 3 == 0 ? 1 : hidden % 3 == 1 ? 3 : 4), 5, hidden, 1, false, true, false, 3, 4);
         data.Add(RnnCellKind.Lstm, 37, 64, 2, true, true, false, 2, 60);
+        // Batches past one step work-group's block of 4 items, with a short last block.
+        data.Add(RnnCellKind.Gru, 13, 37, 1, false, true, false, 5, 6);
+        data.Add(RnnCellKind.Lstm, 7, 64, 2, true, true, false, 9, 4);
+        data.Add(RnnCellKind.Rnn, 1, 129, 1, false, false, true, 6, 5);
+        data.Add(RnnCellKind.Gru, 67, 13, 2, true, false, false, 16, 3);
+        // The register-blocked input projection (T*B >= 64 rows on a 16-wide tile): exactly one
+        // block of rows, and a short last block of rows and of columns.
+        data.Add(RnnCellKind.Gru, 13, 37, 1, false, true, false, 1, 64);
+        data.Add(RnnCellKind.Rnn, 67, 7, 1, true, true, false, 3, 23);
+        data.Add(RnnCellKind.Lstm, 129, 13, 2, false, true, false, 5, 31);
         return data;
     }
 

@@ -54,9 +54,12 @@ internal sealed unsafe class OpenCLDeviceContext
         {
             Program = Build(api, Context, device, Tile);
             (StepWorkGroup, StepLocalBytes, LaneLimit) = StepLimits(api, Program, device, info);
-            nuint tileWg = KernelWorkGroupSize(api, Program, device, "input_projection");
-            if ((int)tileWg < Tile * Tile)
-                throw new RnnBackendUnavailableException($"OpenCL device '{info.Name}' runs input_projection with at most {tileWg} work-items per group; {Tile * Tile} are needed");
+            foreach (string kernel in (ReadOnlySpan<string>)["input_projection", "input_projection_blocked"])
+            {
+                nuint tileWg = KernelWorkGroupSize(api, Program, device, kernel);
+                if ((int)tileWg < Tile * Tile)
+                    throw new RnnBackendUnavailableException($"OpenCL device '{info.Name}' runs {kernel} with at most {tileWg} work-items per group; {Tile * Tile} are needed");
+            }
         }
         catch
         {
@@ -182,7 +185,7 @@ internal sealed unsafe class OpenCLDeviceContext
     {
         nuint limit = MaxStepWorkGroup, multiple = MaxLanes;
         long localBytes = info.LocalMemBytes;
-        foreach (string kernel in (ReadOnlySpan<string>)["rnn_step", "gru_step", "lstm_step"])
+        foreach (string kernel in (ReadOnlySpan<string>)["rnn_step", "gru_step", "lstm_step", "rnn_step4", "gru_step4", "lstm_step4"])
         {
             limit = Math.Min(limit, KernelWorkGroupSize(api, program, device, kernel));
             multiple = Math.Min(multiple, KernelValue<nuint>(api, program, device, kernel, KernelWorkGroupInfo.PreferredWorkGroupSizeMultiple));

@@ -32,12 +32,12 @@ internal sealed unsafe class OpenCLPreparedRnn : IPreparedRnn
         _device = OpenCLDeviceContext.Acquire(device);
         try
         {
-            long localBytes = 4L * (PaddedHidden + 4L * _device.StepWorkGroup);
-            if (localBytes > _device.StepLocalBytes)
+            // As many batch items per work-group as local memory allows (staged h + reduction), up to
+            // the kernel's MAX_BBLOCK.
+            MaxBatchBlock = StepLocalBytes(4) <= _device.StepLocalBytes ? 4 : StepLocalBytes(1) <= _device.StepLocalBytes ? 1 : 0;
+            if (MaxBatchBlock == 0)
                 throw new RnnBackendUnavailableException(
-                    $"hidden size {H} needs {localBytes} bytes of local memory per work-group on OpenCL device '{device.Name}', which offers {_device.StepLocalBytes}");
-            StepLocalHidden = (nuint)(4 * PaddedHidden);
-            StepLocalReduce = (nuint)(16 * _device.StepWorkGroup);
+                    $"hidden size {H} needs {StepLocalBytes(1)} bytes of local memory per work-group on OpenCL device '{device.Name}', which offers {_device.StepLocalBytes}");
             for (int layer = 0; layer < L; layer++)
             {
                 int inputWidth = model.Weights(layer, 0).InputSize;
@@ -76,19 +76,27 @@ internal sealed unsafe class OpenCLPreparedRnn : IPreparedRnn
     public CL Api => _device.Api;
     /// <summary>H rounded up to a multiple of 4: the row stride of the uploaded W_hh.</summary>
     public int PaddedHidden { get; }
-    public nuint StepLocalHidden { get; }
-    public nuint StepLocalReduce { get; }
+    /// <summary>Batch items per step work-group (the kernels come for 1 and 4) that fit this model's h
+    /// in local memory.</summary>
+    public int MaxBatchBlock { get; }
+
+    /// <summary>Local memory of a step work-group: the staged h of each item, one float4 per work-item and item.</summary>
+    public long StepLocalBytes(int batchBlock) => 4L * batchBlock * PaddedHidden + 16L * batchBlock * _device.StepWorkGroup;
 
     public nint WeightIh(int layer) => _weightIh[layer];
     public nint BiasInput(int layer) => _biasInput[layer];
     public nint WeightHh(int layer, int dir) => _weightHh[layer * _model.NumDirections + dir];
     public nint BiasHn(int layer, int dir) => _biasHn[layer * _model.NumDirections + dir];
 
-    public string StepKernelName => _model.Cell switch
+    /// <summary>The step kernel for this cell that handles <paramref name="batchBlock"/> (1 or 4) items per work-group.</summary>
+    public string StepKernelName(int batchBlock) => (_model.Cell, batchBlock) switch
     {
-        RnnCellKind.Rnn => "rnn_step",
-        RnnCellKind.Gru => "gru_step",
-        _ => "lstm_step",
+        (RnnCellKind.Rnn, 1) => "rnn_step",
+        (RnnCellKind.Rnn, _) => "rnn_step4",
+        (RnnCellKind.Gru, 1) => "gru_step",
+        (RnnCellKind.Gru, _) => "gru_step4",
+        (_, 1) => "lstm_step",
+        _ => "lstm_step4",
     };
 
     public RnnState CreateState(int batchSize)

@@ -29,7 +29,8 @@ internal sealed unsafe class OpenCLState : RnnState
     private readonly CL _cl;
     private readonly int _layers, _directions, _hidden, _gates, _input;
     private readonly nint _queue;
-    private readonly nint[] _projection;   // [L] input_projection kernels
+    private readonly nint[] _projection;   // [L] input_projection kernels (short sequences, Step)
+    private readonly nint[] _blocked;      // [L] input_projection_blocked kernels (M >= 4*TILE rows)
     private readonly nint[] _step;         // [L*D] step kernels
     private nint _hA, _hB, _c;
     private nint _xPinned, _yPinned;       // ALLOC_HOST_PTR staging, mapped
@@ -39,6 +40,7 @@ internal sealed unsafe class OpenCLState : RnnState
     private int _parity;                   // 1: the current h is in h_b
     private readonly nuint* _sizes;        // global[2], local[2] for enqueues: native, so no per-call stackalloc or pinning
     private readonly int _stateFloats;
+    private readonly int _batchBlock;      // batch items per step work-group
     private bool _released;
 
     public OpenCLState(OpenCLPreparedRnn prepared, int batchSize) : base(prepared.Model, batchSize)
@@ -52,7 +54,9 @@ internal sealed unsafe class OpenCLState : RnnState
         _gates = model.Cell.GateCount();
         _input = model.InputSize;
         _stateFloats = _layers * _directions * batchSize * _hidden;
+        _batchBlock = batchSize > 1 ? prepared.MaxBatchBlock : 1;
         _projection = new nint[_layers];
+        _blocked = new nint[_layers];
         _step = new nint[_layers * _directions];
         _sizes = (nuint*)System.Runtime.InteropServices.NativeMemory.AllocZeroed(4, (nuint)sizeof(nuint));
         try
@@ -73,10 +77,13 @@ internal sealed unsafe class OpenCLState : RnnState
             {
                 _projection[layer] = OpenCLObjectCount.Created(_cl.CreateKernel(device.Program, "input_projection", &status));
                 ClStatusNames.ThrowIfFailed(status, "clCreateKernel");
-                SetFixedProjectionArgs(layer);
+                _blocked[layer] = OpenCLObjectCount.Created(_cl.CreateKernel(device.Program, "input_projection_blocked", &status));
+                ClStatusNames.ThrowIfFailed(status, "clCreateKernel");
+                SetFixedProjectionArgs(_projection[layer], layer);
+                SetFixedProjectionArgs(_blocked[layer], layer);
                 for (int dir = 0; dir < _directions; dir++)
                 {
-                    _step[layer * _directions + dir] = OpenCLObjectCount.Created(_cl.CreateKernel(device.Program, prepared.StepKernelName, &status));
+                    _step[layer * _directions + dir] = OpenCLObjectCount.Created(_cl.CreateKernel(device.Program, prepared.StepKernelName(_batchBlock), &status));
                     ClStatusNames.ThrowIfFailed(status, "clCreateKernel");
                     SetFixedStepArgs(layer, dir);
                 }
@@ -144,15 +151,18 @@ internal sealed unsafe class OpenCLState : RnnState
         nuint* global = _sizes, local = _sizes + 2;
         for (int layer = 0; layer < _layers; layer++)
         {
-            nint projection = _projection[layer];
+            // One work-item per output for short sequences; 4 x 4 outputs per work-item for long ones.
+            bool blocked = rows >= 4 * tile;
+            nint projection = blocked ? _blocked[layer] : _projection[layer];
+            int span = blocked ? 4 * tile : tile;
             SetInt(projection, ArgRows, rows);
-            global[0] = (nuint)((ProjectionWidth + tile - 1) / tile * tile);
-            global[1] = (nuint)((rows + tile - 1) / tile * tile);
+            global[0] = (nuint)((ProjectionWidth + span - 1) / span * tile);
+            global[1] = (nuint)((rows + span - 1) / span * tile);
             local[0] = local[1] = (nuint)tile;
             Check(_cl.EnqueueNdrangeKernel(_queue, projection, 2, null, global, local, 0, null, null), "clEnqueueNDRangeKernel(input_projection)");
 
             global[0] = (nuint)(groups * wg);
-            global[1] = (nuint)Batch;
+            global[1] = (nuint)((Batch + _batchBlock - 1) / _batchBlock);
             local[0] = (nuint)wg;
             local[1] = 1;
             for (int dir = 0; dir < _directions; dir++)
@@ -181,9 +191,8 @@ internal sealed unsafe class OpenCLState : RnnState
         }
     }
 
-    private void SetFixedProjectionArgs(int layer)
+    private void SetFixedProjectionArgs(nint k, int layer)
     {
-        nint k = _projection[layer];
         SetInt(k, ArgK, _prepared.Model.Weights(layer, 0).InputSize);
         SetBuffer(k, ArgW, _prepared.WeightIh(layer));
         SetInt(k, ArgN, ProjectionWidth);
@@ -209,8 +218,8 @@ internal sealed unsafe class OpenCLState : RnnState
         SetInt(k, ArgHp, _prepared.PaddedHidden);
         SetInt(k, ArgLanes, Lanes);
         SetInt(k, ArgRelu, _prepared.Model.Nonlinearity == RnnNonlinearity.Relu ? 1 : 0);
-        Check(_cl.SetKernelArg(k, ArgLocalH, _prepared.StepLocalHidden, null), "clSetKernelArg");
-        Check(_cl.SetKernelArg(k, ArgLocalReduce, _prepared.StepLocalReduce, null), "clSetKernelArg");
+        Check(_cl.SetKernelArg(k, ArgLocalH, (nuint)(4 * _batchBlock * _prepared.PaddedHidden), null), "clSetKernelArg");
+        Check(_cl.SetKernelArg(k, ArgLocalReduce, (nuint)(16 * _batchBlock * _prepared.Device.StepWorkGroup), null), "clSetKernelArg");
     }
 
     /// <summary>Makes the sequence scratch hold <paramref name="steps"/> steps (rounded up to a power of
@@ -230,8 +239,11 @@ internal sealed unsafe class OpenCLState : RnnState
         {
             nint input = layer == 0 ? _xs : (layer - 1) % 2 == 0 ? _mid0 : _mid1;
             nint output = layer == _layers - 1 ? _ys : layer % 2 == 0 ? _mid0 : _mid1;
-            SetBuffer(_projection[layer], ArgA, input);
-            SetBuffer(_projection[layer], ArgOut, _proj);
+            foreach (nint projection in (ReadOnlySpan<nint>)[_projection[layer], _blocked[layer]])
+            {
+                SetBuffer(projection, ArgA, input);
+                SetBuffer(projection, ArgOut, _proj);
+            }
             for (int dir = 0; dir < _directions; dir++)
             {
                 nint k = _step[layer * _directions + dir];
@@ -336,6 +348,7 @@ internal sealed unsafe class OpenCLState : RnnState
         }
         for (int i = _projection.Length - 1; i >= 0; i--)
         {
+            ReleaseKernel(ref _blocked[i]);
             ReleaseKernel(ref _projection[i]);
         }
         if (_yHost != null) _cl.EnqueueUnmapMemObject(_queue, _yPinned, _yHost, 0, null, null);
