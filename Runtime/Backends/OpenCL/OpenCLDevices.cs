@@ -99,18 +99,12 @@ public static unsafe class OpenCLDevices
 
     private static Probe Discover()
     {
-        CL api;
         string[] libraries = Environment.GetEnvironmentVariable(LibraryVariable) is { Length: > 0 } custom ? [custom] : DefaultLibraries;
-        string library = string.Join("', '", libraries);
-        try
-        {
-            api = new CL(CL.CreateDefaultContext(libraries));
-        }
-        catch (Exception e) when (e is FileNotFoundException or DllNotFoundException or BadImageFormatException or EntryPointNotFoundException)
-        {
-            return new Probe(null, [], $"the OpenCL ICD loader could not be loaded ('{library}' not found or not loadable: {e.Message}). " +
+        OpenCLLibrary? library = OpenCLLibrary.TryOpen(libraries, out string? loadError);
+        if (library is null)
+            return new Probe(null, [], $"the OpenCL ICD loader could not be loaded ('{string.Join("', '", libraries)}': {loadError}). " +
                 "Install an ICD loader (Debian/Ubuntu: ocl-icd-libopencl1) and an OpenCL driver (a GPU vendor's driver, or pocl-opencl-icd for the CPU)");
-        }
+        var api = new CL(library);
 
         uint platformCount = 0;
         int status = api.GetPlatformIDs(0, null, &platformCount);
