@@ -91,3 +91,47 @@ void input_projection_blocked(__global const float* restrict a, int m_rows, int 
         }
     }
 }
+
+// The same product for at most 4 rows of a (a Step, or a short run of a tiny batch), where a tile
+// of 16 rows would be mostly padding. It works like the step kernels' recurrent product: `lanes`
+// work-items (a power of two) share output column n, walking row n of w along k (neighbouring lanes,
+// neighbouring words: coalesced), with the rows of a staged in local memory, zero-padded to 4 so the
+// inner loop has no branches. Needs 4*k_cols floats of local memory (al) and one float4 per
+// work-item (red).
+__kernel void input_projection_rows(__global const float* restrict a, int m_rows, int k_cols,
+                                    __global const float* restrict w, int n_cols,
+                                    __global const float* restrict bias,
+                                    __global float* restrict c,
+                                    int lanes, __local float* al, __local float4* red)
+{
+    const int lid = get_local_id(0), wg = get_local_size(0);
+    for (int i = lid; i < 4 * k_cols; i += wg)
+        al[i] = i < m_rows * k_cols ? a[i] : 0.0f;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const int lane = lid & (lanes - 1);
+    const int n = get_group_id(0) * (wg / lanes) + lid / lanes;
+    float4 acc = (float4)(0.0f);
+    if (n < n_cols)
+    {
+        __global const float* row = w + (size_t)n * k_cols;
+        for (int k = lane; k < k_cols; k += lanes)
+        {
+            const float v = row[k];
+            acc = mad((float4)(v), (float4)(al[k], al[k_cols + k], al[2 * k_cols + k], al[3 * k_cols + k]), acc);
+        }
+    }
+    red[lid] = acc;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = lanes >> 1; s > 0; s >>= 1)
+    {
+        if (lane < s) red[lid] += red[lid + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lane != 0 || n >= n_cols) return;
+    const float4 sum = red[lid];
+    const float b = bias[n];
+    c[n] = sum.x + b;
+    if (m_rows > 1) c[n_cols + n] = sum.y + b;
+    if (m_rows > 2) c[2 * n_cols + n] = sum.z + b;
+    if (m_rows > 3) c[3 * n_cols + n] = sum.w + b;
+}

@@ -25,9 +25,13 @@ public sealed class OpenCLSessionTests(OpenCLDeviceFixture fixture) : IClassFixt
         run.Run(xs, steps, ysRun);
         for (int t = 0; t < steps; t++)
             stepped.Step(xs.AsSpan(t * run.InputLength, run.InputLength), ysStep.AsSpan(t * run.OutputLength, run.OutputLength));
-        // Same kernels, same operands, same order of operations: the results are bit-identical.
-        Assert.Equal(ysRun, ysStep);
-        Assert.Equal(State(run), State(stepped));
+        // A Step projects its input with the few-rows kernel, a 9-step Run with the tiled one: the same
+        // sums in another order, so float rounding differs, far below the parity tolerance.
+        const float rounding = 1e-6f;
+        (float ys, int at) = OpenCLTestSupport.MaxAbsDiff(ysRun, ysStep);
+        Assert.True(ys <= rounding, $"stepped ys differ from run ys by {ys} at [{at}]");
+        (float state, int where) = OpenCLTestSupport.MaxAbsDiff(State(run), State(stepped));
+        Assert.True(state <= rounding, $"stepped state differs from run state by {state} at [{where}]");
     }
 
     [Fact]

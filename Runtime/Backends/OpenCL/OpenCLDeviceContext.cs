@@ -185,7 +185,7 @@ internal sealed unsafe class OpenCLDeviceContext
     {
         nuint limit = MaxStepWorkGroup, multiple = MaxLanes;
         long localBytes = info.LocalMemBytes;
-        foreach (string kernel in (ReadOnlySpan<string>)["rnn_step", "gru_step", "lstm_step", "rnn_step4", "gru_step4", "lstm_step4"])
+        foreach (string kernel in (ReadOnlySpan<string>)["rnn_step", "gru_step", "lstm_step", "rnn_step4", "gru_step4", "lstm_step4", "input_projection_rows"])
         {
             limit = Math.Min(limit, KernelWorkGroupSize(api, program, device, kernel));
             multiple = Math.Min(multiple, KernelValue<nuint>(api, program, device, kernel, KernelWorkGroupInfo.PreferredWorkGroupSizeMultiple));

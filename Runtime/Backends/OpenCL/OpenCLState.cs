@@ -23,7 +23,8 @@ internal sealed unsafe class OpenCLState : RnnState
         ArgLanes = 19, ArgRelu = 20, ArgLocalH = 21, ArgLocalReduce = 22;
 
     // Argument indices of input_projection (cl/input_projection.cl).
-    private const uint ArgA = 0, ArgRows = 1, ArgK = 2, ArgW = 3, ArgN = 4, ArgBias = 5, ArgOut = 6;
+    private const uint ArgA = 0, ArgRows = 1, ArgK = 2, ArgW = 3, ArgN = 4, ArgBias = 5, ArgOut = 6,
+        ArgRowsLanes = 7, ArgRowsLocalA = 8, ArgRowsLocalReduce = 9;   // input_projection_rows only
 
     private readonly OpenCLPreparedRnn _prepared;
     private readonly CL _cl;
@@ -31,6 +32,7 @@ internal sealed unsafe class OpenCLState : RnnState
     private readonly nint _queue;
     private readonly nint[] _projection;   // [L] input_projection kernels (short sequences, Step)
     private readonly nint[] _blocked;      // [L] input_projection_blocked kernels (M >= 4*TILE rows)
+    private readonly nint[] _rows;         // [L] input_projection_rows kernels (M <= 4 rows), 0 where a layer's input does not fit local memory
     private readonly nint[] _step;         // [L*D] step kernels
     private nint _hA, _hB, _c;
     private nint _xPinned, _yPinned;       // ALLOC_HOST_PTR staging, mapped
@@ -57,6 +59,7 @@ internal sealed unsafe class OpenCLState : RnnState
         _batchBlock = batchSize > 1 ? prepared.MaxBatchBlock : 1;
         _projection = new nint[_layers];
         _blocked = new nint[_layers];
+        _rows = new nint[_layers];
         _step = new nint[_layers * _directions];
         _sizes = (nuint*)System.Runtime.InteropServices.NativeMemory.AllocZeroed(4, (nuint)sizeof(nuint));
         try
@@ -81,6 +84,16 @@ internal sealed unsafe class OpenCLState : RnnState
                 ClStatusNames.ThrowIfFailed(status, "clCreateKernel");
                 SetFixedProjectionArgs(_projection[layer], layer);
                 SetFixedProjectionArgs(_blocked[layer], layer);
+                int inputWidth = model.Weights(layer, 0).InputSize;
+                if (16L * inputWidth + 16L * device.StepWorkGroup <= device.StepLocalBytes)
+                {
+                    _rows[layer] = OpenCLObjectCount.Created(_cl.CreateKernel(device.Program, "input_projection_rows", &status));
+                    ClStatusNames.ThrowIfFailed(status, "clCreateKernel");
+                    SetFixedProjectionArgs(_rows[layer], layer);
+                    SetInt(_rows[layer], ArgRowsLanes, LanesFor(inputWidth));
+                    Check(_cl.SetKernelArg(_rows[layer], ArgRowsLocalA, (nuint)(16 * inputWidth), null), "clSetKernelArg");
+                    Check(_cl.SetKernelArg(_rows[layer], ArgRowsLocalReduce, (nuint)(16 * device.StepWorkGroup), null), "clSetKernelArg");
+                }
                 for (int dir = 0; dir < _directions; dir++)
                 {
                     _step[layer * _directions + dir] = OpenCLObjectCount.Created(_cl.CreateKernel(device.Program, prepared.StepKernelName(_batchBlock), &status));
@@ -151,15 +164,29 @@ internal sealed unsafe class OpenCLState : RnnState
         nuint* global = _sizes, local = _sizes + 2;
         for (int layer = 0; layer < _layers; layer++)
         {
-            // One work-item per output for short sequences; 4 x 4 outputs per work-item for long ones.
-            bool blocked = rows >= 4 * tile;
-            nint projection = blocked ? _blocked[layer] : _projection[layer];
-            int span = blocked ? 4 * tile : tile;
-            SetInt(projection, ArgRows, rows);
-            global[0] = (nuint)((ProjectionWidth + span - 1) / span * tile);
-            global[1] = (nuint)((rows + span - 1) / span * tile);
-            local[0] = local[1] = (nuint)tile;
-            Check(_cl.EnqueueNdrangeKernel(_queue, projection, 2, null, global, local, 0, null, null), "clEnqueueNDRangeKernel(input_projection)");
+            // Up to 4 rows (a Step): lanes per output column; longer: one work-item per output of a
+            // tile; long sequences: 4 x 4 outputs per work-item.
+            if (rows <= 4 && _rows[layer] != 0)
+            {
+                nint projection = _rows[layer];
+                int lanesPerColumn = LanesFor(_prepared.Model.Weights(layer, 0).InputSize);
+                int columnsPerGroup = wg / lanesPerColumn;
+                SetInt(projection, ArgRows, rows);
+                global[0] = (nuint)((ProjectionWidth + columnsPerGroup - 1) / columnsPerGroup * wg);
+                local[0] = (nuint)wg;
+                Check(_cl.EnqueueNdrangeKernel(_queue, projection, 1, null, global, local, 0, null, null), "clEnqueueNDRangeKernel(input_projection_rows)");
+            }
+            else
+            {
+                bool blocked = rows >= 4 * tile;
+                nint projection = blocked ? _blocked[layer] : _projection[layer];
+                int span = blocked ? 4 * tile : tile;
+                SetInt(projection, ArgRows, rows);
+                global[0] = (nuint)((ProjectionWidth + span - 1) / span * tile);
+                global[1] = (nuint)((rows + span - 1) / span * tile);
+                local[0] = local[1] = (nuint)tile;
+                Check(_cl.EnqueueNdrangeKernel(_queue, projection, 2, null, global, local, 0, null, null), "clEnqueueNDRangeKernel(input_projection)");
+            }
 
             global[0] = (nuint)(groups * wg);
             global[1] = (nuint)((Batch + _batchBlock - 1) / _batchBlock);
@@ -181,14 +208,13 @@ internal sealed unsafe class OpenCLState : RnnState
     }
 
     /// <summary>Work-items per W_hh row: enough float4s to go around, at most the SIMD width.</summary>
-    private int Lanes
+    private int Lanes => LanesFor(_prepared.PaddedHidden / 4);
+
+    /// <summary>Work-items that share a row of <paramref name="words"/> loads: a power of two, at most the SIMD width.</summary>
+    private int LanesFor(int words)
     {
-        get
-        {
-            int float4s = _prepared.PaddedHidden / 4;
-            int lanes = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, float4s));
-            return Math.Min(lanes, _prepared.Device.LaneLimit);
-        }
+        int lanes = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, words));
+        return Math.Min(lanes, _prepared.Device.LaneLimit);
     }
 
     private void SetFixedProjectionArgs(nint k, int layer)
@@ -239,8 +265,9 @@ internal sealed unsafe class OpenCLState : RnnState
         {
             nint input = layer == 0 ? _xs : (layer - 1) % 2 == 0 ? _mid0 : _mid1;
             nint output = layer == _layers - 1 ? _ys : layer % 2 == 0 ? _mid0 : _mid1;
-            foreach (nint projection in (ReadOnlySpan<nint>)[_projection[layer], _blocked[layer]])
+            foreach (nint projection in (ReadOnlySpan<nint>)[_projection[layer], _blocked[layer], _rows[layer]])
             {
+                if (projection == 0) continue;
                 SetBuffer(projection, ArgA, input);
                 SetBuffer(projection, ArgOut, _proj);
             }
@@ -348,6 +375,7 @@ internal sealed unsafe class OpenCLState : RnnState
         }
         for (int i = _projection.Length - 1; i >= 0; i--)
         {
+            ReleaseKernel(ref _rows[i]);
             ReleaseKernel(ref _blocked[i]);
             ReleaseKernel(ref _projection[i]);
         }
