@@ -117,7 +117,7 @@ __kernel void input_projection_rows(__global const float* restrict a, int m_rows
         for (int k = lane; k < k_cols; k += lanes)
         {
             const float v = row[k];
-            acc = mad((float4)(v), (float4)(al[k], al[k_cols + k], al[2 * k_cols + k], al[3 * k_cols + k]), acc);
+            acc = fma((float4)(v), (float4)(al[k], al[k_cols + k], al[2 * k_cols + k], al[3 * k_cols + k]), acc);
         }
     }
     red[lid] = acc;

@@ -31,12 +31,12 @@ inline void row_dots(__global const float4* restrict row, __local const float4* 
     for (int k = lane; k < hp4; k += lanes)
     {
         const float4 w = row[k];
-        acc0 = mad(w, hl4[k], acc0);
+        acc0 = fma(w, hl4[k], acc0);
         if (bb > 1)
         {
-            acc1 = mad(w, hl4[hp4 + k], acc1);
-            acc2 = mad(w, hl4[2 * hp4 + k], acc2);
-            acc3 = mad(w, hl4[3 * hp4 + k], acc3);
+            acc1 = fma(w, hl4[hp4 + k], acc1);
+            acc2 = fma(w, hl4[2 * hp4 + k], acc2);
+            acc3 = fma(w, hl4[3 * hp4 + k], acc3);
         }
     }
     dots[0] = (acc0.x + acc0.y) + (acc0.z + acc0.w);
