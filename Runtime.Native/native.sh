@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# The C library: build, test, sample, overhead. Called by build.sh (which installs the toolchain);
+# this script installs nothing and says what is missing instead.
+#
+#   native.sh publish    NativeAOT builds for x86-64-v3 and x86-64-v4 + the C loader + rnnrt.h
+#                        into artifacts/native/ (librnnrt.so, librnnrt_v3.so, librnnrt_v4.so, include/)
+#   native.sh test       header check (C99 and C++, -Wall -Wextra -Werror), the C tests against the
+#                        PyTorch fixtures, loader failure modes; under valgrind memcheck when present.
+#                        Last line: "c-tests: N passed, F failed, S skipped"
+#   native.sh sample     builds and runs samples/stream.c (and samples/stream.py when python3 is there)
+#   native.sh overhead   rnnrt_session_step from C vs RnnSession.Step from C#, GRU hidden 64, batch 1
+#
+# Environment: CC (default cc), RNNRT_FIXTURES (default Runtime.Tests/Fixtures),
+# RNNRT_NO_VALGRIND=1 (skip memcheck), RNNRT_REPUBLISH=1 (publish even if up to date).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+OUT="$ROOT/artifacts/native"
+BUILD="$ROOT/artifacts/native-build"
+CC=${CC:-cc}
+CMD=${1:-}
+[ $# -gt 0 ] && shift
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'native.sh: %s\n' "$*" >&2; exit 1; }
+
+need_cc() { command -v "$CC" >/dev/null 2>&1 || die "a C compiler is required (CC=$CC not found; apt-get install gcc)"; }
+need_dotnet() { command -v dotnet >/dev/null 2>&1 || die "the .NET 10 SDK is required to publish librnnrt (dotnet not on PATH)"; }
+
+# One NativeAOT publish per instruction set. ILC's object file is removed first so that nothing of
+# the other instruction set's build can be reused.
+publish_isa() {
+  local isa=$1 tag=$2
+  log "NativeAOT publish: $isa"
+  rm -rf "$HERE/obj/Release/net10.0/linux-x64/native"
+  dotnet publish "$HERE/Runtime.Native.csproj" -c Release -r linux-x64 -nologo -v:quiet -clp:ErrorsOnly \
+    -p:PublishAot=true -p:IlcInstructionSet="$isa" \
+    -o "$BUILD/publish-$tag" \
+    || die "dotnet publish ($isa) failed; NativeAOT needs clang or gcc and zlib1g-dev (build.sh installs them)"
+  cp "$BUILD/publish-$tag/rnnrt.so" "$OUT/librnnrt_$tag.so"
+}
+
+build_loader() {
+  need_cc
+  mkdir -p "$OUT/include"
+  cp "$HERE/include/rnnrt.h" "$OUT/include/rnnrt.h"
+  "$CC" -std=c99 -O2 -fPIC -shared -fvisibility=hidden -Wall -Wextra -Werror -DRNNRT_BUILDING \
+    -I"$HERE/include" "$HERE/loader/rnnrt_loader.c" -o "$OUT/librnnrt.so" -Wl,-soname,librnnrt.so -ldl -lpthread
+}
+
+cmd_publish() {
+  need_dotnet
+  need_cc
+  mkdir -p "$OUT" "$BUILD"
+  publish_isa x86-64-v3 v3
+  publish_isa x86-64-v4 v4
+  build_loader
+  log "artifacts/native: $(cd "$OUT" && echo librnnrt*.so include/rnnrt.h)"
+}
+
+# Publish only when a source is newer than what is there (a NativeAOT publish is not free).
+ensure_published() {
+  local stamp="$OUT/librnnrt_v4.so"
+  if [ "${RNNRT_REPUBLISH:-0}" = 1 ] || [ ! -f "$OUT/librnnrt_v3.so" ] || [ ! -f "$stamp" ] || [ ! -f "$OUT/librnnrt.so" ] || \
+     [ -n "$(find "$ROOT/Runtime" "$HERE" "$ROOT/Directory.Build.props" -newer "$stamp" \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' \) -not -path '*/obj/*' -not -path '*/bin/*' -not -path '*/bench/*' -print -quit)" ]; then
+    cmd_publish
+  else
+    build_loader
+  fi
+}
+
+# C programs link against the loader and find it (and it finds the builds) through an rpath.
+cc_prog() {
+  local out=$1; shift
+  "$CC" -std=c99 -O2 -Wall -Wextra -Werror -I"$OUT/include" "$@" -o "$out" -L"$OUT" -lrnnrt -Wl,-rpath,"$OUT" -lm
+}
+
+# Counts for the closing line; each check below adds to them.
+C_PASSED=0; C_FAILED=0; C_SKIPPED=0
+tally() {   # tally NAME STATUS(0 ok) [skip]
+  if [ "${3:-}" = skip ]; then C_SKIPPED=$((C_SKIPPED + 1)); log "skip: $1";
+  elif [ "$2" = 0 ]; then C_PASSED=$((C_PASSED + 1)); log "ok: $1";
+  else C_FAILED=$((C_FAILED + 1)); log "FAILED: $1"; fi
+}
+
+check_header() {
+  local tmp="$BUILD/header"
+  mkdir -p "$tmp"
+  printf '#include "rnnrt.h"\nint main(void) { struct rnnrt_model_info i; i.struct_size = sizeof i; (void)i; return rnnrt_version() == RNNRT_VERSION_NUMBER ? 0 : 1; }\n' > "$tmp/c.c"
+  cp "$tmp/c.c" "$tmp/cpp.cpp"
+  local ok=0
+  "$CC" -std=c99 -pedantic -Wall -Wextra -Werror -I"$OUT/include" -c "$tmp/c.c" -o "$tmp/c.o" || ok=1
+  tally "rnnrt.h compiles as C99 (-std=c99 -pedantic -Wall -Wextra -Werror)" $ok
+  local cxx=""
+  for c in c++ g++ clang++; do command -v $c >/dev/null 2>&1 && { cxx=$c; break; }; done
+  if [ -n "$cxx" ]; then
+    ok=0
+    $cxx -std=c++11 -pedantic -Wall -Wextra -Werror -I"$OUT/include" -c "$tmp/cpp.cpp" -o "$tmp/cpp.o" || ok=1
+    tally "rnnrt.h compiles as C++11 ($cxx -pedantic -Wall -Wextra -Werror)" $ok
+  else
+    tally "rnnrt.h compiles as C++ (no C++ compiler)" 0 skip
+  fi
+}
+
+# Runs a test binary that prints "c-tests: N passed, F failed, S skipped" and adds its counts.
+run_counted() {
+  local name=$1; shift
+  local log_file="$BUILD/$name.log" status=0
+  set +e
+  "$@" 2>&1 | tee "$log_file"
+  status=${PIPESTATUS[0]}
+  set -e
+  local line
+  line=$(grep -E '^c-tests: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$log_file" | tail -n 1 || true)
+  if [ -z "$line" ]; then
+    C_FAILED=$((C_FAILED + 1)); log "FAILED: $name printed no summary (exit $status)"; return
+  fi
+  C_PASSED=$((C_PASSED + $(sed -E 's/c-tests: ([0-9]+) passed.*/\1/' <<<"$line")))
+  local f; f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
+  C_FAILED=$((C_FAILED + f))
+  C_SKIPPED=$((C_SKIPPED + $(sed -E 's/.* ([0-9]+) skipped.*/\1/' <<<"$line")))
+  if [ "$status" != 0 ] && [ "$f" = 0 ]; then C_FAILED=$((C_FAILED + 1)); log "FAILED: $name exited with $status"; fi
+}
+
+cmd_test() {
+  need_cc
+  ensure_published
+  mkdir -p "$BUILD"
+  check_header
+  cc_prog "$BUILD/test_rnnrt" "$HERE/tests/test_rnnrt.c" -pthread
+  local fixtures=${RNNRT_FIXTURES:-$ROOT/Runtime.Tests/Fixtures}
+
+  # The whole suite through the loader (which picks v3 or v4 here).
+  run_counted test_rnnrt "$BUILD/test_rnnrt" "$fixtures"
+  # The v3 build explicitly (on an AVX-512 machine the line above ran v4).
+  run_counted test_rnnrt_v3 env RNNRT_ISA=v3 "$BUILD/test_rnnrt" "$fixtures"
+
+  # The loader's failure modes: each must turn into a status and a message, never an abort.
+  local lone="$BUILD/lone"
+  rm -rf "$lone"; mkdir -p "$lone"; cp "$OUT/librnnrt.so" "$lone/"
+  "$CC" -std=c99 -O2 -I"$OUT/include" "$HERE/tests/test_rnnrt.c" -o "$lone/test_rnnrt" -L"$lone" -lrnnrt -Wl,-rpath,"$lone" -lm -pthread
+  run_counted loader_missing_build "$lone/test_rnnrt" --expect-unavailable "cannot load the x86-64-v"
+  run_counted loader_bad_isa env RNNRT_ISA=v9 "$BUILD/test_rnnrt" --expect-unavailable "RNNRT_ISA='v9' is not understood"
+  run_counted loader_refuses_v4 env RNNRT_ISA=v4 RNNRT_LOADER_ASSUME_NO_AVX512=1 "$BUILD/test_rnnrt" --expect-unavailable "lacks AVX512F"
+  run_counted loader_v3_without_avx512 env RNNRT_LOADER_ASSUME_NO_AVX512=1 "$BUILD/test_rnnrt" --expect-isa v3
+  if grep -qw avx512f /proc/cpuinfo && grep -qw avx512bw /proc/cpuinfo && grep -qw avx512vl /proc/cpuinfo; then
+    run_counted loader_v4 "$BUILD/test_rnnrt" --expect-isa v4
+  else
+    run_counted loader_refuses_v4_here env RNNRT_ISA=v4 "$BUILD/test_rnnrt" --expect-unavailable "lacks AVX512"
+  fi
+
+  # Memcheck: no errors, nothing definitely lost. The suppressions cover NativeAOT runtime internals only.
+  if [ "${RNNRT_NO_VALGRIND:-0}" != 1 ] && command -v valgrind >/dev/null 2>&1; then
+    run_counted valgrind valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+      --show-leak-kinds=definite --suppressions="$HERE/tests/nativeaot.supp" --fair-sched=yes \
+      "$BUILD/test_rnnrt" "$fixtures"
+  else
+    tally "valgrind memcheck (valgrind not installed or RNNRT_NO_VALGRIND=1)" 0 skip
+  fi
+
+  echo "c-tests: $C_PASSED passed, $C_FAILED failed, $C_SKIPPED skipped"
+  [ "$C_FAILED" = 0 ]
+}
+
+cmd_sample() {
+  need_cc
+  ensure_published
+  mkdir -p "$BUILD"
+  cc_prog "$BUILD/stream" "$HERE/samples/stream.c"
+  local model=${1:-$ROOT/Runtime.Bench/Models/gru_i64_h256.safetensors}
+  log "samples/stream.c on $model"
+  "$BUILD/stream" "$model" "${2:-3000}"
+  local py=""
+  for p in /usr/bin/python3 python3; do command -v $p >/dev/null 2>&1 && { py=$p; break; }; done
+  if [ -n "$py" ]; then
+    log "samples/stream.py ($py)"
+    RNNRT_LIBRARY="$OUT/librnnrt.so" "$py" "$HERE/samples/stream.py" "$model" 1000
+  else
+    log "python3 not found; skipping samples/stream.py"
+  fi
+}
+
+cmd_overhead() {
+  need_cc
+  need_dotnet
+  ensure_published
+  mkdir -p "$BUILD"
+  cc_prog "$BUILD/overhead" "$HERE/bench/overhead.c"
+  local model="$BUILD/gru_i64_h64.safetensors"
+  "$BUILD/overhead" --write-model "$model"
+  log "managed side: NativeAOT x86-64-v3 build of bench/ManagedStep (same compiler and ISA as librnnrt_v3.so)"
+  dotnet publish "$HERE/bench/ManagedStep/ManagedStep.csproj" -c Release -r linux-x64 -nologo -v:quiet -clp:ErrorsOnly \
+    -p:PublishAot=true -p:IlcInstructionSet=x86-64-v3 -o "$BUILD/managed-step" >/dev/null \
+    || die "dotnet publish of bench/ManagedStep failed"
+  local managed c
+  managed=$("$BUILD/managed-step/ManagedStep" "$model" | tee /dev/stderr | sed -nE 's/^managed_ns_per_step ([0-9.]+).*/\1/p')
+  c=$(RNNRT_ISA=v3 "$BUILD/overhead" "$model" | tee /dev/stderr | sed -nE 's/^c_ns_per_step ([0-9.]+).*/\1/p')
+  [ -n "$managed" ] && [ -n "$c" ] || die "a side printed no figure"
+  awk -v m="$managed" -v c="$c" 'BEGIN { printf "overhead: C %.1f ns/step, managed %.1f ns/step, C path costs %+.1f ns per step (target < 50)\n", c, m, c - m }'
+}
+
+case "$CMD" in
+  publish) cmd_publish ;;
+  test) cmd_test "$@" ;;
+  sample) cmd_sample "$@" ;;
+  overhead) cmd_overhead "$@" ;;
+  *) die "usage: native.sh publish|test|sample|overhead" ;;
+esac
