@@ -101,6 +101,15 @@ check_header() {
   else
     tally "rnnrt.h compiles as C++ (no C++ compiler)" 0 skip
   fi
+  # Exactly the header's functions are exported, by the loader and by both builds.
+  local declared
+  declared=$(grep -oE '^RNNRT_API [^(]*[ *](rnnrt_[a-z_]+)\(' "$HERE/include/rnnrt.h" | grep -oE 'rnnrt_[a-z_]+\($' | tr -d '(' | sort)
+  for lib in librnnrt.so librnnrt_v3.so librnnrt_v4.so; do
+    local exported
+    exported=$(nm -D --defined-only "$OUT/$lib" | awk '{print $3}' | sed 's/@.*//' | grep '^rnnrt_' | sort)
+    ok=0; [ "$declared" = "$exported" ] || { ok=1; diff <(echo "$declared") <(echo "$exported") >&2 || true; }
+    tally "$lib exports exactly the $(echo "$declared" | wc -l) functions of rnnrt.h" $ok
+  done
   # The README's snippet: it must compile, link and (with the bundled model present) run.
   sed -n '/^```c$/,/^```$/p' "$HERE/README.md" | sed '1d;$d' > "$tmp/readme.c"
   ok=0

@@ -309,6 +309,8 @@ static void test_last_error_is_per_thread(void) {
     CHECK(rnnrt_version() != 0 && strstr(rnnrt_last_error(), "rnnrt-main-thread"), "message changed by a successful call");
 }
 
+static const char* mapped_build(void);
+
 static const char* const known_backends[] = { "reference", "avx2", "avx512", "opencl" };
 
 static int is_known_backend(const char* name) {
@@ -836,6 +838,42 @@ static void test_many_handles(void) {
     free_model_spec(&spec);
 }
 
+/* The instruction set of the build must reach the kernels: in the x86-64-v3 build the avx2 backend
+ * must be available (and be what "auto" picks over reference), in the v4 build avx512 as well.
+ * A backend this runtime does not have yet ("unknown backend") is a skip, not a pass. */
+static void check_isa_backend(const char* backend, const char* test) {
+    model_spec spec;
+    make_model(&spec, 3, 8, 16, 1, 1);
+    bytes b = model_bytes(&spec);
+    rnnrt_model* m = NULL;
+    g_test_name = test;
+    g_test_failures = 0;
+    rnnrt_status st = rnnrt_model_load_memory(b.data, b.len, backend, &m);
+    if (st == RNNRT_BACKEND_UNAVAILABLE && strstr(rnnrt_last_error(), "unknown backend")) {
+        skip_test(test, "this runtime has no such backend yet");
+    } else {
+        CHECK(st == RNNRT_OK, "backend %s does not load in %s: %s: %s", backend, mapped_build(), status_name(st), rnnrt_last_error());
+        if (st == RNNRT_OK) {
+            struct rnnrt_model_info info;
+            info.struct_size = sizeof info;
+            OK(rnnrt_model_info(m, &info));
+            CHECK(strcmp(info.backend, backend) == 0, "asked for %s, got %s", backend, info.backend);
+            CHECK(strcmp(g_auto_backend, "reference") != 0, "\"auto\" picked reference although %s runs here", backend);
+        }
+        rnnrt_model_free(m);
+        if (g_test_failures) { g_failed++; fprintf(stderr, "FAILED %s\n", test); }
+        else { g_passed++; fprintf(stderr, "ok     %s\n", test); }
+    }
+    free(b.data);
+    free_model_spec(&spec);
+}
+
+static void run_isa_backend_tests(void) {
+    const char* build = mapped_build();
+    if (strstr(build, "_v3") || strstr(build, "_v4")) check_isa_backend("avx2", "the avx2 backend runs in the x86-64-v3/v4 build");
+    if (strstr(build, "_v4")) check_isa_backend("avx512", "the avx512 backend runs in the x86-64-v4 build");
+}
+
 /*-------------------------------------------------------------------------------------------------
  * Loader checks, run by native.sh in a doctored environment.
  *-----------------------------------------------------------------------------------------------*/
@@ -931,6 +969,7 @@ int main(int argc, char** argv) {
     run_test("model freed before its sessions", test_model_freed_before_sessions);
     run_test("threads share one model", test_threads_share_a_model);
     run_test("handle reuse keeps stale handles stale", test_many_handles);
+    run_isa_backend_tests();
     run_fixture_tests();
     rmdir(g_tmpdir);
 
