@@ -4,7 +4,8 @@
  * the same x86-64-v3 target as librnnrt_v3.so) on the same model, a GRU with input 64, hidden 64,
  * batch 1, and prints the difference.
  *
- *   overhead --write-model PATH   writes the model (weights U(-k, k), k = 1.5/sqrt(64), fixed seed)
+ *   overhead --write-model PATH [H [I]]  writes a GRU, hidden H, input I (default 64, 64; weights U(-k, k),
+ *                                 k = 1.5/sqrt(H), fixed seed)
  *   overhead PATH                 times rnnrt_session_step and rnnrt_session_get_state:
  *                                 best of 9 runs of 20000 calls each, ns per call
  */
@@ -19,7 +20,8 @@
 
 #include "rnnrt.h"
 
-enum { I = 64, H = 64, RUNS = 9, CALLS = 20000 };
+enum { RUNS = 9, CALLS = 20000 };
+static int I = 64, H = 64;
 
 static double now_ns(void) {
     struct timespec t;
@@ -88,8 +90,12 @@ static void time_state(state_fn get, rnnrt_session* s, float* h, double* best, d
 }
 
 int main(int argc, char** argv) {
-    if (argc == 3 && strcmp(argv[1], "--write-model") == 0) return write_model(argv[2]);
-    if (argc != 2) { fprintf(stderr, "usage: overhead --write-model PATH | overhead PATH\n"); return 2; }
+    if (argc >= 3 && strcmp(argv[1], "--write-model") == 0) {
+        if (argc > 3) H = atoi(argv[3]);
+        if (argc > 4) I = atoi(argv[4]);
+        return H > 0 && H <= 1024 && I > 0 && I <= 1024 ? write_model(argv[2]) : 2;
+    }
+    if (argc != 2) { fprintf(stderr, "usage: overhead --write-model PATH [H [I]] | overhead PATH\n"); return 2; }
 
     rnnrt_model* m = NULL;
     rnnrt_session* s = NULL;
@@ -100,13 +106,19 @@ int main(int argc, char** argv) {
     struct rnnrt_model_info info;
     info.struct_size = sizeof info;
     rnnrt_model_info(m, &info);
-    float x[I], y[H], h[H];
+    I = info.input_size;
+    H = info.hidden_size;
+    if (I > 1024 || H > 1024 || info.num_directions != 1 || info.cell != RNNRT_CELL_GRU || info.num_layers != 1) {
+        fprintf(stderr, "overhead: expects a one-layer unidirectional GRU with input and hidden <= 1024\n");
+        return 1;
+    }
+    float x[1024], y[1024], h[1024];
     for (int i = 0; i < I; i++) x[i] = (float)sin(i * 0.37);
 
     double best, median, sbest, smedian;
     time_step(rnnrt_session_step, s, x, y, &best, &median);
     time_state(rnnrt_session_get_state, s, h, &sbest, &smedian);
-    printf("c_ns_per_step %.1f (through librnnrt.so; best of %d runs of %d steps, median %.1f; backend %s)\n", best, RUNS, CALLS, median, info.backend);
+    printf("c_ns_per_step %.1f (through librnnrt.so; best of %d runs of %d steps, median %.1f; GRU input %d hidden %d on %s)\n", best, RUNS, CALLS, median, I, H, info.backend);
     printf("c_ns_per_get_state %.1f (median %.1f)\n", sbest, smedian);
 
     /* The loader's share: the same calls straight into librnnrt_v3.so, without the forwarding stub. */

@@ -32,6 +32,6 @@ for (int i = 0; i < x.Length; i++) x[i] = (float)Math.Sin(i * 0.37);
 var step = Time(() => session.Step(x, y));
 var state = Time(() => session.GetState(h));
 string how = System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeCompiled ? "JIT" : "NativeAOT";
-Console.WriteLine($"managed_ns_per_step {step.best:F1} ({how}; best of {Runs} runs of {Calls} steps, median {step.median:F1}; backend {model.Backend})");
+Console.WriteLine($"managed_ns_per_step {step.best:F1} ({how}; best of {Runs} runs of {Calls} steps, median {step.median:F1}; GRU input {model.InputSize} hidden {model.HiddenSize} on {model.Backend})");
 Console.WriteLine($"managed_ns_per_get_state {state.best:F1} (median {state.median:F1})");
 return 0;
