@@ -150,7 +150,7 @@ internal static unsafe class Exports
         {
             if (HandleTable.Find(session, HandleKind.Session, "session", out string? error) is not NativeSession s)
                 return Fail(NativeStatus.InvalidHandle, F, error!);
-            if (!s.TryEnter()) return Busy(F);
+            if (!s.TryEnter()) return Busy(F, session, s);
             try
             {
                 if (x == null && xLength != 0) return Fail(NativeStatus.InvalidArgument, F, "x is NULL");
@@ -179,7 +179,7 @@ internal static unsafe class Exports
         {
             if (HandleTable.Find(session, HandleKind.Session, "session", out string? error) is not NativeSession s)
                 return Fail(NativeStatus.InvalidHandle, F, error!);
-            if (!s.TryEnter()) return Busy(F);
+            if (!s.TryEnter()) return Busy(F, session, s);
             try
             {
                 // xs has no length argument: it is [steps, B, I] by contract.
@@ -212,7 +212,7 @@ internal static unsafe class Exports
         {
             if (HandleTable.Find(session, HandleKind.Session, "session", out string? error) is not NativeSession s)
                 return Fail(NativeStatus.InvalidHandle, F, error!);
-            if (!s.TryEnter()) return Busy(F);
+            if (!s.TryEnter()) return Busy(F, session, s);
             try
             {
                 s.Session.Reset();
@@ -237,7 +237,7 @@ internal static unsafe class Exports
         {
             if (HandleTable.Find(session, HandleKind.Session, "session", out string? error) is not NativeSession s)
                 return Fail(NativeStatus.InvalidHandle, F, error!);
-            if (!s.TryEnter()) return Busy(F);
+            if (!s.TryEnter()) return Busy(F, session, s);
             try
             {
                 if (state == null && length != 0) return Fail(NativeStatus.InvalidArgument, F, "state is NULL");
@@ -264,7 +264,7 @@ internal static unsafe class Exports
         {
             if (HandleTable.Find(session, HandleKind.Session, "session", out string? error) is not NativeSession s)
                 return Fail(NativeStatus.InvalidHandle, F, error!);
-            if (!s.TryEnter()) return Busy(F);
+            if (!s.TryEnter()) return Busy(F, session, s);
             try
             {
                 if (state == null && length != 0) return Fail(NativeStatus.InvalidArgument, F, "state is NULL");
@@ -324,8 +324,9 @@ internal static unsafe class Exports
     private static int Fail(NativeStatus status, string function, string message) => (int)LastError.Set(status, function, message);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static int Busy(string function) =>
-        Fail(NativeStatus.InvalidArgument, function, "the session is in use by another thread right now; a session belongs to one thread at a time");
+    private static int Busy(string function, nint handle, NativeSession s) => s.IsFreed
+        ? Fail(NativeStatus.InvalidHandle, function, $"session 0x{(ulong)handle:x} was freed by another thread during this call")
+        : Fail(NativeStatus.InvalidArgument, function, "the session is in use by another thread right now; a session belongs to one thread at a time");
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static int StateLengthMismatch(string function, NativeSession s, nuint length) =>

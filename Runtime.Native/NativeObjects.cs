@@ -39,14 +39,19 @@ internal sealed class NativeSession(NativeModel owner, RnnSession session)
     public readonly NativeModel Owner = owner;
     public readonly RnnSession Session = session;
     private int _busy;
+    private int _freed;
 
     public bool TryEnter() => Interlocked.CompareExchange(ref _busy, 1, 0) == 0;
+
+    /// <summary>Set once a free has begun: a call refused entry then reports a freed handle, not a busy one.</summary>
+    public bool IsFreed => Volatile.Read(ref _freed) != 0;
 
     public void Exit() => Volatile.Write(ref _busy, 0);
 
     /// <summary>Called once the handle is out of the table, so no new call can enter.</summary>
     public void Free()
     {
+        Volatile.Write(ref _freed, 1);
         var spin = new SpinWait();
         while (!TryEnter()) spin.SpinOnce();
         Session.Dispose();

@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -818,6 +819,70 @@ static void test_threads_share_a_model(void) {
     free_model_spec(&spec);
 }
 
+/* A session used from two threads at once: the second call is refused, not run; a free from another
+ * thread waits for the running call instead of pulling the state from under it. */
+typedef struct {
+    rnnrt_session* s;
+    const float* xs;
+    float* ys;
+    size_t steps, ys_len;
+    int started, done;
+    rnnrt_status st;
+    char msg[512];
+} runner;
+
+static void* run_long(void* p) {
+    runner* r = p;
+    __atomic_store_n(&r->started, 1, __ATOMIC_SEQ_CST);
+    r->st = rnnrt_session_run(r->s, r->xs, r->steps, r->ys, r->ys_len);
+    snprintf(r->msg, sizeof r->msg, "%s", r->st == RNNRT_OK ? "" : rnnrt_last_error());
+    __atomic_store_n(&r->done, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+static void test_session_used_by_two_threads(void) {
+    enum { STEPS = 400, IN = 16, HID = 64 };
+    model_spec spec;
+    make_model(&spec, 3, IN, HID, 1, 1);
+    rnnrt_model* m = load_spec(&spec, "reference");
+    float* xs = malloc(sizeof(float) * STEPS * IN);
+    float* ys = malloc(sizeof(float) * STEPS * HID);
+    fill(xs, STEPS * IN, 1.0f);
+    rnnrt_session* s = NULL;
+    OK(rnnrt_session_create(m, 1, &s));
+    int refused = 0;
+    for (int attempt = 0; attempt < 20 && !refused; attempt++) {
+        runner r = { s, xs, ys, STEPS, STEPS * HID, 0, 0, RNNRT_OK, "" };
+        pthread_t t;
+        pthread_create(&t, NULL, run_long, &r);
+        while (!__atomic_load_n(&r.started, __ATOMIC_SEQ_CST)) sched_yield();
+        while (!__atomic_load_n(&r.done, __ATOMIC_SEQ_CST)) {
+            rnnrt_status st = rnnrt_session_reset(s);
+            if (st == RNNRT_INVALID_ARGUMENT && strstr(rnnrt_last_error(), "in use by another thread")) { refused = 1; break; }
+            CHECK(st == RNNRT_OK, "concurrent reset: %s %s", status_name(st), rnnrt_last_error());
+        }
+        pthread_join(t, NULL);
+        /* The refusal may hit either side: the run, when a reset held the session as it came in. */
+        if (r.st == RNNRT_INVALID_ARGUMENT && strstr(r.msg, "in use by another thread")) refused = 1;
+        else CHECK(r.st == RNNRT_OK, "the run beside it failed: %s %s", status_name(r.st), r.msg);
+    }
+    CHECK(refused, "a call on a session busy in another thread was never refused");
+
+    /* Free while another thread runs: either the run finished first or it was never let in. */
+    runner r = { s, xs, ys, STEPS, STEPS * HID, 0, 0, RNNRT_OK, "" };
+    pthread_t t;
+    pthread_create(&t, NULL, run_long, &r);
+    while (!__atomic_load_n(&r.started, __ATOMIC_SEQ_CST)) sched_yield();
+    rnnrt_session_free(s);
+    pthread_join(t, NULL);
+    CHECK(r.st == RNNRT_OK || (r.st == RNNRT_INVALID_HANDLE && strstr(r.msg, "freed")), "run during free: %s %s", status_name(r.st), r.msg);
+    EXPECT(rnnrt_session_reset(s), RNNRT_INVALID_HANDLE, "rnnrt_session_reset", "already freed");
+    rnnrt_model_free(m);
+    free(xs);
+    free(ys);
+    free_model_spec(&spec);
+}
+
 static void test_many_handles(void) {
     /* Enough create/free cycles to reuse slots and grow the table; stale handles stay stale. */
     model_spec spec;
@@ -969,6 +1034,7 @@ int main(int argc, char** argv) {
     run_test("model freed before its sessions", test_model_freed_before_sessions);
     run_test("threads share one model", test_threads_share_a_model);
     run_test("handle reuse keeps stale handles stale", test_many_handles);
+    run_test("a session used by two threads at once", test_session_used_by_two_threads);
     run_isa_backend_tests();
     run_fixture_tests();
     rmdir(g_tmpdir);
