@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
-using System.Text;
+using System.Buffers;
+using System.Text.Unicode;
 
 namespace RnnRuntime.Native;
 
@@ -29,22 +30,25 @@ internal static unsafe class LastError
     public static NativeStatus Set(NativeStatus status, string function, string message)
     {
         byte[] buffer = t_buffer ??= GC.AllocateUninitializedArray<byte>(Capacity, pinned: true);
-        string text = $"{function}: {message}";
-        int written = Encoding.UTF8.GetBytes(Truncate(text), buffer.AsSpan(0, Capacity - 1));
+        // Whole characters only; a message too long for the buffer ends in "...".
+        Span<byte> text = buffer.AsSpan(0, Capacity - 4);
+        int written = 0;
+        bool cut = Append(text, ref written, function) || Append(text, ref written, ": ") || Append(text, ref written, message);
+        if (cut)
+        {
+            "..."u8.CopyTo(buffer.AsSpan(written));
+            written += 3;
+        }
         buffer[written] = 0;
         return status;
     }
 
-    /// <summary>At most Capacity-1 UTF-8 bytes, cut on a character boundary.</summary>
-    private static string Truncate(string text)
+    /// <summary>True when <paramref name="value"/> did not fit.</summary>
+    private static bool Append(Span<byte> destination, ref int written, string value)
     {
-        if (Encoding.UTF8.GetByteCount(text) < Capacity) return text;
-        const string ellipsis = "...";
-        int chars = Math.Min(text.Length, Capacity - 1);
-        while (chars > 0 && Encoding.UTF8.GetByteCount(text.AsSpan(0, chars)) + ellipsis.Length > Capacity - 1) chars -= 16;
-        chars = Math.Max(chars, 0);
-        if (chars > 0 && char.IsHighSurrogate(text[chars - 1])) chars--;
-        return string.Concat(text.AsSpan(0, chars), ellipsis);
+        OperationStatus result = Utf8.FromUtf16(value, destination[written..], out _, out int bytes);
+        written += bytes;
+        return result != OperationStatus.Done;
     }
 
     /// <summary>The status a .NET exception stands for across the C boundary.</summary>

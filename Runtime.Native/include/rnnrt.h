@@ -175,7 +175,8 @@ RNNRT_API rnnrt_status rnnrt_model_info(const rnnrt_model* m, struct rnnrt_model
  *  the model's memory is released when the last of them is freed too, so the order of frees does
  *  not matter. NULL is fine (nothing happens). A freed or foreign handle (a double free, say) is
  *  not touched: it is reported through rnnrt_last_error() (RNNRT_INVALID_HANDLE's message), since
- *  the function returns nothing. Do not free a model while another thread is still using it. */
+ *  the function returns nothing. A call on m racing with its free on another thread either
+ *  completes normally or reports RNNRT_INVALID_HANDLE. */
 RNNRT_API void rnnrt_model_free(rnnrt_model* m);
 
 /*-************************************
@@ -197,9 +198,11 @@ RNNRT_API rnnrt_status rnnrt_session_create(rnnrt_model* m, int32_t batch, rnnrt
  *  One time step of a unidirectional model: reads x [B, I] (x_len = B*I floats, all finite), updates
  *  the state and writes y [B, H] (y_len = B*H floats; y is the last layer's new h). x and y must not
  *  overlap. Allocation-free.
- *  Errors: RNNRT_INVALID_HANDLE (s), RNNRT_SHAPE_MISMATCH (x_len or y_len), RNNRT_INVALID_ARGUMENT
+ *  Errors: RNNRT_INVALID_HANDLE (s, also when another thread frees s during the call),
+ *  RNNRT_SHAPE_MISMATCH (x_len or y_len), RNNRT_INVALID_ARGUMENT
  *  (x or y NULL, a NaN or infinity in x, x and y overlap, the model is bidirectional: a backward
- *  pass needs the whole sequence, use rnnrt_session_run). On error the state is unchanged. */
+ *  pass needs the whole sequence, use rnnrt_session_run; s busy in another thread).
+ *  On error the state and y are unchanged. */
 RNNRT_API rnnrt_status rnnrt_session_step(rnnrt_session* s, const float* x, size_t x_len, float* y, size_t y_len);
 
 /*! rnnrt_session_run():

@@ -574,6 +574,24 @@ static void test_bad_load(void) {
     EXPECT(rnnrt_model_load("", NULL, &m), RNNRT_INVALID_ARGUMENT, "rnnrt_model_load", "path is empty");
     EXPECT(rnnrt_model_load("/nonexistent/dir/missing-model.safetensors", NULL, &m), RNNRT_IO, "rnnrt_model_load", "missing-model.safetensors");
     EXPECT(rnnrt_model_load(g_tmpdir, NULL, &m), RNNRT_IO, "rnnrt_model_load", g_tmpdir);
+    /* UTF-8 goes through both ways; an overlong message is cut on a character boundary, with "...". */
+    EXPECT(rnnrt_model_load("/nonexistent/mod\xc3\xa8le-\xe6\xa8\xa1\xe5\x9e\x8b.safetensors", NULL, &m), RNNRT_IO, "rnnrt_model_load",
+           "mod\xc3\xa8le-\xe6\xa8\xa1\xe5\x9e\x8b.safetensors");
+    char long_path[3000];
+    strcpy(long_path, "/nonexistent/");
+    for (size_t i = strlen(long_path); i < 2600; i += 3) memcpy(long_path + i, "\xe6\xa8\xa1", 3); /* a 3-byte character */
+    strcpy(long_path + 2602, ".st");
+    EXPECT(rnnrt_model_load(long_path, NULL, &m), RNNRT_IO, "rnnrt_model_load", "/nonexistent/\xe6\xa8\xa1");
+    {
+        const char* msg = rnnrt_last_error();
+        size_t len = strlen(msg);
+        CHECK(len < 1024 && len > 900, "overlong message is %zu bytes", len);
+        CHECK(len >= 3 && strcmp(msg + len - 3, "...") == 0, "overlong message does not end in ...");
+        /* No torn character before the "...": the bytes before it end a whole UTF-8 sequence. */
+        size_t end = len - 3, start = end;
+        while (start > 0 && ((unsigned char)msg[start - 1] & 0xC0) == 0x80) start--;
+        CHECK(start > 0 && end - (start - 1) == 3 && (unsigned char)msg[start - 1] == 0xE6, "the cut tore a character");
+    }
     EXPECT(rnnrt_model_load_memory(NULL, 100, NULL, &m), RNNRT_INVALID_ARGUMENT, "rnnrt_model_load_memory", "data is NULL");
     EXPECT(rnnrt_model_load_memory("x", 1, NULL, NULL), RNNRT_INVALID_ARGUMENT, "rnnrt_model_load_memory", "out is NULL");
 
