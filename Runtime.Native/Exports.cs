@@ -63,8 +63,8 @@ internal static unsafe class Exports
         const string F = "rnnrt_model_info";
         try
         {
-            if (HandleTable.Find(model, HandleKind.Model, "model", out string? error) is not NativeModel m)
-                return Fail(NativeStatus.InvalidHandle, F, error!);
+            if (HandleTable.Find(model, HandleKind.Model, "model", out string? error) is not NativeModel m || m.HandleFreed)
+                return Fail(NativeStatus.InvalidHandle, F, error ?? FreedDuringCall(model));
             if (info == null) return Fail(NativeStatus.InvalidArgument, F, "out is NULL");
             if (info->StructSize < (uint)sizeof(NativeModelInfo))
                 return Fail(NativeStatus.InvalidArgument, F,
@@ -102,7 +102,7 @@ internal static unsafe class Exports
                 Fail(NativeStatus.InvalidHandle, F, error!);
                 return;
             }
-            m.Release();
+            m.FreeHandle();
         }
         catch (Exception e)
         {
@@ -118,10 +118,10 @@ internal static unsafe class Exports
         {
             if (session == null) return Fail(NativeStatus.InvalidArgument, F, "out is NULL; pass the address of an rnnrt_session* to receive the session");
             *session = 0;
-            if (HandleTable.Find(model, HandleKind.Model, "model", out string? error) is not NativeModel m)
-                return Fail(NativeStatus.InvalidHandle, F, error!);
+            if (HandleTable.Find(model, HandleKind.Model, "model", out string? error) is not NativeModel m || m.HandleFreed)
+                return Fail(NativeStatus.InvalidHandle, F, error ?? FreedDuringCall(model));
             if (!m.TryAddReference())
-                return Fail(NativeStatus.InvalidHandle, F, $"model 0x{(ulong)model:x} was freed while this call ran");
+                return Fail(NativeStatus.InvalidHandle, F, FreedDuringCall(model));
             RnnSession? created = null;
             try
             {
@@ -316,6 +316,8 @@ internal static unsafe class Exports
             throw;
         }
     }
+
+    private static string FreedDuringCall(nint model) => $"model 0x{(ulong)model:x} was freed by another thread during this call";
 
     private static RnnOptions Options(byte* backend) =>
         backend == null ? RnnOptions.Default : new RnnOptions { Backend = Marshal.PtrToStringUTF8((nint)backend)! };

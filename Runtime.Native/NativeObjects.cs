@@ -9,6 +9,15 @@ internal sealed class NativeModel(RnnModel model)
 {
     public readonly RnnModel Model = model;
     private int _references = 1;
+    private int _handleFreed;
+
+    /// <summary>Set by rnnrt_model_free: a lookup that raced the free (an old copy of the table) still refuses.</summary>
+    public bool HandleFreed => Volatile.Read(ref _handleFreed) != 0;
+
+    public void FreeHandle()
+    {
+        if (Interlocked.Exchange(ref _handleFreed, 1) == 0) Release();
+    }
 
     /// <summary>False once the last reference is gone (a free racing a create on another thread).</summary>
     public bool TryAddReference()
