@@ -89,18 +89,19 @@ check_header() {
   mkdir -p "$tmp"
   printf '#include "rnnrt.h"\nint main(void) { struct rnnrt_model_info i; i.struct_size = sizeof i; (void)i; return rnnrt_version() == RNNRT_VERSION_NUMBER ? 0 : 1; }\n' > "$tmp/c.c"
   cp "$tmp/c.c" "$tmp/cpp.cpp"
-  local ok=0
-  "$CC" -std=c99 -pedantic -Wall -Wextra -Werror -I"$OUT/include" -c "$tmp/c.c" -o "$tmp/c.o" || ok=1
-  tally "rnnrt.h compiles as C99 (-std=c99 -pedantic -Wall -Wextra -Werror)" $ok
-  local cxx=""
-  for c in c++ g++ clang++; do command -v $c >/dev/null 2>&1 && { cxx=$c; break; }; done
-  if [ -n "$cxx" ]; then
-    ok=0
-    $cxx -std=c++11 -pedantic -Wall -Wextra -Werror -I"$OUT/include" -c "$tmp/cpp.cpp" -o "$tmp/cpp.o" || ok=1
-    tally "rnnrt.h compiles as C++11 ($cxx -pedantic -Wall -Wextra -Werror)" $ok
-  else
-    tally "rnnrt.h compiles as C++ (no C++ compiler)" 0 skip
-  fi
+  local ok c cxx found=0
+  for c in "$CC" clang; do
+    command -v "$c" >/dev/null 2>&1 || continue
+    ok=0; "$c" -std=c99 -pedantic -Wall -Wextra -Werror -I"$OUT/include" -c "$tmp/c.c" -o "$tmp/c.o" || ok=1
+    tally "rnnrt.h compiles as C99 with $c (-std=c99 -pedantic -Wall -Wextra -Werror)" $ok
+  done
+  for cxx in g++ clang++; do
+    command -v $cxx >/dev/null 2>&1 || continue
+    found=1
+    ok=0; $cxx -std=c++11 -pedantic -Wall -Wextra -Werror -I"$OUT/include" -c "$tmp/cpp.cpp" -o "$tmp/cpp.o" || ok=1
+    tally "rnnrt.h compiles as C++11 with $cxx (-pedantic -Wall -Wextra -Werror)" $ok
+  done
+  [ $found = 1 ] || tally "rnnrt.h compiles as C++ (no C++ compiler here)" 0 skip
   # Exactly the header's functions are exported, by the loader and by both builds.
   local declared
   declared=$(grep -oE '^RNNRT_API [^(]*[ *](rnnrt_[a-z_]+)\(' "$HERE/include/rnnrt.h" | grep -oE 'rnnrt_[a-z_]+\($' | tr -d '(' | sort)
