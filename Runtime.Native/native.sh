@@ -111,17 +111,22 @@ check_header() {
     ok=0; [ "$declared" = "$exported" ] || { ok=1; diff <(echo "$declared") <(echo "$exported") >&2 || true; }
     tally "$lib exports exactly the $(echo "$declared" | wc -l) functions of rnnrt.h" $ok
   done
-  # The README's snippet: it must compile, link and (with the bundled model present) run.
-  sed -n '/^```c$/,/^```$/p' "$HERE/README.md" | sed '1d;$d' > "$tmp/readme.c"
-  ok=0
-  "$CC" -std=c99 -Wall -Wextra -Werror -I"$OUT/include" "$tmp/readme.c" -L"$OUT" -lrnnrt -Wl,-rpath,"$OUT" -o "$tmp/readme" || ok=1
-  tally "README snippet compiles and links" $ok
-  if [ $ok = 0 ] && [ -f "$ROOT/Runtime.Bench/Models/gru_i64_h256.safetensors" ]; then
-    ok=0; (cd "$ROOT" && "$tmp/readme") || ok=1
-    tally "README snippet runs on the bundled model" $ok
-  else
-    tally "README snippet runs (bundled model Runtime.Bench/Models/gru_i64_h256.safetensors not here)" 0 skip
-  fi
+  # The READMEs' snippets (this folder's and the top-level one): each must compile, link and run.
+  local readme name
+  for readme in "$HERE/README.md" "$ROOT/README.md"; do
+    name=${readme#"$ROOT/"}
+    sed -n '/^```c$/,/^```$/p' "$readme" | sed '1d;$d' > "$tmp/readme.c"
+    if [ ! -s "$tmp/readme.c" ]; then tally "$name has a C snippet" 1; continue; fi
+    ok=0
+    "$CC" -std=c99 -Wall -Wextra -Werror -I"$OUT/include" "$tmp/readme.c" -L"$OUT" -lrnnrt -Wl,-rpath,"$OUT" -o "$tmp/readme" || ok=1
+    tally "$name snippet compiles and links" $ok
+    if [ $ok = 0 ] && [ -f "$ROOT/Runtime.Bench/Models/gru_i64_h256.safetensors" ]; then
+      ok=0; (cd "$ROOT" && "$tmp/readme") || ok=1
+      tally "$name snippet runs on the bundled model" $ok
+    else
+      tally "$name snippet runs (bundled model Runtime.Bench/Models/gru_i64_h256.safetensors not here)" 0 skip
+    fi
+  done
 }
 
 # Runs a test binary that prints "c-tests: N passed, F failed, S skipped" and adds its counts.
