@@ -1,0 +1,107 @@
+using RnnRuntime.Backends;
+using RnnRuntime.Backends.Cpu;
+using RnnRuntime.Model;
+
+namespace RnnRuntime.Tests.Cpu;
+
+/// <summary>Random well-conditioned models (U(-k, k), k = 1.5/sqrt(H), as DESIGN.md prescribes) and
+/// a way to run them on either CPU width, whatever this machine accelerates.</summary>
+internal static class CpuTestModels
+{
+    public static readonly string[] Widths = [CpuBackend.Avx2Name, CpuBackend.Avx512Name];
+
+    public static CpuVectorWidth WidthOf(string name) => name switch
+    {
+        CpuBackend.Avx2Name => CpuVectorWidth.Vector256,
+        CpuBackend.Avx512Name => CpuVectorWidth.Vector512,
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "not a CPU backend"),
+    };
+
+    public static byte[] Random(RnnCellKind cell, int input, int hidden, int layers = 1, bool bidirectional = false,
+        bool bias = true, bool relu = false, int seed = 1)
+    {
+        var rng = new Random(seed);
+        float k = 1.5f / MathF.Sqrt(hidden);
+        int g = cell.GateCount(), dirs = bidirectional ? 2 : 1;
+        var tensors = new List<(string, int[], float[])>();
+        float[] Draw(int n)
+        {
+            var a = new float[n];
+            for (int i = 0; i < n; i++) a[i] = (float)((rng.NextDouble() * 2 - 1) * k);
+            return a;
+        }
+        for (int l = 0; l < layers; l++)
+            for (int d = 0; d < dirs; d++)
+            {
+                string suffix = $"_l{l}{(d == 1 ? "_reverse" : "")}";
+                int inputK = l == 0 ? input : dirs * hidden;
+                tensors.Add(("weight_ih" + suffix, [g * hidden, inputK], Draw(g * hidden * inputK)));
+                tensors.Add(("weight_hh" + suffix, [g * hidden, hidden], Draw(g * hidden * hidden)));
+                if (bias)
+                {
+                    tensors.Add(("bias_ih" + suffix, [g * hidden], Draw(g * hidden)));
+                    tensors.Add(("bias_hh" + suffix, [g * hidden], Draw(g * hidden)));
+                }
+            }
+        Dictionary<string, string>? meta = relu ? new() { ["nonlinearity"] = "relu" } : null;
+        return SafetensorsWriter.Write(tensors, meta);
+    }
+
+    public static float[] Uniform(int n, int seed, float scale = 1f)
+    {
+        var rng = new Random(seed);
+        var a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float)((rng.NextDouble() * 2 - 1) * scale);
+        return a;
+    }
+
+    /// <summary>Largest |a[i] - b[i]|, and where.</summary>
+    public static (double Max, int At) MaxDeviation(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        Assert.Equal(a.Length, b.Length);
+        double max = 0;
+        int at = -1;
+        for (int i = 0; i < a.Length; i++)
+        {
+            double d = Math.Abs((double)a[i] - b[i]);
+            if (double.IsNaN(d)) return (double.NaN, i);
+            if (d > max) { max = d; at = i; }
+        }
+        return (max, at);
+    }
+
+    public static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, double tolerance, string what)
+    {
+        (double max, int at) = MaxDeviation(expected, actual);
+        Assert.True(max <= tolerance,
+            $"{what}: max |deviation| {max:E3} at [{at}] (expected {(at >= 0 ? expected[at] : 0)}, got {(at >= 0 ? actual[at] : 0)}) exceeds {tolerance:E1}");
+    }
+}
+
+/// <summary>
+/// A session-like handle on one CPU width: the model's weights prepared by <see cref="CpuBackend"/>
+/// directly, so the Vector512 kernels run here even without AVX-512 (the registry would refuse them).
+/// </summary>
+internal sealed class CpuRunner : IDisposable
+{
+    private readonly IRnnBackend _backend;
+    private readonly IPreparedRnn _prepared;
+    public readonly RnnState State;
+
+    public CpuRunner(RnnModel model, string width, int batch)
+    {
+        _backend = new CpuBackend(CpuTestModels.WidthOf(width));
+        _prepared = _backend.Prepare(model);
+        State = _prepared.CreateState(batch);
+    }
+
+    public void Step(ReadOnlySpan<float> x, Span<float> y) => _prepared.Step(State, x, y);
+    public void Run(ReadOnlySpan<float> xs, int steps, Span<float> ys) => _prepared.Run(State, xs, steps, ys);
+
+    public void Dispose()
+    {
+        State.Dispose();
+        _prepared.Dispose();
+        _backend.Dispose();
+    }
+}
