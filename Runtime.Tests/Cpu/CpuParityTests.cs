@@ -1,3 +1,5 @@
+using RnnRuntime.Tests.Support;
+
 namespace RnnRuntime.Tests.Cpu;
 
 /// <summary>
@@ -58,7 +60,7 @@ public class CpuParityTests
     public void RandomModelMatchesReference(string width, int index)
     {
         GridCase g = Grid(width).ElementAt(index);
-        byte[] file = CpuTestModels.Random(g.Cell, g.Input, g.Hidden, g.Layers, g.Bidirectional, g.Bias, g.Relu, g.Seed);
+        byte[] file = TestModels.Create(g.Cell, g.Input, g.Hidden, g.Layers, g.Bidirectional, g.Bias, g.Relu, g.Seed);
         CheckAgainstReference(file, width, g.Batch, g.Steps, g.Seed, Tolerance, g.ToString());
     }
 
@@ -70,7 +72,7 @@ public class CpuParityTests
     [InlineData("avx512", RnnCellKind.Lstm)]
     public void ThousandStepsMatchReference(string width, RnnCellKind cell)
     {
-        byte[] file = CpuTestModels.Random(cell, 19, 37, layers: 2, seed: 77);
+        byte[] file = TestModels.Create(cell, 19, 37, layers: 2, seed: 77);
         CheckAgainstReference(file, width, batch: 2, steps: 1000, seed: 78, LongTolerance, $"{cell.Name()} 1000 steps");
     }
 
@@ -101,8 +103,8 @@ public class CpuParityTests
         using var cpu = new CpuRunner(model, width, batch);
         int I = model.InputSize, O = model.OutputSize;
 
-        float[] h0 = CpuTestModels.Uniform(reference.StateLength, seed, 0.5f);
-        float[] xs = CpuTestModels.Uniform(steps * batch * I, seed + 1);
+        float[] h0 = TestModels.Inputs(reference.StateLength, seed, 0.5f);
+        float[] xs = TestModels.Inputs(steps * batch * I, seed + 1);
         reference.SetState(h0);
         cpu.State.CopyFrom(h0);
 

@@ -1,11 +1,9 @@
 using RnnRuntime.Backends;
 using RnnRuntime.Backends.Cpu;
-using RnnRuntime.Model;
 
 namespace RnnRuntime.Tests.Cpu;
 
-/// <summary>Random well-conditioned models (U(-k, k), k = 1.5/sqrt(H), as DESIGN.md prescribes) and
-/// a way to run them on either CPU width, whatever this machine accelerates.</summary>
+/// <summary>The CPU widths under test, and comparisons that say where outputs differ.</summary>
 internal static class CpuTestModels
 {
     public static readonly string[] Widths = [CpuBackend.Avx2Name, CpuBackend.Avx512Name];
@@ -16,44 +14,6 @@ internal static class CpuTestModels
         CpuBackend.Avx512Name => CpuVectorWidth.Vector512,
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "not a CPU backend"),
     };
-
-    public static byte[] Random(RnnCellKind cell, int input, int hidden, int layers = 1, bool bidirectional = false,
-        bool bias = true, bool relu = false, int seed = 1)
-    {
-        var rng = new Random(seed);
-        float k = 1.5f / MathF.Sqrt(hidden);
-        int g = cell.GateCount(), dirs = bidirectional ? 2 : 1;
-        var tensors = new List<(string, int[], float[])>();
-        float[] Draw(int n)
-        {
-            var a = new float[n];
-            for (int i = 0; i < n; i++) a[i] = (float)((rng.NextDouble() * 2 - 1) * k);
-            return a;
-        }
-        for (int l = 0; l < layers; l++)
-            for (int d = 0; d < dirs; d++)
-            {
-                string suffix = $"_l{l}{(d == 1 ? "_reverse" : "")}";
-                int inputK = l == 0 ? input : dirs * hidden;
-                tensors.Add(("weight_ih" + suffix, [g * hidden, inputK], Draw(g * hidden * inputK)));
-                tensors.Add(("weight_hh" + suffix, [g * hidden, hidden], Draw(g * hidden * hidden)));
-                if (bias)
-                {
-                    tensors.Add(("bias_ih" + suffix, [g * hidden], Draw(g * hidden)));
-                    tensors.Add(("bias_hh" + suffix, [g * hidden], Draw(g * hidden)));
-                }
-            }
-        Dictionary<string, string>? meta = relu ? new() { ["nonlinearity"] = "relu" } : null;
-        return SafetensorsWriter.Write(tensors, meta);
-    }
-
-    public static float[] Uniform(int n, int seed, float scale = 1f)
-    {
-        var rng = new Random(seed);
-        var a = new float[n];
-        for (int i = 0; i < n; i++) a[i] = (float)((rng.NextDouble() * 2 - 1) * scale);
-        return a;
-    }
 
     /// <summary>Largest |a[i] - b[i]|, and where.</summary>
     public static (double Max, int At) MaxDeviation(ReadOnlySpan<float> a, ReadOnlySpan<float> b)

@@ -73,8 +73,11 @@ internal readonly unsafe struct Simd256 : ISimd<Vector256<float>>
         Vector256<float> a = Vector256.MinNative(Vector256.AndNot(x, sign), Vector256.Create(10f));
         Vector256<float> e = ExpClamped(a + a);
         Vector256<float> t = Vector256<float>.One - Vector256.Create(2f) / (e + Vector256<float>.One);
-        // Odd function: put the sign back (tanh(-0) = -0). NaN compares unequal to itself: pass it through.
+        // Odd function: put the sign back (tanh(-0) = -0). Below 2^-12, tanh(x) = x to within x^3/3,
+        // under half an ulp, which keeps tiny and subnormal arguments exact instead of cancelling to 0.
+        // NaN fails both compares and passes through.
         Vector256<float> result = t | (x & sign);
+        result = Vector256.ConditionalSelect(Vector256.LessThan(a, Vector256.Create(1f / 4096)), x, result);
         return Vector256.ConditionalSelect(Vector256.Equals(x, x), result, x);
     }
 

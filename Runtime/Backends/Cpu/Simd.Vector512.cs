@@ -73,8 +73,11 @@ internal readonly unsafe struct Simd512 : ISimd<Vector512<float>>
         Vector512<float> a = Vector512.MinNative(Vector512.AndNot(x, sign), Vector512.Create(10f));
         Vector512<float> e = ExpClamped(a + a);
         Vector512<float> t = Vector512<float>.One - Vector512.Create(2f) / (e + Vector512<float>.One);
-        // Odd function: put the sign back (tanh(-0) = -0). NaN compares unequal to itself: pass it through.
+        // Odd function: put the sign back (tanh(-0) = -0). Below 2^-12, tanh(x) = x to within x^3/3,
+        // under half an ulp, which keeps tiny and subnormal arguments exact instead of cancelling to 0.
+        // NaN fails both compares and passes through.
         Vector512<float> result = t | (x & sign);
+        result = Vector512.ConditionalSelect(Vector512.LessThan(a, Vector512.Create(1f / 4096)), x, result);
         return Vector512.ConditionalSelect(Vector512.Equals(x, x), result, x);
     }
 

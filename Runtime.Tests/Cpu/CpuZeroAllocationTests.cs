@@ -1,0 +1,72 @@
+using RnnRuntime.Backends;
+using RnnRuntime.Tests.Support;
+
+namespace RnnRuntime.Tests.Cpu;
+
+/// <summary>
+/// Step and Run allocate no managed memory once warm: every cell, both widths, batch 1 and 3,
+/// streaming steps, unidirectional and bidirectional sequences. avx2 goes through the public
+/// RnnSession when this machine has it; avx512 through its prepared model directly (in software here).
+/// </summary>
+public class CpuZeroAllocationTests
+{
+    private const int Calls = 2000;
+
+    public static TheoryData<string, string> Cases()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (string w in CpuTestModels.Widths)
+            foreach (string cell in new[] { "rnn", "rnn-relu", "gru", "lstm" })
+                data.Add(w, cell);
+        return data;
+    }
+
+    private static byte[] Model(string cell, bool bidirectional) => TestModels.Create(
+        cell switch { "gru" => RnnCellKind.Gru, "lstm" => RnnCellKind.Lstm, _ => RnnCellKind.Rnn },
+        input: 11, hidden: 21, layers: 2, bidirectional: bidirectional, relu: cell == "rnn-relu", seed: 3);
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void StepAndRunAllocateNothing(string width, string cell)
+    {
+        bool viaSession = BackendRegistry.UnavailableReason(width) is null;
+        foreach (bool bidirectional in new[] { false, true })
+        {
+            using var model = RnnModel.Load(Model(cell, bidirectional), new RnnOptions { Backend = viaSession ? width : "reference" });
+            foreach (int batch in new[] { 1, 3 })
+            {
+                using RnnSession? session = viaSession ? model.CreateSession(batch) : null;
+                using CpuRunner? runner = viaSession ? null : new CpuRunner(model, width, batch);
+                int I = model.InputSize, O = model.OutputSize;
+                float[] x = TestModels.Inputs(batch * I, 1), y = new float[batch * O];
+                const int T = 7;
+                float[] xs = TestModels.Inputs(T * batch * I, 2), ys = new float[T * batch * O];
+
+                void Step()
+                {
+                    if (session is not null) session.Step(x, y);
+                    else runner!.Step(x, y);
+                }
+                void Run()
+                {
+                    if (session is not null) session.Run(xs, T, ys);
+                    else runner!.Run(xs, T, ys);
+                }
+
+                string what = $"{width} {cell} batch {batch}{(bidirectional ? " bidirectional" : "")}";
+                if (!bidirectional) Assert.Equal(0, Measure(Step, $"{what} Step"));
+                Assert.Equal(0, Measure(Run, $"{what} Run"));
+            }
+        }
+    }
+
+    private static long Measure(Action call, string what)
+    {
+        for (int i = 0; i < 100; i++) call();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < Calls; i++) call();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated == 0, $"{what}: {allocated} bytes allocated over {Calls} calls");
+        return allocated;
+    }
+}
