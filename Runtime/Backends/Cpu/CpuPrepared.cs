@@ -33,7 +33,7 @@ internal sealed unsafe class CpuPrepared<S, TV> : IPreparedRnn where S : ISimd<T
         int V = S.Count;
         _groups = (_hidden + V - 1) / V;
         _paddedHidden = _groups * V;
-        _columnFloats = _groups * _gates * V;
+        _columnFloats = ((_groups * _gates + 1) & ~1) * V;   // PackedMatrix.PaddedColumns * V
 
         int n = _layers * _directions;
         _ih = new PackedMatrix[n];

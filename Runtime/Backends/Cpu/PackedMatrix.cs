@@ -8,11 +8,16 @@ namespace RnnRuntime.Backends.Cpu;
 /// order the kernel streams it.
 /// <para>
 /// Output columns are counted in vectors of V floats: column vector c holds gate g = c % G of the V
-/// hidden units of group q = c / G (units q*V .. q*V+V-1, zero-padded past H). So the G gates of one
-/// group of units sit side by side and the cell's epilogue can finish a group as soon as its G
-/// columns are summed. Columns are cut into panels of <see cref="PanelWidth"/> vectors (the last one
-/// narrower); a panel is stored k-major: for k = 0..K-1 the panel's width*V weights of input k, so the
-/// kernel reads each panel as one contiguous stream, one broadcast input feeding every accumulator.
+/// hidden units of group q = c / G (units q*V .. q*V+V-1, zero past H), so the G gates of a group of
+/// units sit side by side and the cell epilogue can finish the group as soon as its G columns are
+/// summed. The column count is padded to even with one zero column where needed.
+/// </para>
+/// <para>
+/// Columns are cut into panels of <see cref="PanelWidth"/> vectors (the last one may be narrower),
+/// and each panel into slices of 2 column vectors. A slice is stored k-major and contiguous: for
+/// k = 0..K-1, the 2V weights of input k. The batch-1 kernel reads the 4 slices of a panel as 4
+/// sequential streams, one broadcast input feeding 8 accumulators; the many-rows kernel keeps a
+/// depth block of one slice in L1 (contiguous, so it occupies every cache set, not a quarter of them).
 /// </para>
 /// Native, 64-byte aligned, immutable after construction; shared by every session.
 /// </summary>
@@ -23,46 +28,33 @@ internal sealed unsafe class PackedMatrix : IDisposable
 
     private float* _data;
 
-    /// <param name="bias">G*H floats in PyTorch row order (what the sums start from), or empty for zero.</param>
+    /// <param name="bias">G*H floats in PyTorch row order (where the sums start), or empty for zeros.</param>
     public PackedMatrix(ReadOnlySpan2D<float> weights, ReadOnlySpan<float> bias, int gates, int hidden, int vector)
     {
         int rows = weights.Height, k = weights.Width;
         if (rows != gates * hidden) throw new ArgumentException($"expected {gates * hidden} rows, got {rows}", nameof(weights));
+        if (!bias.IsEmpty && bias.Length != rows) throw new ArgumentException($"expected {rows} bias values, got {bias.Length}", nameof(bias));
         Depth = k;
         Vector = vector;
         Groups = (hidden + vector - 1) / vector;
         Columns = Groups * gates;
-        Panels = (Columns + PanelWidth - 1) / PanelWidth;
-        nuint floats = (nuint)((long)Columns * vector * (k + 1));
+        PaddedColumns = (Columns + 1) & ~1;
+        Panels = (PaddedColumns + PanelWidth - 1) / PanelWidth;
+        nuint floats = (nuint)((long)PaddedColumns * vector * (k + 1));
         _data = (float*)NativeMemory.AlignedAlloc(floats * sizeof(float), 64);
         if (_data == null) throw new OutOfMemoryException($"could not allocate {floats * sizeof(float)} bytes for packed weights");
         NativeMemory.Clear(_data, floats * sizeof(float));
 
-        for (int p = 0; p < Panels; p++)
+        for (int c = 0; c < Columns; c++)
         {
-            int first = p * PanelWidth, width = WidthOf(p);
-            float* panel = Panel(p);
-            for (int cl = 0; cl < width; cl++)
+            int q = c / gates, g = c % gates;
+            float* column = Panel(c / PanelWidth) + (c % PanelWidth / 2) * SliceStride + (c % 2) * vector;
+            for (int lane = 0; lane < vector && q * vector + lane < hidden; lane++)
             {
-                int c = first + cl, q = c / gates, g = c % gates;
-                for (int lane = 0; lane < vector; lane++)
-                {
-                    int unit = q * vector + lane;
-                    if (unit >= hidden) break;
-                    ReadOnlySpan<float> row = weights.GetRowSpan(g * hidden + unit);
-                    for (int kk = 0; kk < k; kk++) panel[((nint)kk * width + cl) * vector + lane] = row[kk];
-                }
-            }
-        }
-
-        if (!bias.IsEmpty)
-        {
-            if (bias.Length != rows) throw new ArgumentException($"expected {rows} bias values, got {bias.Length}", nameof(bias));
-            for (int c = 0; c < Columns; c++)
-            {
-                int q = c / gates, g = c % gates;
-                for (int lane = 0; lane < vector && q * vector + lane < hidden; lane++)
-                    Bias[c * vector + lane] = bias[g * hidden + q * vector + lane];
+                int row = g * hidden + q * vector + lane;
+                ReadOnlySpan<float> w = weights.GetRowSpan(row);
+                for (int kk = 0; kk < k; kk++) column[(nint)kk * 2 * vector + lane] = w[kk];
+                if (!bias.IsEmpty) Bias[c * vector + lane] = bias[row];
             }
         }
     }
@@ -76,19 +68,25 @@ internal sealed unsafe class PackedMatrix : IDisposable
     /// <summary>Groups of V hidden units: ceil(H / V).</summary>
     public int Groups { get; }
 
-    /// <summary>Column vectors: G * Groups.</summary>
+    /// <summary>Column vectors that carry gates: G * Groups.</summary>
     public int Columns { get; }
+
+    /// <summary>Columns rounded up to even: the width of a row of sums, in vectors.</summary>
+    public int PaddedColumns { get; }
 
     public int Panels { get; }
 
-    /// <summary>Column vectors in panel <paramref name="p"/>.</summary>
-    public int WidthOf(int p) => Math.Min(PanelWidth, Columns - p * PanelWidth);
+    /// <summary>Floats from one 2-vector slice to the next: 2V*K.</summary>
+    public nint SliceStride => (nint)2 * Vector * Depth;
+
+    /// <summary>Column vectors in panel <paramref name="p"/> (even).</summary>
+    public int WidthOf(int p) => Math.Min(PanelWidth, PaddedColumns - p * PanelWidth);
 
     /// <summary>Start of panel <paramref name="p"/>: every panel before it is full width.</summary>
     public float* Panel(int p) => _data + (nint)p * PanelWidth * Vector * Depth;
 
-    /// <summary>The accumulators' starting values, Columns*V floats in column-vector order.</summary>
-    public float* Bias => _data + (nint)Columns * Vector * Depth;
+    /// <summary>The accumulators' starting values, PaddedColumns*V floats in column-vector order.</summary>
+    public float* Bias => _data + (nint)PaddedColumns * Vector * Depth;
 
     public void Dispose()
     {
