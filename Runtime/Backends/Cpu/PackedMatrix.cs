@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using System.Runtime.CompilerServices;
 using CommunityToolkit.HighPerformance;
 
 namespace RnnRuntime.Backends.Cpu;
@@ -19,14 +19,17 @@ namespace RnnRuntime.Backends.Cpu;
 /// sequential streams, one broadcast input feeding 8 accumulators; the many-rows kernel keeps a
 /// depth block of one slice in L1 (contiguous, so it occupies every cache set, not a quarter of them).
 /// </para>
-/// Native, 64-byte aligned, immutable after construction; shared by every session.
+/// 64-byte aligned inside an array on the pinned object heap: it never moves, so the kernels take raw
+/// pointers, and the GC reclaims it like any array even when nobody disposes the model.
+/// Immutable after construction; shared by every session.
 /// </summary>
 internal sealed unsafe class PackedMatrix : IDisposable
 {
     /// <summary>Column vectors per panel: 8 accumulators per batch row in the batch-1 kernel.</summary>
     public const int PanelWidth = 8;
 
-    private float* _data;
+    private float[]? _storage;
+    private readonly float* _data;
 
     /// <param name="bias">G*H floats in PyTorch row order (where the sums start), or empty for zeros.</param>
     public PackedMatrix(ReadOnlySpan2D<float> weights, ReadOnlySpan<float> bias, int gates, int hidden, int vector)
@@ -40,10 +43,11 @@ internal sealed unsafe class PackedMatrix : IDisposable
         Columns = Groups * gates;
         PaddedColumns = (Columns + 1) & ~1;
         Panels = (PaddedColumns + PanelWidth - 1) / PanelWidth;
-        nuint floats = (nuint)((long)PaddedColumns * vector * (k + 1));
-        _data = (float*)NativeMemory.AlignedAlloc(floats * sizeof(float), 64);
-        if (_data == null) throw new OutOfMemoryException($"could not allocate {floats * sizeof(float)} bytes for packed weights");
-        NativeMemory.Clear(_data, floats * sizeof(float));
+        long floats = (long)PaddedColumns * vector * (k + 1);
+        if (floats + 16 > Array.MaxLength) throw new OutOfMemoryException($"{rows} x {k} weights are too large to pack ({floats} floats)");
+        _storage = GC.AllocateArray<float>((int)floats + 16, pinned: true);   // zeroed: padding stays 0
+        nint start = (nint)Unsafe.AsPointer(ref _storage[0]);
+        _data = (float*)((start + 63) & ~(nint)63);
 
         for (int c = 0; c < Columns; c++)
         {
@@ -88,10 +92,6 @@ internal sealed unsafe class PackedMatrix : IDisposable
     /// <summary>The accumulators' starting values, PaddedColumns*V floats in column-vector order.</summary>
     public float* Bias => _data + (nint)PaddedColumns * Vector * Depth;
 
-    public void Dispose()
-    {
-        float* p = _data;
-        _data = null;
-        if (p != null) NativeMemory.AlignedFree(p);
-    }
+    /// <summary>Lets the GC have the weights; no session may run on this matrix afterwards.</summary>
+    public void Dispose() => _storage = null;
 }
