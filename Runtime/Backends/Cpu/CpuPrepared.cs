@@ -7,8 +7,9 @@ namespace RnnRuntime.Backends.Cpu;
 /// (<see cref="PackedMatrix"/>), biases folded into the accumulators' start values. Immutable and
 /// shared by all sessions; everything mutable is in <see cref="CpuState"/>.
 /// <para>
-/// Step: per layer, W_ih x (one pass over W_ih), then the recurrent product W_hh h panel by panel,
-/// each group of units finished by the cell epilogue as soon as its gates are summed.
+/// Step: per layer, W_ih x and the recurrent product W_hh h panel by panel, each group of units
+/// finished by the cell epilogue as soon as its gates are summed; every other step walks the weights
+/// backwards so that what is still in L2 is read first.
 /// Run: per layer and direction, the input projection of all T*B rows at once (one blocked matrix
 /// product), then per time step only the recurrent product and epilogue.
 /// </para>
@@ -71,17 +72,17 @@ internal sealed unsafe class CpuPrepared<S, TV> : IPreparedRnn where S : ISimd<T
         var s = (CpuState)state;
         int B = s.BatchSize, H = _hidden;
         float* gx = s.Gx(B);
+        bool mirror = s.NextStepMirrored;
+        s.NextStepMirrored = !mirror;
         fixed (float* px = x, py = y)
         {
             float* input = px;
             nint inStride = _model.InputSize;
             for (int l = 0; l < _layers; l++)
             {
-                PackedMatrix ih = _ih[l];
-                for (int p = 0; p < ih.Panels; p++) MatMulTile<S, TV>.Panel(ih, p, input, inStride, B, gx, _columnFloats);
                 float* h = s.H.Pointer + (nint)l * B * H;
                 float* c = s.C is null ? null : s.C.Pointer + (nint)l * B * H;
-                Recurrent(s, _hh[l], h, c, gx, l == _layers - 1 ? py : null, H);
+                CellStep(s, _ih[l], input, inStride, gx, _hh[l], h, c, l == _layers - 1 ? py : null, H, mirror);
                 input = h;
                 inStride = H;
             }
@@ -114,7 +115,7 @@ internal sealed unsafe class CpuPrepared<S, TV> : IPreparedRnn where S : ISimd<T
                     for (int i = 0; i < steps; i++)
                     {
                         nint t = d == 0 ? i : steps - 1 - i;
-                        Recurrent(s, hh, h, c, gx + t * B * _columnFloats, output + t * B * outWidth + d * H, outWidth);
+                        CellStep(s, null, null, 0, gx + t * B * _columnFloats, hh, h, c, output + t * B * outWidth + d * H, outWidth, mirror: (i & 1) != 0);
                     }
                 }
                 input = output;
@@ -124,33 +125,77 @@ internal sealed unsafe class CpuPrepared<S, TV> : IPreparedRnn where S : ISimd<T
     }
 
     /// <summary>
-    /// One time step of one layer and direction for all B rows: gh = W_hh h (+ b_hn), panel by panel;
-    /// each group of units is finished as soon as its G columns are in. Then h takes the new values
-    /// and, when <paramref name="output"/> is not null, so do the output rows.
+    /// One time step of one layer and direction for all B rows. gx = W_ih x + bias (computed here
+    /// unless <paramref name="ih"/> is null: Run has it already) and gh = W_hh h (+ b_hn), panel by
+    /// panel; each group of units is finished by the cell epilogue as soon as both products hold its
+    /// G columns. Then h takes the new values and, when <paramref name="output"/> is not null, so do
+    /// the output rows.
+    /// <para>
+    /// Mirrored steps walk the weights backwards (W_hh from its last panel down, then W_ih), so the
+    /// bytes a step reads first are the ones the previous step read last: when the weights are a
+    /// little larger than L2, LRU keeps those, and each step gets part of its weights from L2 instead
+    /// of streaming all of them from L3. The order changes no result: every column's sum is the same.
+    /// </para>
     /// </summary>
-    private void Recurrent(CpuState s, PackedMatrix hh, float* h, float* c, float* gx, float* output, nint outStride)
+    private void CellStep(CpuState s, PackedMatrix? ih, float* x, nint xStride, float* gx, PackedMatrix hh, float* h, float* c,
+        float* output, nint outStride, bool mirror)
     {
-        int B = s.BatchSize, H = _hidden, G = _gates, V = S.Count;
-        nint cf = _columnFloats, hp = _paddedHidden;
-        float* gh = s.Gh.Pointer, hNew = s.HNew.Pointer;
-        int next = 0;
-        for (int p = 0; p < hh.Panels; p++)
+        int B = s.BatchSize, H = _hidden;
+        nint cf = _columnFloats;
+        float* gh = s.Gh.Pointer;
+        if (!mirror)
         {
-            MatMulTile<S, TV>.Panel(hh, p, h, H, B, gh, cf);
-            int done = Math.Min(_groups, (p * PackedMatrix.PanelWidth + hh.WidthOf(p)) / G);
-            for (; next < done; next++)
+            if (ih is not null)
+                for (int p = 0; p < ih.Panels; p++) MatMulTile<S, TV>.Panel(ih, p, x, xStride, B, gx, cf);
+            int next = 0;
+            for (int p = 0; p < hh.Panels; p++)
             {
-                nint col = (nint)next * G * V, unit = (nint)next * V;
-                int count = Math.Min(V, H - (int)unit);
-                for (int b = 0; b < B; b++)
-                    Finish(s, gx + b * cf + col, gh + b * cf + col, h + b * H + unit, c == null ? null : c + b * H + unit, hNew + b * hp + unit, count);
+                MatMulTile<S, TV>.Panel(hh, p, h, H, B, gh, cf);
+                int done = Math.Min(_groups, (p * PackedMatrix.PanelWidth + hh.WidthOf(p)) / _gates);
+                FinishGroups(s, next, done, gx, gh, h, c);
+                next = done;
             }
         }
+        else
+        {
+            // The same sums in the opposite order: the last product's panels drive the epilogue.
+            PackedMatrix last = ih ?? hh;
+            if (ih is not null)
+                for (int p = hh.Panels - 1; p >= 0; p--) MatMulTile<S, TV>.Panel(hh, p, h, H, B, gh, cf);
+            int lowest = _groups;
+            for (int p = last.Panels - 1; p >= 0; p--)
+            {
+                if (ih is not null) MatMulTile<S, TV>.Panel(ih, p, x, xStride, B, gx, cf);
+                else MatMulTile<S, TV>.Panel(hh, p, h, H, B, gh, cf);
+                // Groups whose first column is in this panel or later are complete.
+                int from = (p * PackedMatrix.PanelWidth + _gates - 1) / _gates;
+                FinishGroups(s, from, lowest, gx, gh, h, c);
+                lowest = Math.Min(lowest, from);
+            }
+        }
+
+        float* hNew = s.HNew.Pointer;
+        nint hp = _paddedHidden;
         for (int b = 0; b < B; b++)
         {
             var fresh = new ReadOnlySpan<float>(hNew + b * hp, H);
             fresh.CopyTo(new Span<float>(h + (nint)b * H, H));
             if (output != null) fresh.CopyTo(new Span<float>(output + b * outStride, H));
+        }
+    }
+
+    /// <summary>Runs the cell epilogue on groups [from, to) of every batch row.</summary>
+    private void FinishGroups(CpuState s, int from, int to, float* gx, float* gh, float* h, float* c)
+    {
+        int B = s.BatchSize, H = _hidden, G = _gates, V = S.Count;
+        nint cf = _columnFloats, hp = _paddedHidden;
+        float* hNew = s.HNew.Pointer;
+        for (int q = from; q < to; q++)
+        {
+            nint col = (nint)q * G * V, unit = (nint)q * V;
+            int count = Math.Min(V, H - (int)unit);
+            for (int b = 0; b < B; b++)
+                Finish(s, gx + b * cf + col, gh + b * cf + col, h + b * H + unit, c == null ? null : c + b * H + unit, hNew + b * hp + unit, count);
         }
     }
 

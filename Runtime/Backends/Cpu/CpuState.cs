@@ -23,6 +23,9 @@ internal sealed unsafe class CpuState : RnnState
         _seq1 = AlignedBufferPool.Shared.Rent(0);
     }
 
+    /// <summary>Whether the next Step walks the weights backwards (alternates; see CpuPrepared.CellStep).</summary>
+    public bool NextStepMirrored;
+
     /// <summary>Floats in one packed row of gate sums: Columns * V.</summary>
     public int ColumnFloats { get; }
 
