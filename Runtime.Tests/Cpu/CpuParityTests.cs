@@ -64,6 +64,19 @@ public class CpuParityTests
         CheckAgainstReference(file, width, g.Batch, g.Steps, g.Seed, Tolerance, g.ToString());
     }
 
+    /// <summary>Sizes up to 1000 on either side: many panels, several depth blocks, odd tails.</summary>
+    [Theory]
+    [InlineData("avx2", RnnCellKind.Rnn, 1000, 3, 3)]
+    [InlineData("avx2", RnnCellKind.Gru, 7, 1000, 2)]
+    [InlineData("avx2", RnnCellKind.Lstm, 513, 999, 7)]
+    [InlineData("avx512", RnnCellKind.Rnn, 999, 1000, 1)]
+    [InlineData("avx512", RnnCellKind.Lstm, 1000, 515, 9)]
+    public void LargeSizesMatchReference(string width, RnnCellKind cell, int input, int hidden, int batch)
+    {
+        byte[] file = TestModels.Create(cell, input, hidden, seed: input + hidden);
+        CheckAgainstReference(file, width, batch, steps: 3, seed: 9, Tolerance, $"{cell.Name()} i{input} h{hidden} b{batch}");
+    }
+
     [Theory]
     [InlineData("avx2", RnnCellKind.Rnn)]
     [InlineData("avx2", RnnCellKind.Gru)]
