@@ -22,8 +22,8 @@ public class CpuParityTests
 
     /// <summary>
     /// One case per hidden size (so every tail of 8- and 16-float vectors and every panel remainder is
-    /// hit), the rest of the shape drawn with a fixed seed. The Vector512 kernels run in software
-    /// here, so their big sizes get fewer layers and steps.
+    /// hit), the rest of the shape drawn with a fixed seed. On a CPU without AVX-512 the Vector512
+    /// kernels run in software, so their big sizes get fewer layers and steps.
     /// </summary>
     public static IEnumerable<GridCase> Grid(string width)
     {
@@ -109,7 +109,7 @@ public class CpuParityTests
     /// state: Run outputs and final state within tolerance; for unidirectional models, streaming the
     /// same sequence step by step gives exactly Run's outputs and state.
     /// </summary>
-    private static void CheckAgainstReference(byte[] file, string width, int batch, int steps, int seed, double tolerance, string what)
+    internal static void CheckAgainstReference(byte[] file, string width, int batch, int steps, int seed, double tolerance, string what)
     {
         using var model = RnnModel.Load(file, new RnnOptions { Backend = "reference" });
         using RnnSession reference = model.CreateSession(batch);

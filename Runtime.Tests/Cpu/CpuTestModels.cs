@@ -40,7 +40,8 @@ internal static class CpuTestModels
 
 /// <summary>
 /// A session-like handle on one CPU width: the model's weights prepared by <see cref="CpuBackend"/>
-/// directly, so the Vector512 kernels run here even without AVX-512 (the registry would refuse them).
+/// directly, so either width runs on any x64 CPU (without AVX-512 the Vector512 kernels run in
+/// software, which the registry would never offer).
 /// </summary>
 internal sealed class CpuRunner : IDisposable
 {

@@ -6,7 +6,7 @@ namespace RnnRuntime.Tests.Cpu;
 /// <summary>
 /// Step and Run allocate no managed memory once warm: every cell, both widths, batch 1 and 3,
 /// streaming steps, unidirectional and bidirectional sequences. avx2 goes through the public
-/// RnnSession when this machine has it; avx512 through its prepared model directly (in software here).
+/// RnnSession where the registry offers that width, through its prepared model directly where not.
 /// </summary>
 public class CpuZeroAllocationTests
 {
