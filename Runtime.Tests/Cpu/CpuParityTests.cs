@@ -77,6 +77,25 @@ public class CpuParityTests
         CheckAgainstReference(file, width, batch, steps: 3, seed: 9, Tolerance, $"{cell.Name()} i{input} h{hidden} b{batch}");
     }
 
+    /// <summary>
+    /// A sequence long enough that Run projects its inputs in several chunks (the last one short),
+    /// forwards and backwards.
+    /// </summary>
+    [Theory]
+    [InlineData("avx2")]
+    [InlineData("avx512")]
+    public void ChunkedInputProjectionMatchesReference(string width)
+    {
+        byte[] file = TestModels.Create(RnnCellKind.Lstm, 5, 257, bidirectional: true, seed: 21);
+        using (var model = RnnModel.Load(file, new RnnOptions { Backend = "reference" }))
+        using (var cpu = new CpuRunner(model, width, 2))
+        {
+            int chunk = cpu.ChunkSteps;
+            Assert.True(chunk < 520 && 520 % chunk != 0, $"{width}: {chunk} steps per chunk do not split 520 steps unevenly");
+        }
+        CheckAgainstReference(file, width, batch: 2, steps: 520, seed: 22, LongTolerance, "lstm h257 bidirectional 520 steps");
+    }
+
     [Theory]
     [InlineData("avx2", RnnCellKind.Rnn)]
     [InlineData("avx2", RnnCellKind.Gru)]

@@ -10,8 +10,9 @@ namespace RnnRuntime.Backends.Cpu;
 /// Step: per layer, W_ih x and the recurrent product W_hh h panel by panel, each group of units
 /// finished by the cell epilogue as soon as its gates are summed; every other step walks the weights
 /// backwards so that what is still in L2 is read first.
-/// Run: per layer and direction, the input projection of all T*B rows at once (one blocked matrix
-/// product), then per time step only the recurrent product and epilogue.
+/// Run: per layer and direction, the input projection of many time steps at once (one blocked matrix
+/// product over all T*B rows, or over chunks of at least 128 rows when the gate sums of all of them
+/// would pass 2 MiB), then per time step only the recurrent product and epilogue.
 /// </para>
 /// </summary>
 internal sealed unsafe class CpuPrepared<S, TV> : IPreparedRnn where S : ISimd<TV> where TV : struct
@@ -93,29 +94,36 @@ internal sealed unsafe class CpuPrepared<S, TV> : IPreparedRnn where S : ISimd<T
     {
         var s = (CpuState)state;
         int B = s.BatchSize, H = _hidden, D = _directions;
-        int rows = checked(steps * B);
-        nint outWidth = D * H;
-        float* gx = s.Gx(rows);
+        long rows = (long)steps * B;
+        nint outWidth = D * H, cf = _columnFloats;
+        int chunk = ChunkSteps(B);
+        float* gx = s.Gx(Math.Min(steps, chunk) * B);
         fixed (float* px = xs, py = ys)
         {
             float* input = px;
             nint inStride = _model.InputSize;
             for (int l = 0; l < _layers; l++)
             {
-                float* output = l == _layers - 1 ? py : s.Sequence(l % 2, (long)rows * outWidth);
+                float* output = l == _layers - 1 ? py : s.Sequence(l % 2, rows * outWidth);
                 for (int d = 0; d < D; d++)
                 {
-                    PackedMatrix ih = _ih[l * D + d];
-                    // The input projection of the whole sequence, hoisted out of the time loop.
-                    for (int p = 0; p < ih.Panels; p++) MatMulTile<S, TV>.Panel(ih, p, input, inStride, rows, gx, _columnFloats);
+                    PackedMatrix ih = _ih[l * D + d], hh = _hh[l * D + d];
                     nint slot = (nint)(l * D + d) * B * H;
                     float* h = s.H.Pointer + slot;
                     float* c = s.C is null ? null : s.C.Pointer + slot;
-                    PackedMatrix hh = _hh[l * D + d];
-                    for (int i = 0; i < steps; i++)
+                    for (int i0 = 0; i0 < steps; i0 += chunk)
                     {
-                        nint t = d == 0 ? i : steps - 1 - i;
-                        CellStep(s, null, null, 0, gx + t * B * _columnFloats, hh, h, c, output + t * B * outWidth + d * H, outWidth, mirror: (i & 1) != 0);
+                        // The input projection of a whole chunk of time steps (all of them when their
+                        // gate sums fit in the budget), hoisted out of the time loop: one blocked product.
+                        int n = Math.Min(chunk, steps - i0);
+                        nint first = d == 0 ? i0 : steps - i0 - n;
+                        for (int p = 0; p < ih.Panels; p++)
+                            MatMulTile<S, TV>.Panel(ih, p, input + first * B * inStride, inStride, n * B, gx, cf);
+                        for (int i = i0; i < i0 + n; i++)
+                        {
+                            nint t = d == 0 ? i : steps - 1 - i;
+                            CellStep(s, null, null, 0, gx + (t - first) * B * cf, hh, h, c, output + t * B * outWidth + d * H, outWidth, mirror: (i & 1) != 0);
+                        }
                     }
                 }
                 input = output;
@@ -123,6 +131,17 @@ internal sealed unsafe class CpuPrepared<S, TV> : IPreparedRnn where S : ISimd<T
             }
         }
     }
+
+    /// <summary>
+    /// Time steps per input-projection chunk: as many as keep the gate sums within
+    /// <see cref="ProjectionBudgetFloats"/> (so they are still in cache when the steps read them, and a
+    /// long sequence does not need T*B*G*H floats of scratch), but never fewer than
+    /// <see cref="MinProjectionRows"/> rows, which the product needs to run at full FMA rate.
+    /// </summary>
+    internal int ChunkSteps(int batch) => Math.Max(1, Math.Max(MinProjectionRows, ProjectionBudgetFloats / _columnFloats) / batch);
+
+    internal const int ProjectionBudgetFloats = 512 * 1024;   // 2 MiB
+    internal const int MinProjectionRows = 128;
 
     /// <summary>
     /// One time step of one layer and direction for all B rows. gx = W_ih x + bias (computed here

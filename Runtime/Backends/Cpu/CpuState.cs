@@ -41,7 +41,7 @@ internal sealed unsafe class CpuState : RnnState
     /// <summary>Padded copies of h and c for the last, partial group of units (2 x V floats).</summary>
     public AlignedBuffer Tail { get; }
 
-    /// <summary>W_ih x + bias for <paramref name="rows"/> rows (T*B in Run): (rows, ColumnFloats).</summary>
+    /// <summary>W_ih x + bias for <paramref name="rows"/> rows (B in Step, a chunk of T*B in Run): (rows, ColumnFloats).</summary>
     public float* Gx(int rows) => Ensure(ref _gx, (long)rows * ColumnFloats);
 
     /// <summary>Output of an inner layer, the next layer's input: (T*B, D*H); two alternate.</summary>
