@@ -16,6 +16,9 @@ internal unsafe interface ISimd<TV> where TV : struct
     static abstract TV Load(float* p);
     static abstract void Store(float* p, TV v);
 
+    /// <summary>A hint to fetch the cache line at p into L1 (never faults; a no-op without SSE).</summary>
+    static abstract void Prefetch(float* p);
+
     /// <summary>All lanes = *p.</summary>
     static abstract TV Broadcast(float* p);
 

@@ -147,6 +147,10 @@ internal static unsafe class MatMulTile<S, TV> where S : ISimd<TV> where TV : st
             }
             else
             {
+                // Few rows share each weight here, so the stream outruns the hardware prefetcher
+                // when the weights come from L3 (the recurrent product of a batch): ask 32 depths ahead.
+                S.Prefetch(p0 + off + 64 * V);
+                if (TN.Value > 2) S.Prefetch(p1 + off + 64 * V);
                 TV w0 = S.Load(p0 + off);
                 TV w1 = S.Load(p0 + off + V);
                 TV w2 = TN.Value > 2 ? S.Load(p1 + off) : S.Zero;

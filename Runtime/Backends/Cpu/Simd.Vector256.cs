@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace RnnRuntime.Backends.Cpu;
 
@@ -23,6 +24,12 @@ internal readonly unsafe struct Simd256 : ISimd<Vector256<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(float* p, Vector256<float> v) => v.Store(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Prefetch(float* p)
+    {
+        if (Sse.IsSupported) Sse.Prefetch0(p);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Broadcast(float* p) => Vector256.Create(*p);
