@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RnnRuntime.Model;
 
 namespace RnnRuntime.Backends.Cpu;
@@ -68,6 +69,7 @@ internal sealed unsafe class CpuPrepared<S, TV> : IPreparedRnn where S : ISimd<T
 
     public RnnState CreateState(int batchSize) => new CpuState(_model, batchSize, _columnFloats, _paddedHidden, S.Count);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Step(RnnState state, ReadOnlySpan<float> x, Span<float> y)
     {
         var s = (CpuState)state;
@@ -90,6 +92,7 @@ internal sealed unsafe class CpuPrepared<S, TV> : IPreparedRnn where S : ISimd<T
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Run(RnnState state, ReadOnlySpan<float> xs, int steps, Span<float> ys)
     {
         var s = (CpuState)state;
@@ -156,6 +159,7 @@ internal sealed unsafe class CpuPrepared<S, TV> : IPreparedRnn where S : ISimd<T
     /// of streaming all of them from L3. The order changes no result: every column's sum is the same.
     /// </para>
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CellStep(CpuState s, PackedMatrix? ih, float* x, nint xStride, float* gx, PackedMatrix hh, float* h, float* c,
         float* output, nint outStride, bool mirror)
     {
@@ -204,6 +208,7 @@ internal sealed unsafe class CpuPrepared<S, TV> : IPreparedRnn where S : ISimd<T
     }
 
     /// <summary>Runs the cell epilogue on groups [from, to) of every batch row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void FinishGroups(CpuState s, int from, int to, float* gx, float* gh, float* h, float* c)
     {
         int B = s.BatchSize, H = _hidden, G = _gates, V = S.Count;
@@ -218,6 +223,7 @@ internal sealed unsafe class CpuPrepared<S, TV> : IPreparedRnn where S : ISimd<T
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Finish(CpuState s, float* gx, float* gh, float* h, float* c, float* hNew, int count)
     {
         if (count < S.Count)
@@ -234,6 +240,7 @@ internal sealed unsafe class CpuPrepared<S, TV> : IPreparedRnn where S : ISimd<T
         FinishFull(gx, gh, h, c, hNew);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void FinishFull(float* gx, float* gh, float* h, float* c, float* hNew)
     {
         switch (_cell)

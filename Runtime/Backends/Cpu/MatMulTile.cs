@@ -14,6 +14,9 @@ namespace RnnRuntime.Backends.Cpu;
 /// TN &lt;= 2 (BLIS's Haswell shape: 12 accumulators, 2 weight vectors and a broadcast fit in the
 /// 16 AVX2 registers).
 /// </para>
+/// The kernels are compiled fully optimized on first call (AggressiveOptimization): a tier-0 copy
+/// of vector code, with every vector operation a call, is tens of times slower, and a program that
+/// steps a stream needs its first steps as fast as the rest.
 /// Every accumulator sums k = 0..K-1 in order from its bias whatever the tile shape or depth
 /// blocking, so a step and a sequence compute bit-identical results.
 /// </summary>
@@ -23,6 +26,7 @@ internal static unsafe class MatMulTile<S, TV> where S : ISimd<TV> where TV : st
     /// Panel <paramref name="p"/> of <paramref name="m"/> for <paramref name="rows"/> rows of x:
     /// out[r * oStride + c*V ..] for the panel's column vectors c.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Panel(PackedMatrix m, int p, float* x, nint xStride, int rows, float* o, nint oStride)
     {
         nint V = S.Count;
@@ -66,6 +70,7 @@ internal static unsafe class MatMulTile<S, TV> where S : ISimd<TV> where TV : st
     /// <summary>Depth per block in the many-rows path: a 2-vector slice of 16 KiB.</summary>
     private static int DepthBlock => 16384 / (2 * S.Count * sizeof(float));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Dispatch(int tn, int tb, float* x, nint xStride, int depth, float* w, nint sliceStride, float* start, nint startStride, float* o, nint oStride)
     {
         switch (tb)
@@ -104,6 +109,7 @@ internal static unsafe class MatMulTile<S, TV> where S : ISimd<TV> where TV : st
     /// Column vector n of the tile at depth k is at w + (n/2)*sliceStride + k*2V + (n%2)*V: panels are
     /// stored as contiguous 2-vector slices (see <see cref="PackedMatrix"/>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile<TN, TB>(float* x, nint xStride, int depth, float* w, nint sliceStride, float* start, nint startStride, float* o, nint oStride)
         where TN : IConst where TB : IConst
     {
