@@ -208,8 +208,22 @@ internal sealed unsafe class CpuPrepared<S, TV> : IPreparedRnn where S : ISimd<T
     }
 
     /// <summary>Runs the cell epilogue on groups [from, to) of every batch row.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void FinishGroups(CpuState s, int from, int to, float* gx, float* gh, float* h, float* c)
+    {
+        if (from >= to) return;
+        switch (_cell)
+        {
+            case RnnCellKind.Rnn when _relu: FinishGroups<CellEpilogue<S, TV>.RnnRelu>(s, from, to, gx, gh, h, c); break;
+            case RnnCellKind.Rnn: FinishGroups<CellEpilogue<S, TV>.RnnTanh>(s, from, to, gx, gh, h, c); break;
+            case RnnCellKind.Gru: FinishGroups<CellEpilogue<S, TV>.Gru>(s, from, to, gx, gh, h, c); break;
+            default: FinishGroups<CellEpilogue<S, TV>.Lstm>(s, from, to, gx, gh, h, c); break;
+        }
+    }
+
+    /// <summary>One copy per cell kind, so the epilogue is inlined into the loop with no per-group dispatch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void FinishGroups<TCell>(CpuState s, int from, int to, float* gx, float* gh, float* h, float* c)
+        where TCell : struct, ICellEpilogue
     {
         int B = s.BatchSize, H = _hidden, G = _gates, V = S.Count;
         nint cf = _columnFloats, hp = _paddedHidden;
@@ -218,36 +232,22 @@ internal sealed unsafe class CpuPrepared<S, TV> : IPreparedRnn where S : ISimd<T
         {
             nint col = (nint)q * G * V, unit = (nint)q * V;
             int count = Math.Min(V, H - (int)unit);
-            for (int b = 0; b < B; b++)
-                Finish(s, gx + b * cf + col, gh + b * cf + col, h + b * H + unit, c == null ? null : c + b * H + unit, hNew + b * hp + unit, count);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Finish(CpuState s, float* gx, float* gh, float* h, float* c, float* hNew, int count)
-    {
-        if (count < S.Count)
-        {
-            // The last group is partial: h and c hold only `count` valid floats here, so work on
-            // padded copies rather than read past the end of the state.
-            float* th = s.Tail.Pointer, tc = th + S.Count;
-            new ReadOnlySpan<float>(h, count).CopyTo(new Span<float>(th, count));
-            if (c != null) new ReadOnlySpan<float>(c, count).CopyTo(new Span<float>(tc, count));
-            FinishFull(gx, gh, th, c == null ? null : tc, hNew);
-            if (c != null) new ReadOnlySpan<float>(tc, count).CopyTo(new Span<float>(c, count));
-            return;
-        }
-        FinishFull(gx, gh, h, c, hNew);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void FinishFull(float* gx, float* gh, float* h, float* c, float* hNew)
-    {
-        switch (_cell)
-        {
-            case RnnCellKind.Rnn: CellEpilogue<S, TV>.Rnn(gx, gh, hNew, _relu); break;
-            case RnnCellKind.Gru: CellEpilogue<S, TV>.Gru(gx, gh, h, hNew); break;
-            default: CellEpilogue<S, TV>.Lstm(gx, gh, c, hNew); break;
+            for (nint b = 0; b < B; b++)
+            {
+                float* hb = h + b * H + unit, cb = c == null ? null : c + b * H + unit;
+                if (count == V)
+                {
+                    TCell.Finish(gx + b * cf + col, gh + b * cf + col, hb, cb, hNew + b * hp + unit);
+                    continue;
+                }
+                // The last group is partial: h and c hold only `count` valid floats here, so work on
+                // padded copies rather than read past the end of the state.
+                float* th = s.Tail.Pointer, tc = th + V;
+                new ReadOnlySpan<float>(hb, count).CopyTo(new Span<float>(th, count));
+                if (cb != null) new ReadOnlySpan<float>(cb, count).CopyTo(new Span<float>(tc, count));
+                TCell.Finish(gx + b * cf + col, gh + b * cf + col, th, tc, hNew + b * hp + unit);
+                if (cb != null) new ReadOnlySpan<float>(tc, count).CopyTo(new Span<float>(cb, count));
+            }
         }
     }
 
