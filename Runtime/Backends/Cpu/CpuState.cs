@@ -26,7 +26,7 @@ internal sealed unsafe class CpuState : RnnState
     /// <summary>Whether the next Step walks the weights backwards (alternates; see CpuPrepared.CellStep).</summary>
     public bool NextStepMirrored;
 
-    /// <summary>Floats in one packed row of gate sums: Columns * V.</summary>
+    /// <summary>Floats in one packed row of gate sums: PaddedColumns * V.</summary>
     public int ColumnFloats { get; }
 
     /// <summary>H rounded up to whole vectors.</summary>

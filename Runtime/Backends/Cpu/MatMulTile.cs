@@ -3,8 +3,9 @@ using System.Runtime.CompilerServices;
 namespace RnnRuntime.Backends.Cpu;
 
 /// <summary>
-/// The one matrix kernel every CPU product goes through: the input projection of a whole sequence
-/// (T*B rows), the input projection of one step (B rows) and the recurrent product (B rows of h).
+/// The one matrix kernel every CPU product goes through: the input projection of a sequence (T*B
+/// rows, or chunks of them), the input projection of one step (B rows) and the recurrent product
+/// (B rows of h).
 /// <para>
 /// A register tile of TB rows x TN column vectors computes out = start + x * W over a depth K (start:
 /// the packed bias, or the tile's own partial sums when the depth is blocked), streaming slices of a
@@ -14,9 +15,11 @@ namespace RnnRuntime.Backends.Cpu;
 /// TN &lt;= 2 (BLIS's Haswell shape: 12 accumulators, 2 weight vectors and a broadcast fit in the
 /// 16 AVX2 registers).
 /// </para>
+/// <para>
 /// The kernels are compiled fully optimized on first call (AggressiveOptimization): a tier-0 copy
 /// of vector code, with every vector operation a call, is tens of times slower, and a program that
 /// steps a stream needs its first steps as fast as the rest.
+/// </para>
 /// Every accumulator sums k = 0..K-1 in order from its bias whatever the tile shape or depth
 /// blocking, so a step and a sequence compute bit-identical results.
 /// </summary>
