@@ -35,23 +35,23 @@ internal static unsafe class MatMulTile<S, TV> where S : ISimd<TV> where TV : st
         nint V = S.Count;
         int width = m.WidthOf(p), depth = m.Depth;
         nint first = (nint)p * PackedMatrix.PanelWidth * V;
-        nint sliceStride = m.SliceStride;
+        nint sliceStride = m.SliceStride(p), depthStride = m.DepthStride(p);
         float* w = m.Panel(p), bias = m.Bias + first;
         o += first;
         if (rows == 1)
         {
-            Dispatch(width, 1, x, xStride, depth, w, sliceStride, bias, 0, o, oStride);
+            Dispatch(width, 1, x, xStride, depth, w, sliceStride, depthStride, bias, 0, o, oStride);
             return;
         }
         if (rows == 2)
         {
             for (int c0 = 0; c0 < width; c0 += 4)
-                Dispatch(Math.Min(4, width - c0), 2, x, xStride, depth, w + (c0 / 2) * sliceStride, sliceStride, bias + c0 * V, 0, o + c0 * V, oStride);
+                Dispatch(Math.Min(4, width - c0), 2, x, xStride, depth, w + (c0 / 2) * sliceStride, sliceStride, depthStride, bias + c0 * V, 0, o + c0 * V, oStride);
             return;
         }
 
         // Many rows (a sequence's input projection, big batches): block the depth so that the
-        // KC x 2V slice of weights (contiguous) stays in L1 while every row block streams past it.
+        // KC x 2V strip of weights stays in L1 while every row block streams past it.
         // The sums wait in `o` between blocks, which changes no rounding: k still runs 0..K-1 in order.
         int kc = DepthBlock;
         for (int k0 = 0; k0 < depth; k0 += kc)
@@ -59,49 +59,53 @@ internal static unsafe class MatMulTile<S, TV> where S : ISimd<TV> where TV : st
             int kn = Math.Min(kc, depth - k0);
             for (int c0 = 0; c0 < width; c0 += 2)
             {
-                float* wBlock = w + (c0 / 2) * sliceStride + k0 * 2 * V;
+                float* wBlock = w + (c0 / 2) * sliceStride + k0 * depthStride;
                 for (int r = 0; r < rows; r += 6)
                 {
                     float* oBlock = o + r * oStride + c0 * V;
-                    Dispatch(2, Math.Min(6, rows - r), x + r * xStride + k0, xStride, kn, wBlock, sliceStride,
+                    Dispatch(2, Math.Min(6, rows - r), x + r * xStride + k0, xStride, kn, wBlock, sliceStride, depthStride,
                         k0 == 0 ? bias + c0 * V : oBlock, k0 == 0 ? 0 : oStride, oBlock, oStride);
                 }
             }
         }
     }
 
-    /// <summary>Depth per block in the many-rows path: a 2-vector slice of 16 KiB.</summary>
-    private static int DepthBlock => 16384 / (2 * S.Count * sizeof(float));
+    /// <summary>
+    /// Depth per block in the many-rows path: a 2-vector strip of 8 KiB. Its rows sit a panel row
+    /// apart (256 B with AVX2, 512 B with AVX-512), so they map to a quarter (an eighth) of the L1
+    /// sets: 8 KiB is what fits there with room for the rows of x.
+    /// </summary>
+    private static int DepthBlock => 8192 / (2 * S.Count * sizeof(float));
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Dispatch(int tn, int tb, float* x, nint xStride, int depth, float* w, nint sliceStride, float* start, nint startStride, float* o, nint oStride)
+    private static void Dispatch(int tn, int tb, float* x, nint xStride, int depth, float* w, nint sliceStride, nint depthStride, float* start, nint startStride, float* o, nint oStride)
     {
         switch (tb)
         {
             case 1:
                 switch (tn)
                 {
-                    case 2: Tile<C2, C1>(x, xStride, depth, w, sliceStride, start, startStride, o, oStride); return;
-                    case 4: Tile<C4, C1>(x, xStride, depth, w, sliceStride, start, startStride, o, oStride); return;
-                    case 6: Tile<C6, C1>(x, xStride, depth, w, sliceStride, start, startStride, o, oStride); return;
-                    case 8: Tile<C8, C1>(x, xStride, depth, w, sliceStride, start, startStride, o, oStride); return;
+                    case 2: Tile<C2, C1>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride); return;
+                    case 4: Tile<C4, C1>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride); return;
+                    case 6: Tile<C6, C1>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride); return;
+                    case 8: Tile<C8, C1>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride); return;
                 }
                 break;
             case 2:
                 switch (tn)
                 {
-                    case 2: Tile<C2, C2>(x, xStride, depth, w, sliceStride, start, startStride, o, oStride); return;
-                    case 4: Tile<C4, C2>(x, xStride, depth, w, sliceStride, start, startStride, o, oStride); return;
+                    case 2: Tile<C2, C2>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride); return;
+                    case 4: Tile<C4, C2>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride); return;
                 }
                 break;
             default:
                 if (tn != 2) break;
                 switch (tb)
                 {
-                    case 3: Tile<C2, C3>(x, xStride, depth, w, sliceStride, start, startStride, o, oStride); return;
-                    case 4: Tile<C2, C4>(x, xStride, depth, w, sliceStride, start, startStride, o, oStride); return;
-                    case 5: Tile<C2, C5>(x, xStride, depth, w, sliceStride, start, startStride, o, oStride); return;
-                    case 6: Tile<C2, C6>(x, xStride, depth, w, sliceStride, start, startStride, o, oStride); return;
+                    case 3: Tile<C2, C3>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride); return;
+                    case 4: Tile<C2, C4>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride); return;
+                    case 5: Tile<C2, C5>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride); return;
+                    case 6: Tile<C2, C6>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride); return;
                 }
                 break;
         }
@@ -109,11 +113,11 @@ internal static unsafe class MatMulTile<S, TV> where S : ISimd<TV> where TV : st
     }
 
     /// <summary>
-    /// Column vector n of the tile at depth k is at w + (n/2)*sliceStride + k*2V + (n%2)*V: panels are
-    /// stored as contiguous 2-vector slices (see <see cref="PackedMatrix"/>).
+    /// Column vector n of the tile at depth k is at w + (n/2)*sliceStride + k*depthStride + (n%2)*V
+    /// (see <see cref="PackedMatrix"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<TN, TB>(float* x, nint xStride, int depth, float* w, nint sliceStride, float* start, nint startStride, float* o, nint oStride)
+    private static void Tile<TN, TB>(float* x, nint xStride, int depth, float* w, nint sliceStride, nint depthStride, float* start, nint startStride, float* o, nint oStride)
         where TN : IConst where TB : IConst
     {
         nint V = S.Count;
@@ -139,7 +143,7 @@ internal static unsafe class MatMulTile<S, TV> where S : ISimd<TV> where TV : st
         TV a51 = TB.Value > 5 && TN.Value > 1 ? S.Load(start + 5 * startStride + 1 * V) : S.Zero;
         float* p0 = w, p1 = w + sliceStride, p2 = w + 2 * sliceStride, p3 = w + 3 * sliceStride;
         float* xk = x;
-        nint step = 2 * V;
+        nint step = depthStride;
         for (nint off = 0, end = depth * step; off < end; off += step, xk++)
         {
             if (TB.Value == 1)
