@@ -1,3 +1,4 @@
+using RnnRuntime.Backends.Cpu;
 using RnnRuntime.Backends.OpenCL;
 using RnnRuntime.Backends.Reference;
 
@@ -21,6 +22,8 @@ public static class BackendRegistry
     private static readonly BackendEntry[] Entries =
     [
         new("reference", _ => null, _ => 0, _ => new ReferenceBackend()),
+        new(CpuBackend.Avx2Name, _ => CpuBackend.Avx2UnavailableReason(), _ => 20, _ => new CpuBackend(CpuVectorWidth.Vector256)),
+        new(CpuBackend.Avx512Name, _ => CpuBackend.Avx512UnavailableReason(), _ => 30, _ => new CpuBackend(CpuVectorWidth.Vector512)),
         new("opencl", OpenCLBackend.UnavailableReason, OpenCLBackend.AutoRank, o => new OpenCLBackend(o)),
     ];
 
