@@ -210,29 +210,6 @@ public class RnnSessionTests
         foreach (float[] r in results) Assert.Equal(expected, r);
     }
 
-    [Theory]
-    [InlineData(RnnCellKind.Rnn)]
-    [InlineData(RnnCellKind.Gru)]
-    [InlineData(RnnCellKind.Lstm)]
-    public void ReferenceStepAndRunAllocateNothing(RnnCellKind cell)
-    {
-        using var m = Model(cell, layers: 2);
-        using var bi = Model(cell, layers: 2, bi: true);
-        using var s = m.CreateSession(2);
-        using var sb = bi.CreateSession(2);
-        float[] x = TestModels.Inputs(10, 8), y = new float[14];
-        float[] xs = TestModels.Inputs(10 * 20, 9), ys = new float[14 * 20], ysb = new float[28 * 20];
-        var state = new float[s.StateLength];
-        // Warm up: JIT tiers and the scratch a 20-step Run needs.
-        for (int i = 0; i < 50; i++) { s.Step(x, y); s.Run(xs, 20, ys); sb.Run(xs, 20, ysb); }
-
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 5000; i++) s.Step(x, y);
-        for (int i = 0; i < 200; i++) { s.Run(xs, 20, ys); sb.Run(xs, 20, ysb); s.GetState(state); s.SetState(state); }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
-    }
-
     [Fact]
     public void UnknownOrUnavailableBackendListsWhatIsAvailable()
     {
@@ -275,5 +252,36 @@ public class RnnSessionTests
         Assert.True(p == b.Pointer, "the size class should reuse the returned block");
         Assert.All(b.Span.ToArray(), v => Assert.Equal(0f, v));
         b.Dispose();
+    }
+}
+
+/// <summary>The reference backend's Step and Run, through the session, allocate nothing once warm.</summary>
+[Collection(ZeroAllocationCollection.Name)]
+public class ReferenceZeroAllocationTests
+{
+    private static RnnModel Model(RnnCellKind cell, int layers, bool bi = false) =>
+        RnnModel.Load(TestModels.Create(cell, 5, 7, layers, bi, seed: 3), new RnnOptions { Backend = "reference" });
+
+    [Theory]
+    [InlineData(RnnCellKind.Rnn)]
+    [InlineData(RnnCellKind.Gru)]
+    [InlineData(RnnCellKind.Lstm)]
+    public void ReferenceStepAndRunAllocateNothing(RnnCellKind cell)
+    {
+        using var m = Model(cell, 2);
+        using var bi = Model(cell, 2, bi: true);
+        using var s = m.CreateSession(2);
+        using var sb = bi.CreateSession(2);
+        float[] x = TestModels.Inputs(10, 8), y = new float[14];
+        float[] xs = TestModels.Inputs(10 * 20, 9), ys = new float[14 * 20], ysb = new float[28 * 20];
+        var state = new float[s.StateLength];
+        // Warm up: JIT tiers and the scratch a 20-step Run needs.
+        for (int i = 0; i < 50; i++) { s.Step(x, y); s.Run(xs, 20, ys); sb.Run(xs, 20, ysb); }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5000; i++) s.Step(x, y);
+        for (int i = 0; i < 200; i++) { s.Run(xs, 20, ys); sb.Run(xs, 20, ysb); s.GetState(state); s.SetState(state); }
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
     }
 }

@@ -14,7 +14,7 @@ namespace RnnRuntime.Tests.Cpu;
 /// only trustworthy in a quiet process.
 /// </para>
 /// </summary>
-[Collection(nameof(CpuZeroAllocationTests))]
+[Collection(ZeroAllocationCollection.Name)]
 public class CpuZeroAllocationTests
 {
     private const int Calls = 2000;
@@ -78,6 +78,3 @@ public class CpuZeroAllocationTests
         return allocated;
     }
 }
-
-[CollectionDefinition(nameof(CpuZeroAllocationTests), DisableParallelization = true)]
-public sealed class CpuZeroAllocationCollection;
