@@ -137,8 +137,8 @@ static (float Diff, string Shape) Parity(ParityCase c, RnnOptions options)
     using RnnModel opencl = RnnModel.Load(c.File, options);
     using RnnSession expected = reference.CreateSession(c.Batch), actual = opencl.CreateSession(c.Batch);
     var rng = new Random(7);
-    float[] h0 = Models.Uniform(rng, expected.StateLength, 0.5f);
-    float[] xs = Models.Uniform(rng, c.Steps * expected.InputLength, 1f);
+    float[] h0 = SyntheticModel.Uniform(rng, expected.StateLength, 0.5f);
+    float[] xs = SyntheticModel.Uniform(rng, c.Steps * expected.InputLength, 1f);
     expected.SetState(h0);
     actual.SetState(h0);
     var ye = new float[c.Steps * expected.OutputLength];
@@ -182,7 +182,7 @@ static void Time(ParityCase c, RnnOptions options, bool quick)
     double budget = quick ? 0.2 : 1.0;
     {
         using RnnSession s = model.CreateSession(1);
-        var x = Models.Uniform(new Random(1), s.InputLength, 1f);
+        var x = SyntheticModel.Uniform(new Random(1), s.InputLength, 1f);
         var y = new float[s.OutputLength];
         double us = Measure(() => s.Step(x, y), budget, out int n) * 1e6;
         Console.WriteLine($"      Step  B=1          {us,10:F1} us/step   ({n} calls)");
@@ -191,7 +191,7 @@ static void Time(ParityCase c, RnnOptions options, bool quick)
     {
         const int T = 100;
         using RnnSession s = model.CreateSession(batch);
-        var xs = Models.Uniform(new Random(2), T * s.InputLength, 1f);
+        var xs = SyntheticModel.Uniform(new Random(2), T * s.InputLength, 1f);
         var ys = new float[T * s.OutputLength];
         double seconds = Measure(() => { s.Reset(); s.Run(xs, T, ys); }, budget, out int n);
         Console.WriteLine($"      Run   B={batch,-2} T={T}  {seconds * 1e3,10:F3} ms/run   {seconds * 1e6 / T,8:F1} us/step  {T * batch / seconds,10:F0} frames/s  ({n} calls)");
@@ -225,33 +225,5 @@ internal static class Models
 {
     /// <summary>Weights U(-k, k), k = 1.5/sqrt(H): well-conditioned, as the test models are.</summary>
     public static byte[] Random(RnnCellKind cell, int input, int hidden, int layers, bool bidirectional, bool bias = true, bool relu = false)
-    {
-        var rng = new System.Random(input * 7919 + hidden * 31 + layers);
-        float k = 1.5f / MathF.Sqrt(hidden);
-        int rows = cell.GateCount() * hidden, dirs = bidirectional ? 2 : 1;
-        var tensors = new List<(string, int[], float[])>();
-        for (int layer = 0; layer < layers; layer++)
-        {
-            int width = layer == 0 ? input : dirs * hidden;
-            for (int dir = 0; dir < dirs; dir++)
-            {
-                string suffix = $"_l{layer}{(dir == 1 ? "_reverse" : "")}";
-                tensors.Add(($"weight_ih{suffix}", [rows, width], Uniform(rng, rows * width, k)));
-                tensors.Add(($"weight_hh{suffix}", [rows, hidden], Uniform(rng, rows * hidden, k)));
-                if (bias)
-                {
-                    tensors.Add(($"bias_ih{suffix}", [rows], Uniform(rng, rows, k)));
-                    tensors.Add(($"bias_hh{suffix}", [rows], Uniform(rng, rows, k)));
-                }
-            }
-        }
-        return SafetensorsWriter.Write(tensors, relu ? new Dictionary<string, string> { ["nonlinearity"] = "relu" } : null);
-    }
-
-    public static float[] Uniform(System.Random rng, int count, float k)
-    {
-        var values = new float[count];
-        for (int i = 0; i < count; i++) values[i] = (float)(rng.NextDouble() * 2 - 1) * k;
-        return values;
-    }
+        => SyntheticModel.Create(cell, input, hidden, layers, bidirectional, bias, relu, seed: input * 7919 + hidden * 31 + layers);
 }

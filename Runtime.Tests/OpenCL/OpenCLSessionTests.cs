@@ -1,3 +1,4 @@
+using RnnRuntime.Model;
 using RnnRuntime.Backends;
 using RnnRuntime.Backends.OpenCL;
 
@@ -19,7 +20,7 @@ public sealed class OpenCLSessionTests(OpenCLDeviceFixture fixture) : IClassFixt
         using var model = RnnModel.Load(file, OpenCLTestSupport.OpenCL());
         using RnnSession stepped = model.CreateSession(batch), run = model.CreateSession(batch);
         const int steps = 9;
-        float[] xs = OpenCLTestSupport.Uniform(new Random(5), steps * run.InputLength, 1f);
+        float[] xs = SyntheticModel.Uniform(new Random(5), steps * run.InputLength, 1f);
         var ysRun = new float[steps * run.OutputLength];
         var ysStep = new float[ysRun.Length];
         run.Run(xs, steps, ysRun);
@@ -41,7 +42,7 @@ public sealed class OpenCLSessionTests(OpenCLDeviceFixture fixture) : IClassFixt
         byte[] file = OpenCLTestSupport.RandomModel(RnnCellKind.Gru, 7, 67, 2, bidirectional: false, seed: 4);
         using var model = RnnModel.Load(file, OpenCLTestSupport.OpenCL());
         using RnnSession whole = model.CreateSession(2), parts = model.CreateSession(2);
-        float[] xs = OpenCLTestSupport.Uniform(new Random(6), 20 * whole.InputLength, 1f);
+        float[] xs = SyntheticModel.Uniform(new Random(6), 20 * whole.InputLength, 1f);
         var ysWhole = new float[20 * whole.OutputLength];
         var ysParts = new float[ysWhole.Length];
         whole.Run(xs, 20, ysWhole);
@@ -62,12 +63,12 @@ public sealed class OpenCLSessionTests(OpenCLDeviceFixture fixture) : IClassFixt
         using RnnSession session = model.CreateSession(3);
         Assert.All(State(session), v => Assert.Equal(0f, v));   // a new session starts from zeros
 
-        float[] state = OpenCLTestSupport.Uniform(new Random(9), session.StateLength, 0.7f);
+        float[] state = SyntheticModel.Uniform(new Random(9), session.StateLength, 0.7f);
         session.SetState(state);
         Assert.Equal(state, State(session));
 
         // After an odd number of steps the current h sits in the other half of the double buffer.
-        float[] xs = OpenCLTestSupport.Uniform(new Random(10), 3 * session.InputLength, 1f);
+        float[] xs = SyntheticModel.Uniform(new Random(10), 3 * session.InputLength, 1f);
         session.Run(xs, 3, new float[3 * session.OutputLength]);
         float[] after = State(session);
         Assert.NotEqual(state, after);

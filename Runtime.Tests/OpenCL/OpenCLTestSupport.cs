@@ -31,36 +31,7 @@ internal static class OpenCLTestSupport
     /// <summary>A PyTorch-layout model with weights U(-k, k), k = 1.5/sqrt(H) (DESIGN.md: well-conditioned).</summary>
     public static byte[] RandomModel(RnnCellKind cell, int input, int hidden, int layers = 1, bool bidirectional = false,
         bool bias = true, bool relu = false, int seed = 1)
-    {
-        var rng = new Random(seed);
-        float k = 1.5f / MathF.Sqrt(hidden);
-        int rows = cell.GateCount() * hidden, dirs = bidirectional ? 2 : 1;
-        var tensors = new List<(string, int[], float[])>();
-        for (int layer = 0; layer < layers; layer++)
-        {
-            int width = layer == 0 ? input : dirs * hidden;
-            for (int dir = 0; dir < dirs; dir++)
-            {
-                string suffix = $"_l{layer}{(dir == 1 ? "_reverse" : "")}";
-                tensors.Add(($"weight_ih{suffix}", [rows, width], Uniform(rng, rows * width, k)));
-                tensors.Add(($"weight_hh{suffix}", [rows, hidden], Uniform(rng, rows * hidden, k)));
-                if (bias)
-                {
-                    tensors.Add(($"bias_ih{suffix}", [rows], Uniform(rng, rows, k)));
-                    tensors.Add(($"bias_hh{suffix}", [rows], Uniform(rng, rows, k)));
-                }
-            }
-        }
-        Dictionary<string, string>? metadata = relu ? new() { ["nonlinearity"] = "relu" } : null;
-        return SafetensorsWriter.Write(tensors, metadata);
-    }
-
-    public static float[] Uniform(Random rng, int count, float k)
-    {
-        var values = new float[count];
-        for (int i = 0; i < count; i++) values[i] = (float)(rng.NextDouble() * 2 - 1) * k;
-        return values;
-    }
+        => SyntheticModel.Create(cell, input, hidden, layers, bidirectional, bias, relu, seed);
 
     /// <summary>Largest |a - b|, with the index where it happens.</summary>
     public static (float Diff, int Index) MaxAbsDiff(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
@@ -93,8 +64,8 @@ internal static class OpenCLTestSupport
         using RnnSession expected = reference.CreateSession(batch);
         using RnnSession actual = model.CreateSession(batch);
         var rng = new Random(seed);
-        float[] h0 = Uniform(rng, expected.StateLength, 0.5f);
-        float[] xs = Uniform(rng, steps * expected.InputLength, 1f);
+        float[] h0 = SyntheticModel.Uniform(rng, expected.StateLength, 0.5f);
+        float[] xs = SyntheticModel.Uniform(rng, steps * expected.InputLength, 1f);
         expected.SetState(h0);
         actual.SetState(h0);
         var ysExpected = new float[steps * expected.OutputLength];
