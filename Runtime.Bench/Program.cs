@@ -1,9 +1,21 @@
 using BenchmarkDotNet.Running;
 using RnnRuntime.Bench;
+using RnnRuntime.Bench.Suite;
 
-// "stream" is the main job of ./build.sh; anything else goes to BenchmarkDotNet.
+// "stream" is the main job of ./build.sh; "check" verifies every engine against the reference;
+// anything else goes to BenchmarkDotNet (no arguments: the whole suite), then the report.
 if (args.Length > 0 && args[0] == "stream")
     return StreamJob.Run(args[1..]);
+if (args.Length > 0 && args[0] == "check")
+    return CheckJob.Run(args[1..]);
 
-BenchmarkSwitcher.FromAssembly(typeof(StreamJob).Assembly).Run(args);
-return 0;
+string[] bdnArgs = args.Length == 0 ? ["--filter", "*"] : args;
+var summaries = BenchmarkSwitcher.FromTypes([typeof(MachineBench), typeof(StepBench), typeof(RunBench)]).Run(bdnArgs).ToList();
+var rows = Report.Collect(summaries);
+if (rows.Count > 0)
+{
+    string name = Environment.GetEnvironmentVariable("RNNRT_BENCH_REPORT") is { Length: > 0 } n ? n : Engines.PeersBuilt ? "peers" : "backends";
+    string md = Report.Write(rows, name, Report.MachineLine());
+    Console.WriteLine($"report: {md} and {Path.ChangeExtension(md, ".svg")}");
+}
+return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;

@@ -1,0 +1,64 @@
+using BenchmarkDotNet.Attributes;
+
+namespace RnnRuntime.Bench.Suite;
+
+/// <summary>Parameters and setup shared by the scenarios: cell, hidden (= input) and engine.</summary>
+public abstract class ScenarioBase
+{
+    [Params(RnnCellKind.Rnn, RnnCellKind.Gru, RnnCellKind.Lstm)]
+    public RnnCellKind Cell { get; set; }
+
+    [Params(64, 256, 1024)]
+    public int Hidden { get; set; }
+
+    [ParamsSource(nameof(EngineNames))]
+    public string Engine { get; set; } = "";
+
+    public static IEnumerable<string> EngineNames => Engines.All();
+
+    protected IEngine? Prepared;
+
+    protected void Prepare(ScenarioKind kind, int batch, int steps)
+    {
+        BenchModel m = BenchModel.Get(Cell, Hidden);
+        Prepared = Engines.Create(Engine, m, kind, batch, steps);
+        double dev = Verifier.Check(Prepared, m, kind, batch);
+        Console.WriteLine($"// check: {Engine} {m} {kind} batch {batch}: max |dev| vs reference {dev:E2} over {Verifier.Steps} steps");
+        // The timed call streams on: the state carries over from call to call.
+        m.Inputs(kind == ScenarioKind.Step ? 1 : steps, batch).CopyTo(Prepared.Input);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        Prepared?.Dispose();
+        Prepared = null;
+    }
+}
+
+/// <summary>Streaming: one step of batch 1, the state carried from call to call.</summary>
+[Config(typeof(SuiteConfig))]
+public class StepBench : ScenarioBase
+{
+    [GlobalSetup]
+    public void Setup() => Prepare(ScenarioKind.Step, 1, 1);
+
+    [Benchmark]
+    public void Step() => Prepared!.Invoke();
+}
+
+/// <summary>A sequence of T = 100 steps at batch 1 and 16, starting from the state the last call left.</summary>
+[Config(typeof(SuiteConfig))]
+public class RunBench : ScenarioBase
+{
+    public const int Steps = Verifier.Steps;
+
+    [Params(1, 16)]
+    public int Batch { get; set; }
+
+    [GlobalSetup]
+    public void Setup() => Prepare(ScenarioKind.Run, Batch, Steps);
+
+    [Benchmark]
+    public void Run() => Prepared!.Invoke();
+}
