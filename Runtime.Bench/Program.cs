@@ -10,12 +10,12 @@ if (args.Length > 0 && args[0] == "check")
     return CheckJob.Run(args[1..]);
 
 string[] bdnArgs = args.Length == 0 ? ["--filter", "*"] : args;
-var summaries = BenchmarkSwitcher.FromTypes([typeof(MachineBench), typeof(StepBench), typeof(RunBench)]).Run(bdnArgs).ToList();
+var summaries = BenchmarkSwitcher.FromTypes([typeof(MachineBench), typeof(StepBench), typeof(RunBench), typeof(ProjectionBench)]).Run(bdnArgs).ToList();
 var rows = Report.Collect(summaries);
 if (rows.Count > 0)
 {
     string name = Environment.GetEnvironmentVariable("RNNRT_BENCH_REPORT") is { Length: > 0 } n ? n : Engines.PeersBuilt ? "peers" : "backends";
-    string md = Report.Write(rows, name, Report.MachineLine());
+    string md = Report.Write(rows, name, Report.MachineLine(), Report.ProjectionMarkdown(summaries));
     Console.WriteLine($"report: {md} and {Path.ChangeExtension(md, ".svg")}");
 }
 return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;

@@ -12,15 +12,15 @@ public sealed class BenchModel
 {
     public const int Seed = 20261127;
 
-    private static readonly ConcurrentDictionary<(RnnCellKind, int), BenchModel> Cache = new();
+    private static readonly ConcurrentDictionary<(RnnCellKind, int, int), BenchModel> Cache = new();
 
-    private BenchModel(RnnCellKind cell, int hidden)
+    private BenchModel(RnnCellKind cell, int hidden, int input)
     {
         Cell = cell;
         Hidden = hidden;
-        Input = hidden;
+        Input = input;
         int rows = cell.GateCount() * hidden;
-        var rng = new Random(Seed + 31 * hidden + (int)cell);
+        var rng = new Random(Seed + 31 * hidden + 7 * input + (int)cell);
         float k = 1.5f / MathF.Sqrt(hidden);
         float[] Draw(int n)
         {
@@ -41,7 +41,9 @@ public sealed class BenchModel
         ]);
     }
 
-    public static BenchModel Get(RnnCellKind cell, int hidden) => Cache.GetOrAdd((cell, hidden), k => new BenchModel(k.Item1, k.Item2));
+    /// <summary>The suite's model; <paramref name="input"/> defaults to the hidden size.</summary>
+    public static BenchModel Get(RnnCellKind cell, int hidden, int input = 0) =>
+        Cache.GetOrAdd((cell, hidden, input > 0 ? input : hidden), k => new BenchModel(k.Item1, k.Item2, k.Item3));
 
     public RnnCellKind Cell { get; }
     public int Hidden { get; }
@@ -72,11 +74,11 @@ public sealed class BenchModel
     /// <summary>Seeded inputs in [-1, 1): [T, B, I].</summary>
     public float[] Inputs(int steps, int batch)
     {
-        var rng = new Random(Seed ^ (steps * 7919 + batch * 104729 + Hidden));
+        var rng = new Random(Seed ^ (steps * 7919 + batch * 104729 + Hidden + 31 * Input));
         var xs = GC.AllocateArray<float>(steps * batch * Input, pinned: true);
         for (int i = 0; i < xs.Length; i++) xs[i] = (float)(rng.NextDouble() * 2 - 1);
         return xs;
     }
 
-    public override string ToString() => $"{Cell.Name()} h{Hidden}";
+    public override string ToString() => Input == Hidden ? $"{Cell.Name()} h{Hidden}" : $"{Cell.Name()} h{Hidden} i{Input}";
 }

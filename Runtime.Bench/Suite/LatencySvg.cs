@@ -6,7 +6,7 @@ namespace RnnRuntime.Bench.Suite;
 
 /// <summary>
 /// Latency against hidden size, one line per engine, log-log, one panel per scenario and cell
-/// (rows: Step b1, Run b1, Run b16; columns: RNN, GRU, LSTM), with the DESIGN.md floor dashed.
+/// (rows: Step b1, Run b1, Run b16; columns: RNN, GRU, LSTM), with this machine's measured floor dashed.
 /// Plain SVG written by hand: no plotting library.
 /// </summary>
 public static class LatencySvg
@@ -43,7 +43,7 @@ public static class LatencySvg
             lx += 40 + 7 * engines[e].Length;
         }
         sb.AppendLine($"<line x1=\"{F(lx)}\" y1=\"42\" x2=\"{F(lx + 22)}\" y2=\"42\" stroke=\"black\" stroke-dasharray=\"4 3\"/>");
-        sb.AppendLine($"<text x=\"{F(lx + 27)}\" y=\"46\">floor (DESIGN.md)</text>");
+        sb.AppendLine($"<text x=\"{F(lx + 27)}\" y=\"46\">floor (this machine, one core)</text>");
 
         for (int s = 0; s < scenarios.Length; s++)
         {
@@ -51,7 +51,7 @@ public static class LatencySvg
             {
                 double x0 = MarginL + c * (PanelW + GapX), y0 = Top + s * (PanelH + GapY);
                 var panel = rows.Where(r => r.Info.Kind == scenarios[s].Kind && r.Info.Batch == scenarios[s].Batch && r.Info.Cell == cells[c]).ToList();
-                var floors = hiddens.Select(h => Roofline.DesignFloorNs(BenchModel.Get(cells[c], h), scenarios[s].Kind, scenarios[s].Batch,
+                var floors = hiddens.Select(h => Roofline.MeasuredFloorNs(BenchModel.Get(cells[c], h), scenarios[s].Kind, scenarios[s].Batch,
                     scenarios[s].Kind == ScenarioKind.Step ? 1 : RunBench.Steps)).ToArray();
                 var values = panel.Where(r => r.MeanNs is > 0).Select(r => r.MeanNs!.Value).Concat(floors).ToArray();
                 double lo = Math.Floor(Math.Log10(values.Min())), hi = Math.Ceiling(Math.Log10(values.Max()));

@@ -31,12 +31,12 @@ public static class Report
             .ToList();
 
     /// <summary>Writes results/{name}.md and results/{name}.svg; returns the markdown path.</summary>
-    public static string Write(IReadOnlyList<Measured> rows, string name, string machineLine)
+    public static string Write(IReadOnlyList<Measured> rows, string name, string machineLine, string extra = "")
     {
         string dir = ResultsDirectory();
         Directory.CreateDirectory(dir);
         string md = Path.Combine(dir, name + ".md");
-        File.WriteAllText(md, Markdown(rows, name, machineLine));
+        File.WriteAllText(md, Markdown(rows, name, machineLine) + extra);
         File.WriteAllText(Path.Combine(dir, name + ".svg"), LatencySvg.Render(rows, $"rnnrt {name}: latency per call vs hidden size (log scale)"));
         return md;
     }
@@ -84,7 +84,9 @@ public static class Report
                       "read bandwidth " + string.Join(", ", new long[] { 256 << 10, 768 << 10, 3 << 20, 6 << 20, 64 << 20 }
                           .Select(b => $"{Size(b)} {MachineProbe.ReadBandwidth(b):F0} GB/s")) + "  ");
         sb.AppendLine($"rnnrt in ratios = `{mine}` (auto resolves to `{auto}`). Ratio = peer time / rnnrt time: above 1, rnnrt is faster.  ");
-        sb.AppendLine("Floor: DESIGN.md figures (batch-1 step: weight bytes / bandwidth of the cache level they fit; Run: input projection FLOPs / 38.9 GFLOP/s + T x max(W_hh bytes / bandwidth, B x recurrent FLOPs / peak)); floor (meas.): the same from this machine's probe.");
+        sb.AppendLine("Floor: this machine, one core, from the probe above (batch-1 step: weight bytes / read bandwidth of a buffer of that size; " +
+                      "Run: input projection FLOPs / FMA peak + T x max(W_hh bytes / bandwidth, B x recurrent FLOPs / peak)). " +
+                      "Floor (DESIGN): the same formula with DESIGN.md's figures (75/52/45/21/14 GB/s by footprint, 38.9 GFLOP/s).");
         sb.AppendLine();
 
         var scenarios = new (ScenarioKind Kind, int Batch, string Title)[]
@@ -100,7 +102,7 @@ public static class Report
             sb.AppendLine($"### {title}");
             sb.AppendLine();
             string[] cols = [.. rnnrt, .. peers1];
-            var header = new List<string> { "cell", "hidden", "floor", "floor (meas.)" };
+            var header = new List<string> { "cell", "hidden", "floor", "floor (DESIGN)" };
             header.AddRange(cols);
             header.AddRange(peers1.Select(p => $"{p} / {mine}"));
             header.Add($"{mine} / floor");
@@ -112,10 +114,10 @@ public static class Report
             {
                 CaseInfo info = g.First().Info;
                 double? T(string e) => g.FirstOrDefault(r => r.Info.Engine == e)?.MeanNs;
-                var cells = new List<string> { info.Cell.Name(), info.Hidden.ToString(Inv), Time(info.DesignFloorNs), Time(info.MeasuredFloorNs) };
+                var cells = new List<string> { info.Cell.Name(), info.Hidden.ToString(Inv), Time(info.MeasuredFloorNs), Time(info.DesignFloorNs) };
                 cells.AddRange(cols.Select(e => Time(T(e), g.Any(r => r.Info.Engine == e))));
                 cells.AddRange(peers1.Select(p => Ratio(T(p), T(mine))));
-                cells.Add(Ratio(T(mine), info.DesignFloorNs));
+                cells.Add(Ratio(T(mine), info.MeasuredFloorNs));
                 if (rnnrt.Contains(Engines.Reference)) cells.Add(Ratio(T(Engines.Reference), T(mine)));
                 if (kind == ScenarioKind.Run) cells.Add(T(mine) is double t ? (info.Flops / t).ToString("F1", Inv) : "-");
                 Row(sb, cells);
@@ -151,6 +153,34 @@ public static class Report
             string Max(ScenarioKind k) => rows.Where(r => r.Info.Engine == e && r.Info.Kind == k && r.AllocatedBytes is not null)
                 .Select(r => r.AllocatedBytes!.Value).DefaultIfEmpty(-1).Max() is long v and >= 0 ? $"{v} B" : "-";
             Row(sb, [e, Max(ScenarioKind.Step), Max(ScenarioKind.Run)]);
+        }
+        sb.AppendLine();
+        return sb.ToString();
+    }
+
+    /// <summary>The input projection's achieved rate per engine, from ProjectionBench's wide/narrow pairs.</summary>
+    public static string ProjectionMarkdown(IEnumerable<Summary> summaries)
+    {
+        var sb = new StringBuilder();
+        var cases = summaries.SelectMany(s => s.BenchmarksCases.Select(c => (s, c)))
+            .Where(x => x.c.Descriptor.Type == typeof(ProjectionBench) && (string)x.c.Parameters["Input"] == "H").ToList();
+        if (cases.Count == 0) return "";
+        sb.AppendLine("### Run input projection (GRU, T = 100), isolated: input = hidden minus input = 8");
+        sb.AppendLine();
+        Row(sb, ["engine", "hidden", "batch", "T*B rows", "Run, input H", "Run, input 8", "projection GFLOP/s",
+                 $"% of 256-bit peak ({MachineProbe.Peak256Gflops:F0})", $"% of widest peak ({MachineProbe.PeakGflops:F0})", $"% of DESIGN peak ({Roofline.DesignPeakGflops})"]);
+        Row(sb, ["---", "---", "---", "---:", "---:", "---:", "---:", "---:", "---:", "---:"]);
+        foreach (var (s, c) in cases)
+        {
+            BenchmarkDotNet.Running.BenchmarkCase? narrow = s.BenchmarksCases.FirstOrDefault(o =>
+                (string)o.Parameters["Input"] == "8" && Equals(o.Parameters["Engine"], c.Parameters["Engine"]) &&
+                Equals(o.Parameters["Hidden"], c.Parameters["Hidden"]) && Equals(o.Parameters["Batch"], c.Parameters["Batch"]));
+            double? g = ProjectionColumn.Gflops(s, c);
+            int b = (int)c.Parameters["Batch"];
+            string Pct(double peak) => g is double v ? (100 * v / peak).ToString("F0", Inv) + "%" : "-";
+            Row(sb, [(string)c.Parameters["Engine"], c.Parameters["Hidden"].ToString()!, b.ToString(Inv), (RunBench.Steps * b).ToString(Inv),
+                     Time(s[c]?.ResultStatistics?.Mean), Time(narrow is null ? null : s[narrow]?.ResultStatistics?.Mean),
+                     g is double v ? v.ToString("F1", Inv) : "-", Pct(MachineProbe.Peak256Gflops), Pct(MachineProbe.PeakGflops), Pct(Roofline.DesignPeakGflops)]);
         }
         sb.AppendLine();
         return sb.ToString();

@@ -11,7 +11,7 @@ namespace RnnRuntime.Bench.Suite;
 /// float, so it is bandwidth-bound: floor = weight bytes / read bandwidth of the cache level the
 /// weights fit in. A Run hoists the input projection (T*B rows against W_ih, compute-bound:
 /// FLOPs / FMA peak) and then, per step, reads W_hh once for B columns:
-/// max(W_hh bytes / bandwidth, B * recurrent FLOPs / peak).
+/// max(W_hh bytes / bandwidth of a W_hh-sized buffer, B * recurrent FLOPs / peak).
 /// </summary>
 public static class Roofline
 {
@@ -39,7 +39,8 @@ public static class Roofline
             return Math.Max(m.WeightBytes / bandwidth(m.WeightBytes), batch * m.StepFlops / peak);
         }
         double projection = steps * batch * m.InputProjectionFlops / peak;
-        double recurrent = Math.Max(m.RecurrentBytes / bandwidth(m.WeightBytes), batch * m.RecurrentFlops / peak);
+        // Once the projection is hoisted, the time loop streams W_hh alone: its own size sets the cache level.
+        double recurrent = Math.Max(m.RecurrentBytes / bandwidth(m.RecurrentBytes), batch * m.RecurrentFlops / peak);
         return projection + steps * recurrent;
     }
 
@@ -101,7 +102,7 @@ public static class MachineProbe
     }
 
     /// <summary>Sums a 64-byte aligned buffer (a multiple of 64 floats) with independent accumulators.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public static unsafe float ReadSum(float* p, nuint floats)
     {
         if (Vector512.IsHardwareAccelerated)
@@ -153,7 +154,7 @@ public static class MachineProbe
     }
 
     /// <summary>10 independent FMA chains of 256 bits: enough to cover latency x throughput on current cores.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public static float Fma256(long iterations)
     {
         var m = Vector256.Create(0.999999f);
@@ -171,7 +172,7 @@ public static class MachineProbe
     }
 
     /// <summary>The same with 512-bit vectors (only called where AVX-512 is accelerated).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public static float Fma512(long iterations)
     {
         var m = Vector512.Create(0.999999f);

@@ -5,16 +5,27 @@ namespace RnnRuntime.Bench.Suite;
 /// <summary>Parameters and setup shared by the scenarios: cell, hidden (= input) and engine.</summary>
 public abstract class ScenarioBase
 {
-    [Params(RnnCellKind.Rnn, RnnCellKind.Gru, RnnCellKind.Lstm)]
+    [ParamsSource(nameof(Cells))]
     public RnnCellKind Cell { get; set; }
 
-    [Params(64, 256, 1024)]
+    [ParamsSource(nameof(HiddenSizes))]
     public int Hidden { get; set; }
 
     [ParamsSource(nameof(EngineNames))]
     public string Engine { get; set; } = "";
 
     public static IEnumerable<string> EngineNames => Engines.All();
+
+    /// <summary>rnn, gru, lstm; RNNRT_BENCH_CELLS (e.g. "gru,lstm") narrows them.</summary>
+    public static IEnumerable<RnnCellKind> Cells =>
+        FromEnvironment("RNNRT_BENCH_CELLS", "rnn,gru,lstm").Select(c => Enum.Parse<RnnCellKind>(c, ignoreCase: true));
+
+    /// <summary>64, 256, 1024; RNNRT_BENCH_HIDDEN (e.g. "64,256") narrows them.</summary>
+    public static IEnumerable<int> HiddenSizes => FromEnvironment("RNNRT_BENCH_HIDDEN", "64,256,1024").Select(int.Parse);
+
+    private static string[] FromEnvironment(string variable, string all) =>
+        (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } v ? v : all)
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     protected IEngine? Prepared;
 

@@ -33,14 +33,14 @@ public readonly record struct CaseInfo(RnnCellKind Cell, int Hidden, string Engi
 /// </summary>
 public sealed class SuiteColumn(SuiteColumn.Kind kind) : IColumn
 {
-    public enum Kind { Floor, TimesFloor, MeasuredFloor, Gflops, VsReference }
+    public enum Kind { Floor, TimesFloor, DesignFloor, Gflops, VsReference }
 
     public string Id => "rnnrt." + kind;
     public string ColumnName => kind switch
     {
-        Kind.Floor => "Floor",
+        Kind.DesignFloor => "Floor (DESIGN)",
         Kind.TimesFloor => "x Floor",
-        Kind.MeasuredFloor => "Floor (meas.)",
+        Kind.Floor => "Floor",
         Kind.Gflops => "GFLOP/s",
         _ => "vs reference",
     };
@@ -48,12 +48,12 @@ public sealed class SuiteColumn(SuiteColumn.Kind kind) : IColumn
     public ColumnCategory Category => ColumnCategory.Custom;
     public int PriorityInCategory => (int)kind;
     public bool IsNumeric => true;
-    public UnitType UnitType => kind is Kind.Floor or Kind.MeasuredFloor ? UnitType.Time : UnitType.Dimensionless;
+    public UnitType UnitType => kind is Kind.Floor or Kind.DesignFloor ? UnitType.Time : UnitType.Dimensionless;
     public string Legend => kind switch
     {
-        Kind.Floor => "Roofline floor from DESIGN.md figures: weight bytes / bandwidth of the cache level they fit (batch-1 step); Run: input projection FLOPs / 38.9 GFLOP/s + T x max(W_hh bytes / bandwidth, B x recurrent FLOPs / peak)",
+        Kind.DesignFloor => "The same floor from DESIGN.md's figures (75/52/45/21/14 GB/s by footprint, 38.9 GFLOP/s)",
         Kind.TimesFloor => "Mean / Floor",
-        Kind.MeasuredFloor => "The same floor from this machine's read bandwidth at the weights' size and FMA peak, measured in-process on one core",
+        Kind.Floor => "Roofline floor on this machine, one core, measured in-process: batch-1 step = weight bytes / read bandwidth of a buffer that size; Run = input projection FLOPs / FMA peak + T x max(W_hh bytes / bandwidth, B x recurrent FLOPs / peak)",
         Kind.Gflops => "FLOPs of both matrix products per call / Mean",
         _ => "Mean of the reference backend on the same scenario / Mean",
     };
@@ -68,12 +68,12 @@ public sealed class SuiteColumn(SuiteColumn.Kind kind) : IColumn
         double? mean = Mean(summary, benchmarkCase);
         switch (kind)
         {
-            case Kind.Floor:
+            case Kind.DesignFloor:
                 return FormatNs(info.DesignFloorNs);
-            case Kind.MeasuredFloor:
+            case Kind.Floor:
                 return FormatNs(info.MeasuredFloorNs);
             case Kind.TimesFloor:
-                return mean is double m ? (m / info.DesignFloorNs).ToString("F2", CultureInfo.InvariantCulture) : "-";
+                return mean is double m ? (m / info.MeasuredFloorNs).ToString("F2", CultureInfo.InvariantCulture) : "-";
             case Kind.Gflops:
                 return mean is double g ? (info.Flops / g).ToString("F2", CultureInfo.InvariantCulture) : "-";
             default:

@@ -1,8 +1,6 @@
 using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Diagnosers;
-using BenchmarkDotNet.Exporters;
-using BenchmarkDotNet.Exporters.Csv;
 using BenchmarkDotNet.Filters;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Loggers;
@@ -35,7 +33,6 @@ public sealed class SuiteConfig : ManualConfig
         config.AddDiagnoser(MemoryDiagnoser.Default);
         config.AddColumnProvider(DefaultColumnProviders.Instance);
         config.AddLogger(ConsoleLogger.Default);
-        config.AddExporter(MarkdownExporter.GitHub, CsvExporter.Default);
         config.WithOrderer(new BenchmarkDotNet.Order.DefaultOrderer(BenchmarkDotNet.Order.SummaryOrderPolicy.Declared));
         config.WithSummaryStyle(SummaryStyle.Default.WithMaxParameterColumnWidth(20));
         config.WithOptions(ConfigOptions.DisableLogFile);
@@ -45,7 +42,7 @@ public sealed class SuiteConfig : ManualConfig
     {
         AddCommon(this);
         AddColumn(new SuiteColumn(SuiteColumn.Kind.Floor), new SuiteColumn(SuiteColumn.Kind.TimesFloor),
-                  new SuiteColumn(SuiteColumn.Kind.MeasuredFloor), new SuiteColumn(SuiteColumn.Kind.Gflops),
+                  new SuiteColumn(SuiteColumn.Kind.DesignFloor), new SuiteColumn(SuiteColumn.Kind.Gflops),
                   new SuiteColumn(SuiteColumn.Kind.VsReference));
         AddFilter(new SimpleFilter(c =>
             !(c.Parameters.Items.FirstOrDefault(p => p.Name == "Engine")?.Value is string e &&
