@@ -16,6 +16,15 @@ if (rows.Count > 0)
 {
     string name = Environment.GetEnvironmentVariable("RNNRT_BENCH_REPORT") is { Length: > 0 } n ? n : Engines.PeersBuilt ? "peers" : "backends";
     string md = Report.Write(rows, name, Report.MachineLine(), Report.ProjectionMarkdown(summaries));
+    // Keep BenchmarkDotNet's own full tables (every column, error, allocation) beside the report.
+    string raw = Path.Combine(Path.GetDirectoryName(md)!, name + "-raw");
+    Directory.CreateDirectory(raw);
+    foreach (var s in summaries.Where(s => s.BenchmarksCases.Length > 0))
+    {
+        Type type = s.BenchmarksCases[0].Descriptor.Type;
+        string file = Path.Combine(s.ResultsDirectoryPath, type.FullName + "-report-github.md");
+        if (File.Exists(file)) File.Copy(file, Path.Combine(raw, type.Name + ".md"), overwrite: true);
+    }
     Console.WriteLine($"report: {md} and {Path.ChangeExtension(md, ".svg")}");
 }
 return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;

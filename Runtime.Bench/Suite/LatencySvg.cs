@@ -12,17 +12,31 @@ namespace RnnRuntime.Bench.Suite;
 public static class LatencySvg
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
-    private static readonly string[] Palette = ["#7f7f7f", "#1f77b4", "#2ca02c", "#9467bd", "#d62728", "#ff7f0e", "#e377c2", "#8c564b", "#17becf", "#bcbd22"];
+    private static readonly string[] Palette = ["#17becf", "#bcbd22", "#8c564b"];
+
+    /// <summary>One color per engine, the same in every picture; two-thread peers dashed in their one-thread color.</summary>
+    private static (string Color, string Dash) Style(string engine, int index) => engine switch
+    {
+        "reference" => ("#7f7f7f", ""),
+        "avx2" => ("#1f77b4", ""),
+        "avx512" => ("#2ca02c", ""),
+        "opencl" => ("#9467bd", ""),
+        "ort-1t" => ("#d62728", ""),
+        "torch-1t" => ("#ff7f0e", ""),
+        "ort-2t" => ("#d62728", " stroke-dasharray=\"2 2\""),
+        "torch-2t" => ("#ff7f0e", " stroke-dasharray=\"2 2\""),
+        _ => (Palette[index % Palette.Length], ""),
+    };
 
     private const int PanelW = 300, PanelH = 220, MarginL = 70, MarginT = 40, GapX = 30, GapY = 55, Top = 70;
 
     public static string Render(IReadOnlyList<Measured> rows, string title)
     {
-        string[] engines = rows.Select(r => r.Info.Engine).Distinct().ToArray();
+        string[] engines = Report.EngineOrder(rows);
         var scenarios = new (ScenarioKind Kind, int Batch, string Name)[]
         {
             (ScenarioKind.Step, 1, "Step b1"), (ScenarioKind.Run, 1, "Run T=100 b1"), (ScenarioKind.Run, 16, "Run T=100 b16"),
-        };
+        }.Where(sc => rows.Any(r => r.Info.Kind == sc.Kind && r.Info.Batch == sc.Batch)).ToArray();
         RnnCellKind[] cells = [RnnCellKind.Rnn, RnnCellKind.Gru, RnnCellKind.Lstm];
         int[] hiddens = rows.Select(r => r.Info.Hidden).Distinct().Order().ToArray();
         if (hiddens.Length == 0) hiddens = [64, 256, 1024];
@@ -38,7 +52,8 @@ public static class LatencySvg
         double lx = MarginL;
         for (int e = 0; e < engines.Length; e++)
         {
-            sb.AppendLine($"<line x1=\"{F(lx)}\" y1=\"42\" x2=\"{F(lx + 22)}\" y2=\"42\" stroke=\"{Palette[e % Palette.Length]}\" stroke-width=\"2.5\"/>");
+            var (color, dash) = Style(engines[e], e);
+            sb.AppendLine($"<line x1=\"{F(lx)}\" y1=\"42\" x2=\"{F(lx + 22)}\" y2=\"42\" stroke=\"{color}\" stroke-width=\"2.5\"{dash}/>");
             sb.AppendLine($"<text x=\"{F(lx + 27)}\" y=\"46\">{WebUtility.HtmlEncode(engines[e])}</text>");
             lx += 40 + 7 * engines[e].Length;
         }
@@ -77,8 +92,8 @@ public static class LatencySvg
                     var pts = panel.Where(r => r.Info.Engine == engines[e] && r.MeanNs is > 0).OrderBy(r => r.Info.Hidden)
                         .Select(r => (X: X(r.Info.Hidden), Y: Y(r.MeanNs!.Value))).ToArray();
                     if (pts.Length == 0) continue;
-                    string color = Palette[e % Palette.Length];
-                    sb.AppendLine($"<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{string.Join(" ", pts.Select(p => $"{F(p.X)},{F(p.Y)}"))}\"/>");
+                    var (color, dash) = Style(engines[e], e);
+                    sb.AppendLine($"<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\"{dash} points=\"{string.Join(" ", pts.Select(p => $"{F(p.X)},{F(p.Y)}"))}\"/>");
                     foreach (var p in pts) sb.AppendLine($"<circle cx=\"{F(p.X)}\" cy=\"{F(p.Y)}\" r=\"3\" fill=\"{color}\"/>");
                 }
             }

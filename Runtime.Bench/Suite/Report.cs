@@ -71,7 +71,7 @@ public static class Report
     {
         var sb = new StringBuilder();
         string auto = BackendRegistry.ResolveAuto();
-        string[] engines = rows.Select(r => r.Info.Engine).Distinct().ToArray();
+        string[] engines = EngineOrder(rows);
         string[] rnnrt = engines.Where(e => !Engines.IsPeer(e)).ToArray();
         string[] peers1 = engines.Where(e => e.EndsWith("-1t", StringComparison.Ordinal)).ToArray();
         string[] peers2 = engines.Where(e => e.EndsWith("-2t", StringComparison.Ordinal)).ToArray();
@@ -184,6 +184,14 @@ public static class Report
         }
         sb.AppendLine();
         return sb.ToString();
+    }
+
+    /// <summary>Engines measured, in the suite's order (rnnrt backends, then peers).</summary>
+    public static string[] EngineOrder(IReadOnlyList<Measured> rows)
+    {
+        var present = rows.Select(r => r.Info.Engine).Distinct().ToList();
+        string[] known = [.. Backends.BackendRegistry.Known, .. Engines.Peers];
+        return [.. known.Where(present.Contains), .. present.Where(e => !known.Contains(e))];
     }
 
     private static void Row(StringBuilder sb, IEnumerable<string> cells) => sb.AppendLine("| " + string.Join(" | ", cells) + " |");
