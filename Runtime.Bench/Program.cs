@@ -14,6 +14,7 @@ var summaries = BenchmarkSwitcher.FromTypes([typeof(MachineBench), typeof(StepBe
 var rows = Report.Collect(summaries);
 if (rows.Count > 0)
 {
+    MachineProbe.Refresh();
     string name = Environment.GetEnvironmentVariable("RNNRT_BENCH_REPORT") is { Length: > 0 } n ? n : Engines.PeersBuilt ? "peers" : "backends";
     string md = Report.Write(rows, name, Report.MachineLine(), Report.ProjectionMarkdown(summaries));
     // Keep BenchmarkDotNet's own full tables (every column, error, allocation) beside the report.
@@ -25,6 +26,6 @@ if (rows.Count > 0)
         string file = Path.Combine(s.ResultsDirectoryPath, type.FullName + "-report-github.md");
         if (File.Exists(file)) File.Copy(file, Path.Combine(raw, type.Name + ".md"), overwrite: true);
     }
-    Console.WriteLine($"report: {md} and {Path.ChangeExtension(md, ".svg")}");
+    Console.WriteLine($"report: {md}, its picture and {raw}");
 }
 return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;

@@ -68,7 +68,7 @@ public static class LatencySvg
                 var panel = rows.Where(r => r.Info.Kind == scenarios[s].Kind && r.Info.Batch == scenarios[s].Batch && r.Info.Cell == cells[c]).ToList();
                 var floors = hiddens.Select(h => Roofline.MeasuredFloorNs(BenchModel.Get(cells[c], h), scenarios[s].Kind, scenarios[s].Batch,
                     scenarios[s].Kind == ScenarioKind.Step ? 1 : RunBench.Steps)).ToArray();
-                var values = panel.Where(r => r.MeanNs is > 0).Select(r => r.MeanNs!.Value).Concat(floors).ToArray();
+                var values = panel.Where(r => r.MedianNs is > 0).Select(r => r.MedianNs!.Value).Concat(floors).ToArray();
                 double lo = Math.Floor(Math.Log10(values.Min())), hi = Math.Ceiling(Math.Log10(values.Max()));
                 if (hi <= lo) hi = lo + 1;
                 double X(int h) => x0 + 20 + (PanelW - 40) * (hiddens.Length == 1 ? 0.5 : Array.IndexOf(hiddens, h) / (double)(hiddens.Length - 1));
@@ -89,8 +89,8 @@ public static class LatencySvg
                 sb.AppendLine($"<polyline fill=\"none\" stroke=\"black\" stroke-dasharray=\"4 3\" points=\"{string.Join(" ", hiddens.Select((h, i) => $"{F(X(h))},{F(Y(floors[i]))}"))}\"/>");
                 for (int e = 0; e < engines.Length; e++)
                 {
-                    var pts = panel.Where(r => r.Info.Engine == engines[e] && r.MeanNs is > 0).OrderBy(r => r.Info.Hidden)
-                        .Select(r => (X: X(r.Info.Hidden), Y: Y(r.MeanNs!.Value))).ToArray();
+                    var pts = panel.Where(r => r.Info.Engine == engines[e] && r.MedianNs is > 0).OrderBy(r => r.Info.Hidden)
+                        .Select(r => (X: X(r.Info.Hidden), Y: Y(r.MedianNs!.Value))).ToArray();
                     if (pts.Length == 0) continue;
                     var (color, dash) = Style(engines[e], e);
                     sb.AppendLine($"<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\"{dash} points=\"{string.Join(" ", pts.Select(p => $"{F(p.X)},{F(p.Y)}"))}\"/>");

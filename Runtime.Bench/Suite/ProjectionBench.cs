@@ -76,7 +76,7 @@ public sealed class ProjectionColumn : IColumn
     public int PriorityInCategory => 0;
     public bool IsNumeric => true;
     public UnitType UnitType => UnitType.Dimensionless;
-    public string Legend => "2*T*B*3H*(H-8) / (Mean(input H) - Mean(input 8)): the hoisted input projection's achieved rate";
+    public string Legend => "2*T*B*3H*(H-8) / (Min(input H) - Min(input 8)): the hoisted input projection's achieved rate";
     public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
     public bool IsAvailable(Summary summary) => true;
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, summary.Style);
@@ -90,7 +90,7 @@ public sealed class ProjectionColumn : IColumn
         BenchmarkCase? narrow = summary.BenchmarksCases.FirstOrDefault(o =>
             (string)o.Parameters["Input"] == "8" && Equals(o.Parameters["Engine"], c.Parameters["Engine"]) &&
             Equals(o.Parameters["Hidden"], c.Parameters["Hidden"]) && Equals(o.Parameters["Batch"], c.Parameters["Batch"]));
-        if (narrow is null || summary[c]?.ResultStatistics?.Mean is not double wide || summary[narrow]?.ResultStatistics?.Mean is not double small) return null;
+        if (narrow is null || summary[c]?.ResultStatistics?.Min is not double wide || summary[narrow]?.ResultStatistics?.Min is not double small) return null;
         int h = (int)c.Parameters["Hidden"], b = (int)c.Parameters["Batch"];
         double flops = 2.0 * RunBench.Steps * b * 3 * h * (h - ProjectionBench.NarrowInput);
         return wide > small ? flops / (wide - small) : null;

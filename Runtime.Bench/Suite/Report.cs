@@ -6,8 +6,11 @@ using RnnRuntime.Backends;
 
 namespace RnnRuntime.Bench.Suite;
 
-/// <summary>One measured case, as the report needs it.</summary>
-public sealed record Measured(CaseInfo Info, double? MeanNs, double? ErrorNs, long? AllocatedBytes);
+/// <summary>
+/// One measured case, as the report needs it: the median time (robust to the other agents' bursts on
+/// a shared machine), BenchmarkDotNet's allocation figure and the exact one for the calling thread.
+/// </summary>
+public sealed record Measured(CaseInfo Info, double? MedianNs, double? ErrorNs, long? AllocatedBytes, double? ThreadBytes);
 
 /// <summary>
 /// Turns the suite's summaries into the tables of BENCHMARKS.md (per scenario: the time of each
@@ -25,19 +28,21 @@ public static class Report
             .Select(x =>
             {
                 BenchmarkReport? r = x.s[x.c];
-                return new Measured(x.info!.Value, r?.ResultStatistics?.Mean, r?.ResultStatistics?.StandardError,
-                    r?.GcStats.GetBytesAllocatedPerOperation(x.c));
+                return new Measured(x.info!.Value, r?.ResultStatistics?.Median, r?.ResultStatistics?.StandardError,
+                    r?.GcStats.GetBytesAllocatedPerOperation(x.c), Allocations.PerCall(x.info!.Value));
             })
             .ToList();
 
-    /// <summary>Writes results/{name}.md and results/{name}.svg; returns the markdown path.</summary>
+    /// <summary>Writes results/{name}.md and results/{name}.svg (latency.svg for the peer run); returns the markdown path.</summary>
     public static string Write(IReadOnlyList<Measured> rows, string name, string machineLine, string extra = "")
     {
         string dir = ResultsDirectory();
         Directory.CreateDirectory(dir);
         string md = Path.Combine(dir, name + ".md");
         File.WriteAllText(md, Markdown(rows, name, machineLine) + extra);
-        File.WriteAllText(Path.Combine(dir, name + ".svg"), LatencySvg.Render(rows, $"rnnrt {name}: latency per call vs hidden size (log scale)"));
+        // The peer run's picture is the one BENCHMARKS.md shows first: latency.svg.
+        string svg = name == "peers" ? "latency.svg" : name + ".svg";
+        File.WriteAllText(Path.Combine(dir, svg), LatencySvg.Render(rows, $"rnnrt {name}: latency per call vs hidden size (log scale)"));
         return md;
     }
 
@@ -83,7 +88,7 @@ public static class Report
         sb.AppendLine($"Machine probe (one core, in-process): FMA peak {MachineProbe.PeakGflops:F1} GFLOP/s (256-bit: {MachineProbe.Peak256Gflops:F1}); " +
                       "read bandwidth " + string.Join(", ", new long[] { 256 << 10, 768 << 10, 3 << 20, 6 << 20, 64 << 20 }
                           .Select(b => $"{Size(b)} {MachineProbe.ReadBandwidth(b):F0} GB/s")) + "  ");
-        sb.AppendLine($"rnnrt in ratios = `{mine}` (auto resolves to `{auto}`). Ratio = peer time / rnnrt time: above 1, rnnrt is faster.  ");
+        sb.AppendLine($"Times are BenchmarkDotNet medians. rnnrt in ratios = `{mine}` (auto resolves to `{auto}`). Ratio = peer time / rnnrt time: above 1, rnnrt is faster.  ");
         sb.AppendLine("Floor: this machine, one core, from the probe above (batch-1 step: weight bytes / read bandwidth of a buffer of that size; " +
                       "Run: input projection FLOPs / FMA peak + T x max(W_hh bytes / bandwidth, B x recurrent FLOPs / peak)). " +
                       "Floor (DESIGN): the same formula with DESIGN.md's figures (75/52/45/21/14 GB/s by footprint, 38.9 GFLOP/s).");
@@ -113,7 +118,7 @@ public static class Report
             foreach (var g in inScenario.GroupBy(r => (r.Info.Cell, r.Info.Hidden)).OrderBy(g => g.Key.Cell).ThenBy(g => g.Key.Hidden))
             {
                 CaseInfo info = g.First().Info;
-                double? T(string e) => g.FirstOrDefault(r => r.Info.Engine == e)?.MeanNs;
+                double? T(string e) => g.FirstOrDefault(r => r.Info.Engine == e)?.MedianNs;
                 var cells = new List<string> { info.Cell.Name(), info.Hidden.ToString(Inv), Time(info.MeasuredFloorNs), Time(info.DesignFloorNs) };
                 cells.AddRange(cols.Select(e => Time(T(e), g.Any(r => r.Info.Engine == e))));
                 cells.AddRange(peers1.Select(p => Ratio(T(p), T(mine))));
@@ -134,7 +139,7 @@ public static class Report
                 Row(sb, h2.Select((_, i) => i < 2 ? "---" : "---:"));
                 foreach (var g in inScenario.GroupBy(r => (r.Info.Cell, r.Info.Hidden)).OrderBy(g => g.Key.Cell).ThenBy(g => g.Key.Hidden))
                 {
-                    double? T(string e) => g.FirstOrDefault(r => r.Info.Engine == e)?.MeanNs;
+                    double? T(string e) => g.FirstOrDefault(r => r.Info.Engine == e)?.MedianNs;
                     var cells = new List<string> { g.Key.Cell.Name(), g.Key.Hidden.ToString(Inv), Time(T(mine)) };
                     cells.AddRange(peers2.Select(p => Time(T(p), g.Any(r => r.Info.Engine == p))));
                     cells.AddRange(peers2.Select(p => Ratio(T(p), T(mine))));
@@ -144,15 +149,22 @@ public static class Report
             }
         }
 
-        sb.AppendLine("### Managed bytes allocated per call (MemoryDiagnoser), max over scenarios");
+        sb.AppendLine("### Managed bytes allocated per call, max over scenarios");
         sb.AppendLine();
-        Row(sb, ["engine", "Step", "Run"]);
-        Row(sb, ["---", "---:", "---:"]);
+        sb.AppendLine("Calling thread: GC.GetAllocatedBytesForCurrentThread around 8 calls after warm-up, exact. " +
+                      "MemoryDiagnoser: BenchmarkDotNet's figure, which in-process also counts other threads (JIT tiering), so a case that runs one op per iteration can show a few stray bytes.");
+        sb.AppendLine();
+        Row(sb, ["engine", "Step, calling thread", "Run, calling thread", "Step, MemoryDiagnoser", "Run, MemoryDiagnoser"]);
+        Row(sb, ["---", "---:", "---:", "---:", "---:"]);
         foreach (string e in engines)
         {
-            string Max(ScenarioKind k) => rows.Where(r => r.Info.Engine == e && r.Info.Kind == k && r.AllocatedBytes is not null)
-                .Select(r => r.AllocatedBytes!.Value).DefaultIfEmpty(-1).Max() is long v and >= 0 ? $"{v} B" : "-";
-            Row(sb, [e, Max(ScenarioKind.Step), Max(ScenarioKind.Run)]);
+            string Max(ScenarioKind k, bool thread)
+            {
+                var v = rows.Where(r => r.Info.Engine == e && r.Info.Kind == k)
+                    .Select(r => thread ? r.ThreadBytes : r.AllocatedBytes).Where(b => b is not null).Select(b => b!.Value).ToList();
+                return v.Count == 0 ? "-" : $"{v.Max():0.#} B";
+            }
+            Row(sb, [e, Max(ScenarioKind.Step, true), Max(ScenarioKind.Run, true), Max(ScenarioKind.Step, false), Max(ScenarioKind.Run, false)]);
         }
         sb.AppendLine();
         return sb.ToString();
@@ -167,6 +179,9 @@ public static class Report
         if (cases.Count == 0) return "";
         sb.AppendLine("### Run input projection (GRU, T = 100), isolated: input = hidden minus input = 8");
         sb.AppendLine();
+        sb.AppendLine("Fastest iteration of each (min, robust to bursts of other load). The difference holds the projection of H - 8 input columns " +
+                      "for all T*B rows, plus reading and validating the wider input (T*B*H floats, < 1% of it); projection GFLOP/s = 2*T*B*3H*(H-8) / difference.");
+        sb.AppendLine();
         Row(sb, ["engine", "hidden", "batch", "T*B rows", "Run, input H", "Run, input 8", "projection GFLOP/s",
                  $"% of 256-bit peak ({MachineProbe.Peak256Gflops:F0})", $"% of widest peak ({MachineProbe.PeakGflops:F0})", $"% of DESIGN peak ({Roofline.DesignPeakGflops})"]);
         Row(sb, ["---", "---", "---", "---:", "---:", "---:", "---:", "---:", "---:", "---:"]);
@@ -179,7 +194,7 @@ public static class Report
             int b = (int)c.Parameters["Batch"];
             string Pct(double peak) => g is double v ? (100 * v / peak).ToString("F0", Inv) + "%" : "-";
             Row(sb, [(string)c.Parameters["Engine"], c.Parameters["Hidden"].ToString()!, b.ToString(Inv), (RunBench.Steps * b).ToString(Inv),
-                     Time(s[c]?.ResultStatistics?.Mean), Time(narrow is null ? null : s[narrow]?.ResultStatistics?.Mean),
+                     Time(s[c]?.ResultStatistics?.Min), Time(narrow is null ? null : s[narrow]?.ResultStatistics?.Min),
                      g is double v ? v.ToString("F1", Inv) : "-", Pct(MachineProbe.Peak256Gflops), Pct(MachineProbe.PeakGflops), Pct(Roofline.DesignPeakGflops)]);
         }
         sb.AppendLine();

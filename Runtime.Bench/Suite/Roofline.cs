@@ -65,8 +65,20 @@ public static class MachineProbe
     private static readonly ConcurrentDictionary<long, double> Bandwidths = new();
     private static double _peak, _peak256;
 
-    /// <summary>GB/s reading <paramref name="bytes"/> bytes again and again.</summary>
+    /// <summary>GB/s reading <paramref name="bytes"/> bytes again and again (the best measurement so far).</summary>
     public static double ReadBandwidth(long bytes) => Bandwidths.GetOrAdd(bytes, MeasureBandwidth);
+
+    /// <summary>
+    /// Measures every size again and keeps the better figure: the L3 is shared with the other core,
+    /// so on a busy machine one measurement can catch it full of someone else's data.
+    /// </summary>
+    public static void Refresh()
+    {
+        foreach (long bytes in Bandwidths.Keys.ToArray())
+            Bandwidths[bytes] = Math.Max(Bandwidths[bytes], MeasureBandwidth(bytes));
+        _peak = Math.Max(_peak, MeasurePeak(Vector512.IsHardwareAccelerated ? 16 : 8));
+        _peak256 = Math.Max(_peak256, MeasurePeak(8));
+    }
 
     /// <summary>GFLOP/s of independent FMAs at the widest accelerated vector width.</summary>
     public static double PeakGflops => _peak > 0 ? _peak : _peak = MeasurePeak(Vector512.IsHardwareAccelerated ? 16 : 8);

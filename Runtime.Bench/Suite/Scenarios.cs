@@ -37,6 +37,9 @@ public abstract class ScenarioBase
         Console.WriteLine($"// check: {Engine} {m} {kind} batch {batch}: max |dev| vs reference {dev:E2} over {Verifier.Steps} steps");
         // The timed call streams on: the state carries over from call to call.
         m.Inputs(kind == ScenarioKind.Step ? 1 : steps, batch).CopyTo(Prepared.Input);
+        Allocations.Measure(Engine, Cell, Hidden, kind, batch, Prepared);
+        // The floors' bandwidth at this footprint, measured now and again at report time (best kept).
+        MachineProbe.ReadBandwidth(kind == ScenarioKind.Step ? m.WeightBytes : m.RecurrentBytes);
     }
 
     [GlobalCleanup]

@@ -52,10 +52,10 @@ public sealed class SuiteColumn(SuiteColumn.Kind kind) : IColumn
     public string Legend => kind switch
     {
         Kind.DesignFloor => "The same floor from DESIGN.md's figures (75/52/45/21/14 GB/s by footprint, 38.9 GFLOP/s)",
-        Kind.TimesFloor => "Mean / Floor",
+        Kind.TimesFloor => "Median / Floor",
         Kind.Floor => "Roofline floor on this machine, one core, measured in-process: batch-1 step = weight bytes / read bandwidth of a buffer that size; Run = input projection FLOPs / FMA peak + T x max(W_hh bytes / bandwidth, B x recurrent FLOPs / peak)",
-        Kind.Gflops => "FLOPs of both matrix products per call / Mean",
-        _ => "Mean of the reference backend on the same scenario / Mean",
+        Kind.Gflops => "FLOPs of both matrix products per call / Median",
+        _ => "Median of the reference backend on the same scenario / Median",
     };
 
     public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
@@ -84,7 +84,8 @@ public sealed class SuiteColumn(SuiteColumn.Kind kind) : IColumn
         }
     }
 
-    private static double? Mean(Summary summary, BenchmarkCase c) => summary[c]?.ResultStatistics?.Mean;
+    /// <summary>The median: robust to bursts of other load on a shared machine (the report uses it too).</summary>
+    private static double? Mean(Summary summary, BenchmarkCase c) => summary[c]?.ResultStatistics?.Median;
 
     public static string FormatNs(double ns) => ns switch
     {

@@ -11,18 +11,18 @@ using Perfolizer.Horology;
 namespace RnnRuntime.Bench.Suite;
 
 /// <summary>
-/// The suite's job, sized so the whole default run fits in about 20 minutes on 2 cores: in-process
-/// (no child build or process per case; the reference outputs used by the correctness checks are
-/// computed once and shared), 100 ms iterations, 3 warm-ups, 10 measured iterations, no overhead
-/// evaluation (a call costs at least a microsecond; the empty-call overhead is ~1 ns).
+/// The suite's job, sized so the default run takes about 10 minutes on 2 cores and the peer run
+/// about 20: in-process (no child build or process per case; the reference outputs used by the
+/// correctness checks are computed once and shared), 100 ms iterations, 4 warm-ups, 15 measured
+/// iterations, no overhead evaluation (a call costs at least 0.2 us; the empty-call overhead is ~1 ns).
 /// </summary>
 public sealed class SuiteConfig : ManualConfig
 {
     public static Job SuiteJob { get; } = Job.Default
         .WithToolchain(InProcessEmitToolchain.Instance)
         .WithIterationTime(TimeInterval.FromMilliseconds(100))
-        .WithWarmupCount(3)
-        .WithIterationCount(10)
+        .WithWarmupCount(4)
+        .WithIterationCount(15)
         .WithEvaluateOverhead(false)
         .WithId("suite");
 
