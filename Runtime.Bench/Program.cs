@@ -3,11 +3,14 @@ using RnnRuntime.Bench;
 using RnnRuntime.Bench.Suite;
 
 // "stream" is the main job of ./build.sh; "check" verifies every engine against the reference;
+// "profile" loops one scenario for an external profiler;
 // anything else goes to BenchmarkDotNet (no arguments: the whole suite), then the report.
 if (args.Length > 0 && args[0] == "stream")
     return StreamJob.Run(args[1..]);
 if (args.Length > 0 && args[0] == "check")
     return CheckJob.Run(args[1..]);
+if (args.Length > 0 && args[0] == "profile")
+    return ProfileJob.Run(args[1..]);
 
 string[] bdnArgs = args.Length == 0 ? ["--filter", "*"] : args;
 var summaries = BenchmarkSwitcher.FromTypes([typeof(MachineBench), typeof(StepBench), typeof(RunBench), typeof(ProjectionBench)]).Run(bdnArgs).ToList();
