@@ -13,13 +13,13 @@ if (args.Length > 0 && args[0] == "profile")
     return ProfileJob.Run(args[1..]);
 
 string[] bdnArgs = args.Length == 0 ? ["--filter", "*"] : args;
-var summaries = BenchmarkSwitcher.FromTypes([typeof(MachineBench), typeof(StepBench), typeof(RunBench), typeof(ProjectionBench)]).Run(bdnArgs).ToList();
+var summaries = BenchmarkSwitcher.FromTypes([typeof(MachineBench), typeof(StepBench), typeof(RunBench), typeof(ProjectionBench), typeof(OverheadBench)]).Run(bdnArgs).ToList();
 var rows = Report.Collect(summaries);
-if (rows.Count > 0)
+if (summaries.Any(s => s.BenchmarksCases.Length > 0))
 {
     MachineProbe.Refresh();
     string name = Environment.GetEnvironmentVariable("RNNRT_BENCH_REPORT") is { Length: > 0 } n ? n : Engines.PeersBuilt ? "peers" : "backends";
-    string md = Report.Write(rows, name, Report.MachineLine(), Report.ProjectionMarkdown(summaries));
+    string md = Report.Write(rows, name, Report.MachineLine(), summaries, Report.ProjectionMarkdown(summaries) + Report.OverheadMarkdown(summaries));
     // Keep BenchmarkDotNet's own full tables (every column, error, allocation) beside the report.
     string raw = Path.Combine(Path.GetDirectoryName(md)!, name + "-raw");
     Directory.CreateDirectory(raw);

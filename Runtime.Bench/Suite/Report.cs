@@ -34,12 +34,12 @@ public static class Report
             .ToList();
 
     /// <summary>Writes results/{name}.md and results/{name}.svg (latency.svg for the peer run); returns the markdown path.</summary>
-    public static string Write(IReadOnlyList<Measured> rows, string name, string machineLine, string extra = "")
+    public static string Write(IReadOnlyList<Measured> rows, string name, string machineLine, IEnumerable<Summary> summaries, string extra = "")
     {
         string dir = ResultsDirectory();
         Directory.CreateDirectory(dir);
         string md = Path.Combine(dir, name + ".md");
-        File.WriteAllText(md, Markdown(rows, name, machineLine) + extra);
+        File.WriteAllText(md, Markdown(rows, name, machineLine, summaries) + extra);
         // The peer run's picture is the one BENCHMARKS.md shows first: latency.svg.
         string svg = name == "peers" ? "latency.svg" : name + ".svg";
         File.WriteAllText(Path.Combine(dir, svg), LatencySvg.Render(rows, $"rnnrt {name}: latency per call vs hidden size (log scale)"));
@@ -72,7 +72,7 @@ public static class Report
                $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC";
     }
 
-    public static string Markdown(IReadOnlyList<Measured> rows, string name, string machineLine)
+    public static string Markdown(IReadOnlyList<Measured> rows, string name, string machineLine, IEnumerable<Summary>? summaries = null)
     {
         var sb = new StringBuilder();
         string auto = BackendRegistry.ResolveAuto();
@@ -93,6 +93,8 @@ public static class Report
                       "Run: input projection FLOPs / FMA peak + T x max(W_hh bytes / bandwidth, B x recurrent FLOPs / peak)). " +
                       "Floor (DESIGN): the same formula with DESIGN.md's figures (75/52/45/21/14 GB/s by footprint, 38.9 GFLOP/s).");
         sb.AppendLine();
+
+        if (rows.Count > 0) sb.Append(Targets.Markdown(rows, mine, summaries ?? []));
 
         var scenarios = new (ScenarioKind Kind, int Batch, string Title)[]
         {
@@ -197,6 +199,23 @@ public static class Report
                      Time(s[c]?.ResultStatistics?.Min), Time(narrow is null ? null : s[narrow]?.ResultStatistics?.Min),
                      g is double v ? v.ToString("F1", Inv) : "-", Pct(MachineProbe.Peak256Gflops), Pct(MachineProbe.PeakGflops), Pct(Roofline.DesignPeakGflops)]);
         }
+        sb.AppendLine();
+        return sb.ToString();
+    }
+
+    /// <summary>Per-call fixed cost per engine, from OverheadBench (GRU, hidden = input = 8).</summary>
+    public static string OverheadMarkdown(IEnumerable<Summary> summaries)
+    {
+        var cases = summaries.SelectMany(s => s.BenchmarksCases.Select(c => (s, c)))
+            .Where(x => x.c.Descriptor.Type == typeof(OverheadBench)).ToList();
+        if (cases.Count == 0) return "";
+        var sb = new StringBuilder();
+        sb.AppendLine($"### Fixed cost of one streaming call (GRU, hidden = input = {OverheadBench.Hidden}, Step batch 1)");
+        sb.AppendLine();
+        Row(sb, ["engine", "median", "min"]);
+        Row(sb, ["---", "---:", "---:"]);
+        foreach (var (s, c) in cases)
+            Row(sb, [(string)c.Parameters["Engine"], Time(s[c]?.ResultStatistics?.Median), Time(s[c]?.ResultStatistics?.Min)]);
         sb.AppendLine();
         return sb.ToString();
     }
