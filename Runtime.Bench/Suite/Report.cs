@@ -142,7 +142,7 @@ public static class Report
                 foreach (var g in inScenario.GroupBy(r => (r.Info.Cell, r.Info.Hidden)).OrderBy(g => g.Key.Cell).ThenBy(g => g.Key.Hidden))
                 {
                     double? T(string e) => g.FirstOrDefault(r => r.Info.Engine == e)?.MedianNs;
-                    var cells = new List<string> { g.Key.Cell.Name(), g.Key.Hidden.ToString(Inv), Time(T(mine)) };
+                    var cells = new List<string> { g.Key.Cell.Name(), g.Key.Hidden.ToString(Inv), Time(T(mine), g.Any(r => r.Info.Engine == mine)) };
                     cells.AddRange(peers2.Select(p => Time(T(p), g.Any(r => r.Info.Engine == p))));
                     cells.AddRange(peers2.Select(p => Ratio(T(p), T(mine))));
                     Row(sb, cells);
