@@ -34,9 +34,4 @@ internal static class InputValidation
             throw new ArgumentException($"{paramName}[{bad}] is {values[bad]}; inputs must be finite", paramName);
     }
 
-    public static void ThrowIfLength(int actual, long expected, string paramName, string shape)
-    {
-        if (actual != expected)
-            throw new RnnShapeException($"{paramName} has {actual} floats; expected {expected} ({shape})", paramName);
-    }
 }

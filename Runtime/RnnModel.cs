@@ -74,7 +74,11 @@ public sealed class RnnModel : IDisposable
     public LayerWeights Weights(int layer, int direction) => _weights.Layers[layer * NumDirections + direction];
 
     /// <summary>Floats in a state of batch size <paramref name="batchSize"/>: h (L*D, B, H), then c for LSTM.</summary>
-    public int StateLength(int batchSize) => (Cell == RnnCellKind.Lstm ? 2 : 1) * NumLayers * NumDirections * batchSize * HiddenSize;
+    public int StateLength(int batchSize)
+    {
+        long n = (Cell == RnnCellKind.Lstm ? 2L : 1L) * NumLayers * NumDirections * batchSize * HiddenSize;
+        return n <= int.MaxValue ? (int)n : throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"the state of {batchSize} sequences ({n} floats) is too large");
+    }
 
     /// <summary>Bytes of float32 weights (what a batch-1 step has to read).</summary>
     public long WeightBytes => _weights.Layers.Sum(l => 4L * (l.WeightIhFlat.Length + l.WeightHhFlat.Length + 2L * l.Rows));
@@ -96,7 +100,7 @@ public sealed class RnnModel : IDisposable
     {
         if (batchSize < 1 || batchSize > MaxBatchSize)
             throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"batch size must be in 1..{MaxBatchSize}");
-        if ((long)StateLength(batchSize) > int.MaxValue / 2)
+        if (StateLength(batchSize) > int.MaxValue / 4)
             throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "the state of this many sequences does not fit in memory");
         return new RnnSession(this, Prepared.CreateState(batchSize));
     }

@@ -32,8 +32,8 @@ public sealed class RnnSession : IDisposable
         RnnState state = Live();
         if (_model.IsBidirectional)
             throw new InvalidOperationException("Step is defined for unidirectional models only: a bidirectional layer needs the whole sequence. Use Run.");
-        InputValidation.ThrowIfLength(x.Length, InputLength, nameof(x), $"batch {BatchSize} x input {_model.InputSize}");
-        InputValidation.ThrowIfLength(y.Length, OutputLength, nameof(y), $"batch {BatchSize} x hidden {_model.HiddenSize}");
+        if (x.Length != InputLength) throw LengthError(nameof(x), x.Length, InputLength, $"batch {BatchSize} x input {_model.InputSize}");
+        if (y.Length != OutputLength) throw LengthError(nameof(y), y.Length, OutputLength, $"batch {BatchSize} x hidden {_model.HiddenSize}");
         InputValidation.ThrowIfNonFinite(x, nameof(x));
         if (x.Overlaps(y)) throw new ArgumentException("x and y must not overlap", nameof(y));
         _model.Prepared.Step(state, x, y);
@@ -47,8 +47,10 @@ public sealed class RnnSession : IDisposable
     {
         RnnState state = Live();
         ArgumentOutOfRangeException.ThrowIfNegative(steps);
-        InputValidation.ThrowIfLength(xs.Length, (long)steps * InputLength, nameof(xs), $"{steps} steps x batch {BatchSize} x input {_model.InputSize}");
-        InputValidation.ThrowIfLength(ys.Length, (long)steps * OutputLength, nameof(ys), $"{steps} steps x batch {BatchSize} x {_model.OutputSize} outputs");
+        if (xs.Length != (long)steps * InputLength)
+            throw LengthError(nameof(xs), xs.Length, (long)steps * InputLength, $"{steps} steps x batch {BatchSize} x input {_model.InputSize}");
+        if (ys.Length != (long)steps * OutputLength)
+            throw LengthError(nameof(ys), ys.Length, (long)steps * OutputLength, $"{steps} steps x batch {BatchSize} x {_model.OutputSize} outputs");
         if (steps == 0) return;
         InputValidation.ThrowIfNonFinite(xs, nameof(xs));
         if (xs.Overlaps(ys)) throw new ArgumentException("xs and ys must not overlap", nameof(ys));
@@ -61,17 +63,21 @@ public sealed class RnnSession : IDisposable
     public void GetState(Span<float> state)
     {
         RnnState s = Live();
-        InputValidation.ThrowIfLength(state.Length, StateLength, nameof(state), StateShape());
+        if (state.Length != StateLength) throw LengthError(nameof(state), state.Length, StateLength, StateShape());
         s.CopyTo(state);
     }
 
     public void SetState(ReadOnlySpan<float> state)
     {
         RnnState s = Live();
-        InputValidation.ThrowIfLength(state.Length, StateLength, nameof(state), StateShape());
+        if (state.Length != StateLength) throw LengthError(nameof(state), state.Length, StateLength, StateShape());
         InputValidation.ThrowIfNonFinite(state, nameof(state));
         s.CopyFrom(state);
     }
+
+    // Messages are built only on failure: the hot path formats nothing.
+    private static RnnShapeException LengthError(string param, int actual, long expected, string shape) =>
+        new($"{param} has {actual} floats; expected {expected} ({shape})", param);
 
     private string StateShape() =>
         $"{(_model.Cell == RnnCellKind.Lstm ? "h and c, each " : "h ")}{_model.NumLayers * _model.NumDirections} x batch {BatchSize} x hidden {_model.HiddenSize}";

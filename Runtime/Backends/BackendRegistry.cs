@@ -1,3 +1,5 @@
+using RnnRuntime.Backends.Cpu;
+using RnnRuntime.Backends.OpenCL;
 using RnnRuntime.Backends.Reference;
 
 namespace RnnRuntime.Backends;
@@ -20,6 +22,9 @@ public static class BackendRegistry
     private static readonly BackendEntry[] Entries =
     [
         new("reference", _ => null, _ => 0, _ => new ReferenceBackend()),
+        new(CpuBackend.Avx2Name, _ => CpuBackend.Avx2UnavailableReason(), _ => 20, _ => new CpuBackend(CpuVectorWidth.Vector256)),
+        new(CpuBackend.Avx512Name, _ => CpuBackend.Avx512UnavailableReason(), _ => 30, _ => new CpuBackend(CpuVectorWidth.Vector512)),
+        new("opencl", OpenCLBackend.UnavailableReason, OpenCLBackend.AutoRank, o => new OpenCLBackend(o)),
     ];
 
     /// <summary>Every backend built into this runtime, available here or not.</summary>

@@ -1,0 +1,336 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace RnnRuntime.Native;
+
+/// <summary>
+/// The C API of include/rnnrt.h, one export per .NET call. Every body catches everything: an exception
+/// that crossed into C would kill the host process. Failures become a status and a message for
+/// rnnrt_last_error(); handles are looked up in <see cref="HandleTable"/>, never dereferenced.
+/// </summary>
+internal static unsafe class Exports
+{
+    // Keep in step with RNNRT_VERSION_* in include/rnnrt.h (the C tests compare them).
+    public const int VersionMajor = 0, VersionMinor = 1, VersionPatch = 0;
+
+    [UnmanagedCallersOnly(EntryPoint = "rnnrt_version")]
+    public static uint Version() => (uint)(VersionMajor << 16 | VersionMinor << 8 | VersionPatch);
+
+    [UnmanagedCallersOnly(EntryPoint = "rnnrt_last_error")]
+    public static byte* LastErrorMessage() => LastError.Get();
+
+    [UnmanagedCallersOnly(EntryPoint = "rnnrt_model_load")]
+    public static int ModelLoad(byte* path, byte* backend, nint* model)
+    {
+        const string F = "rnnrt_model_load";
+        try
+        {
+            if (model == null) return Fail(NativeStatus.InvalidArgument, F, "out is NULL; pass the address of an rnnrt_model* to receive the model");
+            *model = 0;
+            if (path == null) return Fail(NativeStatus.InvalidArgument, F, "path is NULL");
+            string file = Marshal.PtrToStringUTF8((nint)path)!;
+            if (file.Length == 0) return Fail(NativeStatus.InvalidArgument, F, "path is empty");
+            return Publish(RnnModel.Load(file, Options(backend)), model);
+        }
+        catch (Exception e)
+        {
+            return (int)LastError.FromException(F, e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "rnnrt_model_load_memory")]
+    public static int ModelLoadMemory(byte* data, nuint length, byte* backend, nint* model)
+    {
+        const string F = "rnnrt_model_load_memory";
+        try
+        {
+            if (model == null) return Fail(NativeStatus.InvalidArgument, F, "out is NULL; pass the address of an rnnrt_model* to receive the model");
+            *model = 0;
+            if (data == null) return Fail(NativeStatus.InvalidArgument, F, "data is NULL");
+            if (length > (nuint)RnnModel.MaxFileBytes)
+                return Fail(NativeStatus.Format, F, $"len is {length} bytes; models up to {RnnModel.MaxFileBytes} bytes are supported");
+            return Publish(RnnModel.Load(new ReadOnlySpan<byte>(data, (int)length), Options(backend)), model);
+        }
+        catch (Exception e)
+        {
+            return (int)LastError.FromException(F, e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "rnnrt_model_info")]
+    public static int ModelInfo(nint model, NativeModelInfo* info)
+    {
+        const string F = "rnnrt_model_info";
+        try
+        {
+            if (HandleTable.Find(model, HandleKind.Model, "model", out string? error) is not NativeModel m || m.HandleFreed)
+                return Fail(NativeStatus.InvalidHandle, F, error ?? FreedDuringCall(model));
+            if (info == null) return Fail(NativeStatus.InvalidArgument, F, "out is NULL");
+            if (info->StructSize < (uint)sizeof(NativeModelInfo))
+                return Fail(NativeStatus.InvalidArgument, F,
+                    $"out->struct_size is {info->StructSize}; set it to sizeof(struct rnnrt_model_info) ({sizeof(NativeModelInfo)} in this version) before the call");
+            RnnModel r = m.Model;
+            info->Cell = (int)r.Cell;
+            info->Nonlinearity = (int)r.Nonlinearity;
+            info->InputSize = r.InputSize;
+            info->HiddenSize = r.HiddenSize;
+            info->NumLayers = r.NumLayers;
+            info->NumDirections = r.NumDirections;
+            info->OutputSize = r.OutputSize;
+            info->HasBias = r.HasBias ? 1 : 0;
+            info->StateSize = r.StateLength(1);
+            var name = new Span<byte>(info->Backend, NativeModelInfo.BackendChars);
+            name.Clear();
+            for (int i = 0; i < r.Backend.Length && i < name.Length - 1; i++) name[i] = (byte)(r.Backend[i] < 128 ? r.Backend[i] : '?');
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return (int)LastError.FromException(F, e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "rnnrt_model_free")]
+    public static void ModelFree(nint model)
+    {
+        const string F = "rnnrt_model_free";
+        try
+        {
+            if (model == 0) return;
+            if (HandleTable.Remove(model, HandleKind.Model, "model", out string? error) is not NativeModel m)
+            {
+                Fail(NativeStatus.InvalidHandle, F, error!);
+                return;
+            }
+            m.FreeHandle();
+        }
+        catch (Exception e)
+        {
+            LastError.FromException(F, e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "rnnrt_session_create")]
+    public static int SessionCreate(nint model, int batch, nint* session)
+    {
+        const string F = "rnnrt_session_create";
+        try
+        {
+            if (session == null) return Fail(NativeStatus.InvalidArgument, F, "out is NULL; pass the address of an rnnrt_session* to receive the session");
+            *session = 0;
+            if (HandleTable.Find(model, HandleKind.Model, "model", out string? error) is not NativeModel m || m.HandleFreed)
+                return Fail(NativeStatus.InvalidHandle, F, error ?? FreedDuringCall(model));
+            if (!m.TryAddReference())
+                return Fail(NativeStatus.InvalidHandle, F, FreedDuringCall(model));
+            RnnSession? created = null;
+            try
+            {
+                created = m.Model.CreateSession(batch);
+                *session = HandleTable.Add(HandleKind.Session, new NativeSession(m, created));
+                return 0;
+            }
+            catch
+            {
+                created?.Dispose();
+                m.Release();
+                throw;
+            }
+        }
+        catch (Exception e)
+        {
+            return (int)LastError.FromException(F, e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "rnnrt_session_step")]
+    public static int SessionStep(nint session, float* x, nuint xLength, float* y, nuint yLength)
+    {
+        const string F = "rnnrt_session_step";
+        try
+        {
+            if (HandleTable.Find(session, HandleKind.Session, "session", out string? error) is not NativeSession s)
+                return Fail(NativeStatus.InvalidHandle, F, error!);
+            if (!s.TryEnter()) return Busy(F, session, s);
+            try
+            {
+                if (x == null && xLength != 0) return Fail(NativeStatus.InvalidArgument, F, "x is NULL");
+                if (y == null && yLength != 0) return Fail(NativeStatus.InvalidArgument, F, "y is NULL");
+                if (xLength > int.MaxValue || yLength > int.MaxValue)
+                    return Fail(NativeStatus.ShapeMismatch, F, $"x_len {xLength} / y_len {yLength}: expected {s.Session.InputLength} / {s.Session.OutputLength} floats");
+                s.Session.Step(new ReadOnlySpan<float>(x, (int)xLength), new Span<float>(y, (int)yLength));
+                return 0;
+            }
+            finally
+            {
+                s.Exit();
+            }
+        }
+        catch (Exception e)
+        {
+            return (int)LastError.FromException(F, e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "rnnrt_session_run")]
+    public static int SessionRun(nint session, float* xs, nuint steps, float* ys, nuint ysLength)
+    {
+        const string F = "rnnrt_session_run";
+        try
+        {
+            if (HandleTable.Find(session, HandleKind.Session, "session", out string? error) is not NativeSession s)
+                return Fail(NativeStatus.InvalidHandle, F, error!);
+            if (!s.TryEnter()) return Busy(F, session, s);
+            try
+            {
+                // xs has no length argument: it is [steps, B, I] by contract.
+                ulong xsLength = (ulong)steps * (ulong)s.Session.InputLength;
+                if (steps > int.MaxValue || xsLength > int.MaxValue)
+                    return Fail(NativeStatus.InvalidArgument, F, $"steps is {steps}; a run of more than {int.MaxValue} input floats is not supported, split it into several runs");
+                if (xs == null && xsLength != 0) return Fail(NativeStatus.InvalidArgument, F, "xs is NULL");
+                if (ys == null && ysLength != 0) return Fail(NativeStatus.InvalidArgument, F, "ys is NULL");
+                if (ysLength > int.MaxValue)
+                    return Fail(NativeStatus.ShapeMismatch, F, $"ys_len is {ysLength}; expected {(ulong)steps * (ulong)s.Session.OutputLength} floats ({steps} steps x batch {s.Session.BatchSize} x {s.Session.Model.OutputSize} outputs)");
+                s.Session.Run(new ReadOnlySpan<float>(xs, (int)xsLength), (int)steps, new Span<float>(ys, (int)ysLength));
+                return 0;
+            }
+            finally
+            {
+                s.Exit();
+            }
+        }
+        catch (Exception e)
+        {
+            return (int)LastError.FromException(F, e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "rnnrt_session_reset")]
+    public static int SessionReset(nint session)
+    {
+        const string F = "rnnrt_session_reset";
+        try
+        {
+            if (HandleTable.Find(session, HandleKind.Session, "session", out string? error) is not NativeSession s)
+                return Fail(NativeStatus.InvalidHandle, F, error!);
+            if (!s.TryEnter()) return Busy(F, session, s);
+            try
+            {
+                s.Session.Reset();
+                return 0;
+            }
+            finally
+            {
+                s.Exit();
+            }
+        }
+        catch (Exception e)
+        {
+            return (int)LastError.FromException(F, e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "rnnrt_session_get_state")]
+    public static int SessionGetState(nint session, float* state, nuint length)
+    {
+        const string F = "rnnrt_session_get_state";
+        try
+        {
+            if (HandleTable.Find(session, HandleKind.Session, "session", out string? error) is not NativeSession s)
+                return Fail(NativeStatus.InvalidHandle, F, error!);
+            if (!s.TryEnter()) return Busy(F, session, s);
+            try
+            {
+                if (state == null && length != 0) return Fail(NativeStatus.InvalidArgument, F, "state is NULL");
+                if (length > int.MaxValue) return StateLengthMismatch(F, s, length);
+                s.Session.GetState(new Span<float>(state, (int)length));
+                return 0;
+            }
+            finally
+            {
+                s.Exit();
+            }
+        }
+        catch (Exception e)
+        {
+            return (int)LastError.FromException(F, e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "rnnrt_session_set_state")]
+    public static int SessionSetState(nint session, float* state, nuint length)
+    {
+        const string F = "rnnrt_session_set_state";
+        try
+        {
+            if (HandleTable.Find(session, HandleKind.Session, "session", out string? error) is not NativeSession s)
+                return Fail(NativeStatus.InvalidHandle, F, error!);
+            if (!s.TryEnter()) return Busy(F, session, s);
+            try
+            {
+                if (state == null && length != 0) return Fail(NativeStatus.InvalidArgument, F, "state is NULL");
+                if (length > int.MaxValue) return StateLengthMismatch(F, s, length);
+                s.Session.SetState(new ReadOnlySpan<float>(state, (int)length));
+                return 0;
+            }
+            finally
+            {
+                s.Exit();
+            }
+        }
+        catch (Exception e)
+        {
+            return (int)LastError.FromException(F, e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "rnnrt_session_free")]
+    public static void SessionFree(nint session)
+    {
+        const string F = "rnnrt_session_free";
+        try
+        {
+            if (session == 0) return;
+            if (HandleTable.Remove(session, HandleKind.Session, "session", out string? error) is not NativeSession s)
+            {
+                Fail(NativeStatus.InvalidHandle, F, error!);
+                return;
+            }
+            s.Free();
+        }
+        catch (Exception e)
+        {
+            LastError.FromException(F, e);
+        }
+    }
+
+    private static int Publish(RnnModel model, nint* handle)
+    {
+        try
+        {
+            *handle = HandleTable.Add(HandleKind.Model, new NativeModel(model));
+            return 0;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    private static string FreedDuringCall(nint model) => $"model 0x{(ulong)model:x} was freed by another thread during this call";
+
+    private static RnnOptions Options(byte* backend) =>
+        backend == null ? RnnOptions.Default : new RnnOptions { Backend = Marshal.PtrToStringUTF8((nint)backend)! };
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int Fail(NativeStatus status, string function, string message) => (int)LastError.Set(status, function, message);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int Busy(string function, nint handle, NativeSession s) => s.IsFreed
+        ? Fail(NativeStatus.InvalidHandle, function, $"session 0x{(ulong)handle:x} was freed by another thread during this call")
+        : Fail(NativeStatus.InvalidArgument, function, "the session is in use by another thread right now; a session belongs to one thread at a time");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int StateLengthMismatch(string function, NativeSession s, nuint length) =>
+        Fail(NativeStatus.ShapeMismatch, function, $"len is {length}; expected {s.Session.StateLength} floats");
+}

@@ -1,0 +1,79 @@
+using System.Runtime.CompilerServices;
+using System.Buffers;
+using System.Text.Unicode;
+
+namespace RnnRuntime.Native;
+
+/// <summary>
+/// rnnrt_last_error(): each thread's last failure message as NUL-terminated UTF-8. The bytes live in
+/// a per-thread array on the pinned object heap, so the pointer handed out stays valid (the GC never
+/// moves it) until this thread's next failing call, and the array dies with the thread: nothing to
+/// free, for the caller or for us.
+/// </summary>
+internal static unsafe class LastError
+{
+    private const int Capacity = 1024;
+
+    [ThreadStatic] private static byte[]? t_buffer;
+
+    /// <summary>What a thread that has not failed yet sees.</summary>
+    public static byte* Get()
+    {
+        byte[]? buffer = t_buffer;
+        if (buffer is null)
+        {
+            fixed (byte* empty = "\0"u8) return empty;   // RVA data in the image: never moves
+        }
+        return (byte*)Unsafe.AsPointer(ref buffer[0]);
+    }
+
+    public static NativeStatus Set(NativeStatus status, string function, string message)
+    {
+        byte[] buffer = t_buffer ??= GC.AllocateUninitializedArray<byte>(Capacity, pinned: true);
+        // Whole characters only; a message too long for the buffer ends in "...".
+        Span<byte> text = buffer.AsSpan(0, Capacity - 4);
+        int written = 0;
+        bool cut = Append(text, ref written, function) || Append(text, ref written, ": ") || Append(text, ref written, message);
+        if (cut)
+        {
+            "..."u8.CopyTo(buffer.AsSpan(written));
+            written += 3;
+        }
+        buffer[written] = 0;
+        return status;
+    }
+
+    /// <summary>True when <paramref name="value"/> did not fit.</summary>
+    private static bool Append(Span<byte> destination, ref int written, string value)
+    {
+        OperationStatus result = Utf8.FromUtf16(value, destination[written..], out _, out int bytes);
+        written += bytes;
+        return result != OperationStatus.Done;
+    }
+
+    /// <summary>The status a .NET exception stands for across the C boundary.</summary>
+    public static NativeStatus FromException(string function, Exception e)
+    {
+        NativeStatus status = e switch
+        {
+            RnnModelException => NativeStatus.Format,
+            RnnShapeException => NativeStatus.ShapeMismatch,
+            RnnBackendUnavailableException => NativeStatus.BackendUnavailable,
+            FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException => NativeStatus.Io,
+            ObjectDisposedException => NativeStatus.InvalidHandle,
+            ArgumentException or InvalidOperationException => NativeStatus.InvalidArgument,
+            OutOfMemoryException or InsufficientExecutionStackException => NativeStatus.OutOfMemory,
+            _ => NativeStatus.Internal,
+        };
+        string message = status == NativeStatus.Internal ? $"internal error ({e.GetType().Name}): {e.Message}" : e.Message;
+        try
+        {
+            return Set(status, function, message);
+        }
+        catch
+        {
+            // Not even the message could be made (out of memory): the status still gets through.
+            return status;
+        }
+    }
+}

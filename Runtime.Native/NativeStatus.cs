@@ -1,0 +1,35 @@
+namespace RnnRuntime.Native;
+
+/// <summary>rnnrt_status in include/rnnrt.h; the numbers are ABI.</summary>
+internal enum NativeStatus
+{
+    Ok = 0,
+    InvalidArgument = 1,
+    ShapeMismatch = 2,
+    Io = 3,
+    Format = 4,
+    BackendUnavailable = 5,
+    InvalidHandle = 6,
+    OutOfMemory = 7,
+    Internal = 8,
+}
+
+/// <summary>struct rnnrt_model_info in include/rnnrt.h (version 1 layout; the field order is ABI).</summary>
+#pragma warning disable CS0649 // StructSize is written by the caller, in C
+internal unsafe struct NativeModelInfo
+{
+    public const int BackendChars = 16;
+
+    public uint StructSize;
+    public int Cell;
+    public int Nonlinearity;
+    public int InputSize;
+    public int HiddenSize;
+    public int NumLayers;
+    public int NumDirections;
+    public int OutputSize;
+    public int HasBias;
+    public int StateSize;
+    public fixed byte Backend[BackendChars];
+}
+#pragma warning restore CS0649

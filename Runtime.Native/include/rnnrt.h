@@ -1,0 +1,241 @@
+/*
+ * rnnrt.h - the C API of rnnrt, a runtime for trained recurrent networks (Elman RNN, GRU, LSTM).
+ *
+ * Load a PyTorch nn.RNN / nn.GRU / nn.LSTM state_dict saved as .safetensors, create a session (the
+ * hidden state of one stream, or of a batch of B streams), then push one frame at a time through
+ * rnnrt_session_step, or whole sequences through rnnrt_session_run. The math is PyTorch's.
+ *
+ *     #include "rnnrt.h"
+ *     rnnrt_model* m; rnnrt_session* s; float x[64], y[256];
+ *     if (rnnrt_model_load("gru.safetensors", NULL, &m) != RNNRT_OK) puts(rnnrt_last_error());
+ *     rnnrt_session_create(m, 1, &s);
+ *     rnnrt_session_step(s, x, 64, y, 256);
+ *     rnnrt_session_free(s); rnnrt_model_free(m);
+ *
+ * Link with -lrnnrt (librnnrt.so beside librnnrt_v3.so and librnnrt_v4.so, see below).
+ *
+ * Conventions that hold for every function:
+ * - Lengths are element counts (floats), never bytes, except `len` of rnnrt_model_load_memory.
+ * - Tensors are dense row-major float32, shapes in PyTorch order: x [B, I], y [B, D*H],
+ *   xs [steps, B, I], ys [steps, B, D*H], state h [L*D, B, H] followed, for an LSTM, by c [L*D, B, H].
+ *   (B batch, I input size, H hidden size, L layers, D directions: 1, or 2 when bidirectional.)
+ * - Every function that can fail returns rnnrt_status. On failure it also sets this thread's message
+ *   (rnnrt_last_error) and changes nothing else: outputs other than *out are left untouched and the
+ *   session's state is what it was. `*out` handles are set to NULL on failure.
+ * - The library owns everything it allocates and frees it itself; the caller owns its buffers.
+ *   No pointer the caller passes is kept after the call returns.
+ * - Handles are not pointers to anything you may touch. A NULL, freed, foreign or mistyped handle
+ *   (a session where a model is expected, say) is detected and reported as RNNRT_INVALID_HANDLE;
+ *   the library never dereferences it.
+ * - No exception, signal or abort crosses this API for bad input; a bug inside the library is
+ *   reported as RNNRT_INTERNAL with a message.
+ *
+ * Threads: a model is immutable; any number of threads may use one model at once (create sessions,
+ * query it). A session belongs to one thread at a time; calls on one session from two threads at
+ * the same moment are refused with RNNRT_INVALID_ARGUMENT rather than corrupting the state, but are
+ * a bug in the caller. Different sessions may run on different threads in parallel.
+ *
+ * Instruction sets (x86-64): librnnrt.so is a small loader. On first use it checks the CPU (CPUID and
+ * XGETBV) and loads librnnrt_v4.so (AVX-512 kernels) when the CPU and OS support AVX-512F/BW/CD/DQ/VL,
+ * else librnnrt_v3.so (AVX2 + FMA kernels); both are looked for in the loader's own directory.
+ * RNNRT_ISA=v3 or RNNRT_ISA=v4 in the environment forces a choice (v4 is still refused on a CPU
+ * without AVX-512: loading it there would abort the process). If no build can be loaded, every call
+ * returns RNNRT_BACKEND_UNAVAILABLE and rnnrt_last_error() says why.
+ */
+#ifndef RNNRT_H
+#define RNNRT_H
+
+#include <stddef.h> /* size_t */
+#include <stdint.h> /* int32_t, uint32_t */
+
+#if defined(__cplusplus)
+extern "C" {
+#endif
+
+/* RNNRT_API: how the functions are exported (building the library) or imported (using it). */
+#ifndef RNNRT_API
+#  if defined(_WIN32)
+#    if defined(RNNRT_BUILDING)
+#      define RNNRT_API __declspec(dllexport)
+#    else
+#      define RNNRT_API __declspec(dllimport)
+#    endif
+#  elif defined(__GNUC__) && __GNUC__ >= 4
+#    define RNNRT_API __attribute__((visibility("default")))
+#  else
+#    define RNNRT_API
+#  endif
+#endif
+
+/*-************************************
+ *  Version
+ **************************************/
+#define RNNRT_VERSION_MAJOR 0
+#define RNNRT_VERSION_MINOR 1
+#define RNNRT_VERSION_PATCH 0
+#define RNNRT_VERSION_NUMBER ((RNNRT_VERSION_MAJOR << 16) | (RNNRT_VERSION_MINOR << 8) | RNNRT_VERSION_PATCH)
+
+/*! rnnrt_version():
+ *  The version of the library actually loaded, (major << 16) | (minor << 8) | patch.
+ *  Compare with RNNRT_VERSION_NUMBER, the version of this header. Never fails. */
+RNNRT_API uint32_t rnnrt_version(void);
+
+/*-************************************
+ *  Status and errors
+ **************************************/
+typedef enum rnnrt_status {
+    RNNRT_OK = 0,                  /* success */
+    RNNRT_INVALID_ARGUMENT = 1,    /* a NULL pointer, a batch size out of range, a non-finite input,
+                                      overlapping x and y, a step on a bidirectional model, a session
+                                      used from two threads at once, out->struct_size too small */
+    RNNRT_SHAPE_MISMATCH = 2,      /* a buffer length that is not what the model and batch need;
+                                      the message gives the expected length and its shape */
+    RNNRT_IO = 3,                  /* the model file cannot be opened or read (missing, a directory,
+                                      no permission); the message names the path */
+    RNNRT_FORMAT = 4,              /* the bytes are not a valid model: not safetensors, truncated,
+                                      inconsistent shapes, unsupported dtype; names the tensor */
+    RNNRT_BACKEND_UNAVAILABLE = 5, /* the backend name is unknown or cannot run on this machine, or
+                                      the loader found no library build it can load on this CPU */
+    RNNRT_INVALID_HANDLE = 6,      /* NULL, freed (stale), foreign or wrong-kind model/session handle */
+    RNNRT_OUT_OF_MEMORY = 7,       /* an allocation failed */
+    RNNRT_INTERNAL = 8             /* a bug in rnnrt; the message says what happened */
+} rnnrt_status;
+
+/*! rnnrt_last_error():
+ *  The message of the last call on this thread that failed, as NUL-terminated UTF-8, starting with
+ *  the function's name ("rnnrt_session_step: x has 3 floats; expected 64 ..."); "" if no call on
+ *  this thread has failed yet. Successful calls leave it as it was.
+ *  Never NULL. The library owns the string: never free it. It stays valid until the next failing
+ *  call on the same thread (copy it if you need it longer) and is per thread, so other threads'
+ *  failures never overwrite it. */
+RNNRT_API const char* rnnrt_last_error(void);
+
+/*-************************************
+ *  Models
+ **************************************/
+/*! rnnrt_model: an opaque handle to a loaded, immutable model (weights prepared for one backend).
+ *  Shareable: any number of threads may use one model at the same time. */
+typedef struct rnnrt_model rnnrt_model;
+
+/*! rnnrt_model_load():
+ *  Loads a .safetensors file holding a PyTorch nn.RNN / nn.GRU / nn.LSTM state_dict (tensor names as
+ *  PyTorch writes them, optionally under one module prefix such as "encoder.gru."; F32, F16 or BF16).
+ *  The cell kind and sizes come from the tensor shapes; "__metadata__": {"nonlinearity": "relu"}
+ *  selects a ReLU RNN.
+ *  path:    UTF-8 file name.
+ *  backend: "auto" (or NULL): the fastest backend available here; or "reference", "avx2", "avx512",
+ *           "opencl". rnnrt_model_info tells which one "auto" picked.
+ *  out:     receives the model; NULL on failure. Free it with rnnrt_model_free.
+ *  Errors:  RNNRT_INVALID_ARGUMENT (path or out NULL), RNNRT_IO (cannot read the file),
+ *           RNNRT_FORMAT (not a valid model), RNNRT_BACKEND_UNAVAILABLE (unknown backend name, or
+ *           the backend cannot run here), RNNRT_OUT_OF_MEMORY.
+ *  Thread-safe. */
+RNNRT_API rnnrt_status rnnrt_model_load(const char* path, const char* backend, rnnrt_model** out);
+
+/*! rnnrt_model_load_memory():
+ *  Same as rnnrt_model_load, from the `len` bytes of a .safetensors file at `data`. The bytes are read
+ *  during the call only: the caller may free or reuse them as soon as it returns.
+ *  Errors: as rnnrt_model_load, except RNNRT_IO; data NULL is RNNRT_INVALID_ARGUMENT. */
+RNNRT_API rnnrt_status rnnrt_model_load_memory(const void* data, size_t len, const char* backend, rnnrt_model** out);
+
+/* Values of rnnrt_model_info.cell: the number of gate blocks of the cell. */
+#define RNNRT_CELL_RNN 1
+#define RNNRT_CELL_GRU 3
+#define RNNRT_CELL_LSTM 4
+/* Values of rnnrt_model_info.nonlinearity (Elman RNN only; GRU and LSTM report TANH). */
+#define RNNRT_NONLINEARITY_TANH 0
+#define RNNRT_NONLINEARITY_RELU 1
+
+/*! struct rnnrt_model_info: what a model is and which backend runs it. The caller sets struct_size
+ *  to sizeof(struct rnnrt_model_info) before the call, so that a newer library can add fields at the
+ *  end without breaking programs built against this header. (It is a struct tag only, like POSIX's
+ *  struct stat, because the function of the same name takes it.) */
+struct rnnrt_model_info {
+    uint32_t struct_size;   /* in: sizeof(struct rnnrt_model_info) */
+    int32_t cell;           /* RNNRT_CELL_RNN, RNNRT_CELL_GRU or RNNRT_CELL_LSTM */
+    int32_t nonlinearity;   /* RNNRT_NONLINEARITY_TANH or RNNRT_NONLINEARITY_RELU */
+    int32_t input_size;     /* I: floats per batch item in x */
+    int32_t hidden_size;    /* H */
+    int32_t num_layers;     /* L */
+    int32_t num_directions; /* D: 1, or 2 when bidirectional (then only rnnrt_session_run works) */
+    int32_t output_size;    /* D*H: floats per batch item in y */
+    int32_t has_bias;       /* 1 if the model has biases, else 0 */
+    int32_t state_size;     /* floats of state per batch item: L*D*H, twice that for an LSTM */
+    char backend[16];       /* NUL-terminated name of the backend that runs it, "auto" resolved */
+};
+
+/*! rnnrt_model_info():
+ *  Fills *out (which must have out->struct_size set, see above).
+ *  Errors: RNNRT_INVALID_HANDLE (m not a live model), RNNRT_INVALID_ARGUMENT (out NULL, or
+ *  out->struct_size smaller than this header's struct). Thread-safe. */
+RNNRT_API rnnrt_status rnnrt_model_info(const rnnrt_model* m, struct rnnrt_model_info* out);
+
+/*! rnnrt_model_free():
+ *  Releases the caller's handle; m is invalid from then on. Sessions created from m keep working:
+ *  the model's memory is released when the last of them is freed too, so the order of frees does
+ *  not matter. NULL is fine (nothing happens). A freed or foreign handle (a double free, say) is
+ *  not touched: it is reported through rnnrt_last_error() (RNNRT_INVALID_HANDLE's message), since
+ *  the function returns nothing. A call on m racing with its free on another thread either
+ *  completes normally or reports RNNRT_INVALID_HANDLE. */
+RNNRT_API void rnnrt_model_free(rnnrt_model* m);
+
+/*-************************************
+ *  Sessions
+ **************************************/
+/*! rnnrt_session: an opaque handle to the state of `batch` independent streams through one model.
+ *  Owned by one thread at a time; may move between threads between calls. */
+typedef struct rnnrt_session rnnrt_session;
+
+/*! rnnrt_session_create():
+ *  Creates a session with a zero state for `batch` streams (1..65536) over model m. Allocates;
+ *  the calls below do not.
+ *  out: receives the session; NULL on failure. Free it with rnnrt_session_free.
+ *  Errors: RNNRT_INVALID_HANDLE (m), RNNRT_INVALID_ARGUMENT (out NULL, batch out of range),
+ *  RNNRT_OUT_OF_MEMORY. Thread-safe with respect to m. */
+RNNRT_API rnnrt_status rnnrt_session_create(rnnrt_model* m, int32_t batch, rnnrt_session** out);
+
+/*! rnnrt_session_step():
+ *  One time step of a unidirectional model: reads x [B, I] (x_len = B*I floats, all finite), updates
+ *  the state and writes y [B, H] (y_len = B*H floats; y is the last layer's new h). x and y must not
+ *  overlap. Allocation-free.
+ *  Errors: RNNRT_INVALID_HANDLE (s, also when another thread frees s during the call),
+ *  RNNRT_SHAPE_MISMATCH (x_len or y_len), RNNRT_INVALID_ARGUMENT
+ *  (x or y NULL, a NaN or infinity in x, x and y overlap, the model is bidirectional: a backward
+ *  pass needs the whole sequence, use rnnrt_session_run; s busy in another thread).
+ *  On error the state and y are unchanged. */
+RNNRT_API rnnrt_status rnnrt_session_step(rnnrt_session* s, const float* x, size_t x_len, float* y, size_t y_len);
+
+/*! rnnrt_session_run():
+ *  A whole sequence, like calling the PyTorch module with h0 = the session's state: reads
+ *  xs [steps, B, I] (exactly steps*B*I floats), writes ys [steps, B, D*H] (ys_len = steps*B*D*H)
+ *  and leaves h_n (and c_n) in the session. Works for bidirectional models too. steps = 0 does
+ *  nothing (xs and ys may then be NULL). Allocation-free once the session has seen a run this long.
+ *  Errors: as rnnrt_session_step, except that bidirectional models are fine. */
+RNNRT_API rnnrt_status rnnrt_session_run(rnnrt_session* s, const float* xs, size_t steps, float* ys, size_t ys_len);
+
+/*! rnnrt_session_reset():
+ *  Sets the state (h, and c for an LSTM) to zero, as after rnnrt_session_create.
+ *  Errors: RNNRT_INVALID_HANDLE. */
+RNNRT_API rnnrt_status rnnrt_session_reset(rnnrt_session* s);
+
+/*! rnnrt_session_get_state():
+ *  Copies the state out: h [L*D, B, H], then for an LSTM c [L*D, B, H]; len = B * info.state_size.
+ *  Errors: RNNRT_INVALID_HANDLE, RNNRT_INVALID_ARGUMENT (state NULL), RNNRT_SHAPE_MISMATCH (len). */
+RNNRT_API rnnrt_status rnnrt_session_get_state(const rnnrt_session* s, float* state, size_t len);
+
+/*! rnnrt_session_set_state():
+ *  Replaces the state (same layout and length as rnnrt_session_get_state; all values finite), e.g.
+ *  PyTorch's h0 (and c0) before a run.
+ *  Errors: as rnnrt_session_get_state, plus RNNRT_INVALID_ARGUMENT for a NaN or infinity. */
+RNNRT_API rnnrt_status rnnrt_session_set_state(rnnrt_session* s, const float* state, size_t len);
+
+/*! rnnrt_session_free():
+ *  Releases the session and its state memory; s is invalid from then on. NULL is fine. A freed or
+ *  foreign handle is not touched and is reported through rnnrt_last_error(). */
+RNNRT_API void rnnrt_session_free(rnnrt_session* s);
+
+#if defined(__cplusplus)
+}
+#endif
+
+#endif /* RNNRT_H */

@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# The C library: build, test, sample, overhead. Called by build.sh (which installs the toolchain);
+# this script installs nothing and says what is missing instead.
+#
+#   native.sh publish    NativeAOT builds for x86-64-v3 and x86-64-v4 + the C loader + rnnrt.h
+#                        into artifacts/native/ (librnnrt.so, librnnrt_v3.so, librnnrt_v4.so, include/)
+#   native.sh test       header check (C99 and C++, -Wall -Wextra -Werror), the C tests against the
+#                        PyTorch fixtures, loader failure modes; under valgrind memcheck when present.
+#                        Last line: "c-tests: N passed, F failed, S skipped"
+#   native.sh sample     builds and runs samples/stream.c (and samples/stream.py when python3 is there)
+#   native.sh overhead   rnnrt_session_step from C vs RnnSession.Step from C#, GRU hidden 64, batch 1
+#
+# Environment: CC (default cc), RNNRT_FIXTURES (default Runtime.Tests/Fixtures),
+# RNNRT_NO_VALGRIND=1 (skip memcheck), RNNRT_REPUBLISH=1 (publish even if up to date).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+OUT="$ROOT/artifacts/native"
+BUILD="$ROOT/artifacts/native-build"
+CC=${CC:-cc}
+CMD=${1:-}
+[ $# -gt 0 ] && shift
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'native.sh: %s\n' "$*" >&2; exit 1; }
+
+need_cc() { command -v "$CC" >/dev/null 2>&1 || die "a C compiler is required (CC=$CC not found; apt-get install gcc)"; }
+need_dotnet() { command -v dotnet >/dev/null 2>&1 || die "the .NET 10 SDK is required to publish librnnrt (dotnet not on PATH)"; }
+
+# One NativeAOT publish per instruction set. ILC's object file is removed first so that nothing of
+# the other instruction set's build can be reused.
+publish_isa() {
+  local isa=$1 tag=$2
+  log "NativeAOT publish: $isa"
+  rm -rf "$HERE/obj/Release/net10.0/linux-x64/native"
+  dotnet publish "$HERE/Runtime.Native.csproj" -c Release -r linux-x64 -nologo -v:quiet -clp:ErrorsOnly \
+    -p:PublishAot=true -p:IlcInstructionSet="$isa" \
+    -o "$BUILD/publish-$tag" \
+    || die "dotnet publish ($isa) failed; NativeAOT needs clang or gcc and zlib1g-dev (build.sh installs them)"
+  cp "$BUILD/publish-$tag/rnnrt.so" "$OUT/librnnrt_$tag.so"
+}
+
+build_loader() {
+  need_cc
+  mkdir -p "$OUT/include"
+  cp "$HERE/include/rnnrt.h" "$OUT/include/rnnrt.h"
+  "$CC" -std=c99 -O2 -fPIC -shared -fvisibility=hidden -Wall -Wextra -Werror -DRNNRT_BUILDING \
+    -I"$HERE/include" "$HERE/loader/rnnrt_loader.c" -o "$OUT/librnnrt.so" -Wl,-soname,librnnrt.so -ldl -lpthread
+}
+
+cmd_publish() {
+  need_dotnet
+  need_cc
+  mkdir -p "$OUT" "$BUILD"
+  publish_isa x86-64-v3 v3
+  publish_isa x86-64-v4 v4
+  build_loader
+  log "artifacts/native: $(cd "$OUT" && echo librnnrt*.so include/rnnrt.h)"
+}
+
+# Publish only when a source is newer than what is there (a NativeAOT publish is not free).
+ensure_published() {
+  local stamp="$OUT/librnnrt_v4.so"
+  if [ "${RNNRT_REPUBLISH:-0}" = 1 ] || [ ! -f "$OUT/librnnrt_v3.so" ] || [ ! -f "$stamp" ] || [ ! -f "$OUT/librnnrt.so" ] || \
+     [ -n "$(find "$ROOT/Runtime" "$HERE" "$ROOT/Directory.Build.props" -newer "$stamp" \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' \) -not -path '*/obj/*' -not -path '*/bin/*' -not -path '*/bench/*' -print -quit)" ]; then
+    cmd_publish
+  else
+    build_loader
+  fi
+}
+
+# C programs link against the loader and find it (and it finds the builds) through an rpath.
+cc_prog() {
+  local out=$1; shift
+  "$CC" -std=c99 -O2 -Wall -Wextra -Werror -I"$OUT/include" "$@" -o "$out" -L"$OUT" -lrnnrt -Wl,-rpath,"$OUT" -lm
+}
+
+# Counts for the closing line; each check below adds to them.
+C_PASSED=0; C_FAILED=0; C_SKIPPED=0
+tally() {   # tally NAME STATUS(0 ok) [skip]
+  if [ "${3:-}" = skip ]; then C_SKIPPED=$((C_SKIPPED + 1)); log "skip: $1";
+  elif [ "$2" = 0 ]; then C_PASSED=$((C_PASSED + 1)); log "ok: $1";
+  else C_FAILED=$((C_FAILED + 1)); log "FAILED: $1"; fi
+}
+
+check_header() {
+  local tmp="$BUILD/header"
+  mkdir -p "$tmp"
+  printf '#include "rnnrt.h"\nint main(void) { struct rnnrt_model_info i; i.struct_size = sizeof i; (void)i; return rnnrt_version() == RNNRT_VERSION_NUMBER ? 0 : 1; }\n' > "$tmp/c.c"
+  cp "$tmp/c.c" "$tmp/cpp.cpp"
+  local ok c cxx found=0
+  for c in "$CC" clang; do
+    command -v "$c" >/dev/null 2>&1 || continue
+    ok=0; "$c" -std=c99 -pedantic -Wall -Wextra -Werror -I"$OUT/include" -c "$tmp/c.c" -o "$tmp/c.o" || ok=1
+    tally "rnnrt.h compiles as C99 with $c (-std=c99 -pedantic -Wall -Wextra -Werror)" $ok
+  done
+  for cxx in g++ clang++; do
+    command -v $cxx >/dev/null 2>&1 || continue
+    found=1
+    ok=0; $cxx -std=c++11 -pedantic -Wall -Wextra -Werror -I"$OUT/include" -c "$tmp/cpp.cpp" -o "$tmp/cpp.o" || ok=1
+    tally "rnnrt.h compiles as C++11 with $cxx (-pedantic -Wall -Wextra -Werror)" $ok
+  done
+  [ $found = 1 ] || tally "rnnrt.h compiles as C++ (no C++ compiler here)" 0 skip
+  # Exactly the header's functions are exported, by the loader and by both builds.
+  local declared
+  declared=$(grep -oE '^RNNRT_API [^(]*[ *](rnnrt_[a-z_]+)\(' "$HERE/include/rnnrt.h" | grep -oE 'rnnrt_[a-z_]+\($' | tr -d '(' | sort)
+  for lib in librnnrt.so librnnrt_v3.so librnnrt_v4.so; do
+    local exported
+    exported=$(nm -D --defined-only "$OUT/$lib" | awk '{print $3}' | sed 's/@.*//' | grep '^rnnrt_' | sort)
+    ok=0; [ "$declared" = "$exported" ] || { ok=1; diff <(echo "$declared") <(echo "$exported") >&2 || true; }
+    tally "$lib exports exactly the $(echo "$declared" | wc -l) functions of rnnrt.h" $ok
+  done
+  # The README's snippet: it must compile, link and (with the bundled model present) run.
+  sed -n '/^```c$/,/^```$/p' "$HERE/README.md" | sed '1d;$d' > "$tmp/readme.c"
+  ok=0
+  "$CC" -std=c99 -Wall -Wextra -Werror -I"$OUT/include" "$tmp/readme.c" -L"$OUT" -lrnnrt -Wl,-rpath,"$OUT" -o "$tmp/readme" || ok=1
+  tally "README snippet compiles and links" $ok
+  if [ $ok = 0 ] && [ -f "$ROOT/Runtime.Bench/Models/gru_i64_h256.safetensors" ]; then
+    ok=0; (cd "$ROOT" && "$tmp/readme") || ok=1
+    tally "README snippet runs on the bundled model" $ok
+  else
+    tally "README snippet runs (bundled model Runtime.Bench/Models/gru_i64_h256.safetensors not here)" 0 skip
+  fi
+}
+
+# Runs a test binary that prints "c-tests: N passed, F failed, S skipped" and adds its counts.
+run_counted() {
+  local name=$1; shift
+  local log_file="$BUILD/$name.log" status=0
+  set +e
+  "$@" 2>&1 | tee "$log_file"
+  status=${PIPESTATUS[0]}
+  set -e
+  local line
+  line=$(grep -E '^c-tests: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$log_file" | tail -n 1 || true)
+  if [ -z "$line" ]; then
+    C_FAILED=$((C_FAILED + 1)); log "FAILED: $name printed no summary (exit $status)"; return
+  fi
+  C_PASSED=$((C_PASSED + $(sed -E 's/c-tests: ([0-9]+) passed.*/\1/' <<<"$line")))
+  local f; f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
+  C_FAILED=$((C_FAILED + f))
+  C_SKIPPED=$((C_SKIPPED + $(sed -E 's/.* ([0-9]+) skipped.*/\1/' <<<"$line")))
+  if [ "$status" != 0 ] && [ "$f" = 0 ]; then C_FAILED=$((C_FAILED + 1)); log "FAILED: $name exited with $status"; fi
+}
+
+cmd_test() {
+  need_cc
+  ensure_published
+  mkdir -p "$BUILD"
+  check_header
+  cc_prog "$BUILD/test_rnnrt" "$HERE/tests/test_rnnrt.c" -pthread
+  local fixtures=${RNNRT_FIXTURES:-$ROOT/Runtime.Tests/Fixtures}
+
+  # The whole suite through the loader (which picks v3 or v4 here).
+  run_counted test_rnnrt "$BUILD/test_rnnrt" "$fixtures"
+  # The v3 build explicitly (on an AVX-512 machine the line above ran v4).
+  run_counted test_rnnrt_v3 env RNNRT_ISA=v3 "$BUILD/test_rnnrt" "$fixtures"
+
+  # The loader's failure modes: each must turn into a status and a message, never an abort.
+  local lone="$BUILD/lone"
+  rm -rf "$lone"; mkdir -p "$lone"; cp "$OUT/librnnrt.so" "$lone/"
+  "$CC" -std=c99 -O2 -I"$OUT/include" "$HERE/tests/test_rnnrt.c" -o "$lone/test_rnnrt" -L"$lone" -lrnnrt -Wl,-rpath,"$lone" -lm -pthread
+  run_counted loader_missing_build "$lone/test_rnnrt" --expect-unavailable "cannot load the x86-64-v"
+  run_counted loader_bad_isa env RNNRT_ISA=v9 "$BUILD/test_rnnrt" --expect-unavailable "RNNRT_ISA='v9' is not understood"
+  run_counted loader_refuses_v4 env RNNRT_ISA=v4 RNNRT_LOADER_ASSUME_NO_AVX512=1 "$BUILD/test_rnnrt" --expect-unavailable "lacks AVX512F"
+  run_counted loader_v3_without_avx512 env RNNRT_LOADER_ASSUME_NO_AVX512=1 "$BUILD/test_rnnrt" --expect-isa v3
+  if grep -qw avx512f /proc/cpuinfo && grep -qw avx512bw /proc/cpuinfo && grep -qw avx512vl /proc/cpuinfo; then
+    run_counted loader_v4 "$BUILD/test_rnnrt" --expect-isa v4
+  else
+    run_counted loader_refuses_v4_here env RNNRT_ISA=v4 "$BUILD/test_rnnrt" --expect-unavailable "lacks AVX512"
+  fi
+
+  # Memcheck: no errors, nothing definitely lost. The suppressions cover NativeAOT runtime internals only.
+  if [ "${RNNRT_NO_VALGRIND:-0}" != 1 ] && command -v valgrind >/dev/null 2>&1; then
+    run_counted valgrind valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+      --show-leak-kinds=definite --suppressions="$HERE/tests/nativeaot.supp" --fair-sched=yes \
+      "$BUILD/test_rnnrt" "$fixtures"
+  else
+    tally "valgrind memcheck (valgrind not installed or RNNRT_NO_VALGRIND=1)" 0 skip
+  fi
+
+  echo "c-tests: $C_PASSED passed, $C_FAILED failed, $C_SKIPPED skipped"
+  [ "$C_FAILED" = 0 ]
+}
+
+cmd_sample() {
+  need_cc
+  ensure_published
+  mkdir -p "$BUILD"
+  cc_prog "$BUILD/stream" "$HERE/samples/stream.c"
+  local model=${1:-$ROOT/Runtime.Bench/Models/gru_i64_h256.safetensors}
+  [ -f "$model" ] || die "model $model not found (the bundled model is Runtime.Bench/Models/gru_i64_h256.safetensors, made by ./build.sh fixtures)"
+  log "samples/stream.c on $model"
+  "$BUILD/stream" "$model" "${2:-3000}"
+  local py=""
+  for p in /usr/bin/python3 python3; do command -v $p >/dev/null 2>&1 && { py=$p; break; }; done
+  if [ -n "$py" ]; then
+    log "samples/stream.py ($py)"
+    RNNRT_LIBRARY="$OUT/librnnrt.so" "$py" "$HERE/samples/stream.py" "$model" 1000
+  else
+    log "python3 not found; skipping samples/stream.py"
+  fi
+}
+
+# The best (lowest) figure named $1 in file $2, and the median that came with it.
+fig() { sed -nE "s/^$1 ([0-9.]+).*/\\1/p" "$2" | sort -g | head -n 1; }
+med() { sed -nE "s/^$1 ([0-9.]+) .*median ([0-9.]+).*/\\1 \\2/p" "$2" | sort -g | head -n 1 | cut -d' ' -f2; }
+
+cmd_overhead() {
+  need_cc
+  need_dotnet
+  ensure_published
+  mkdir -p "$BUILD"
+  cc_prog "$BUILD/overhead" "$HERE/bench/overhead.c" -ldl
+  rm -f "$BUILD/overhead-summary.txt"
+  log "managed side: bench/ManagedStep, NativeAOT for x86-64-v3 like librnnrt_v3.so, and under the JIT"
+  dotnet publish "$HERE/bench/ManagedStep/ManagedStep.csproj" -c Release -r linux-x64 -nologo -v:quiet -clp:ErrorsOnly \
+    -p:PublishAot=true -p:IlcInstructionSet=x86-64-v3 -o "$BUILD/managed-step" >/dev/null \
+    || die "dotnet publish of bench/ManagedStep failed"
+  dotnet build "$HERE/bench/ManagedStep/ManagedStep.csproj" -c Release -nologo -v:quiet -clp:ErrorsOnly -o "$BUILD/managed-step-jit" >/dev/null \
+    || die "dotnet build of bench/ManagedStep failed"
+  # Input 64, hidden 64 is the target; input 4, hidden 4 makes the step so cheap that the per-step
+  # difference shows above the run-to-run noise of the bigger model.
+  local hidden
+  for hidden in 64 4; do
+    local model="$BUILD/gru_i${hidden}_h$hidden.safetensors" out="$BUILD/overhead-h$hidden.txt"
+    "$BUILD/overhead" --write-model "$model" "$hidden" "$hidden"
+    log "GRU input $hidden, hidden $hidden, batch 1"
+    # Three alternating rounds, so that a burst of load on this shared machine hits both sides alike.
+    {
+      for round in 1 2 3; do
+        RNNRT_ISA=v3 "$BUILD/overhead" "$model"
+        "$BUILD/managed-step/ManagedStep" "$model"
+      done
+      dotnet "$BUILD/managed-step-jit/ManagedStep.dll" "$model" | sed 's/^managed_/managed_jit_/'
+    } | tee "$out"
+    local c m cs ms cm mm
+    c=$(fig c_ns_per_step "$out"); m=$(fig managed_ns_per_step "$out"); cs=$(fig c_ns_per_get_state "$out"); ms=$(fig managed_ns_per_get_state "$out")
+    cm=$(med c_ns_per_step "$out"); mm=$(med managed_ns_per_step "$out")
+    [ -n "$c" ] && [ -n "$m" ] && [ -n "$cs" ] && [ -n "$ms" ] || die "a side printed no figure"
+    awk -v h="$hidden" -v c="$c" -v m="$m" -v cs="$cs" -v ms="$ms" -v cm="$cm" -v mm="$mm" 'BEGIN {
+      noise = (cm - c > mm - m) ? cm - c : mm - m
+      printf "overhead h%d: step: C %.1f ns vs managed (NativeAOT) %.1f ns, best of runs: %+.1f ns per step (run-to-run spread up to %.0f ns; target < 50)\n", h, c, m, c - m, noise
+      printf "overhead h%d: get_state: C %.1f ns vs managed %.1f ns: %+.1f ns per call (the boundary: transition, handle lookup, busy flag, loader stub)\n", h, cs, ms, cs - ms }' | tee -a "$BUILD/overhead-summary.txt"
+  done
+}
+
+case "$CMD" in
+  publish) cmd_publish ;;
+  test) cmd_test "$@" ;;
+  sample) cmd_sample "$@" ;;
+  overhead) cmd_overhead "$@" ;;
+  *) die "usage: native.sh publish|test|sample|overhead" ;;
+esac

@@ -1,0 +1,55 @@
+using RnnRuntime.Model;
+
+namespace RnnRuntime.Tests.Support;
+
+/// <summary>
+/// One case written by Fixtures/make_fixtures.py: the model file and PyTorch's inputs and outputs
+/// (float32, plus a float64 recomputation of the same module).
+/// </summary>
+public sealed class PyTorchFixture
+{
+    public static string Folder => Path.Combine(AppContext.BaseDirectory, "Fixtures");
+
+    /// <summary>Names of every case present (model files that have an .io companion).</summary>
+    public static IEnumerable<string> Names =>
+        Directory.EnumerateFiles(Folder, "*.io.safetensors")
+            .Select(p => Path.GetFileName(p)[..^".io.safetensors".Length])
+            .OrderBy(n => n, StringComparer.Ordinal);
+
+    public static TheoryData<string> All => new(Names);
+
+    private readonly Dictionary<string, float[]> _tensors = new();
+    private readonly Dictionary<string, long[]> _shapes = new();
+
+    public PyTorchFixture(string name)
+    {
+        Name = name;
+        ModelPath = Path.Combine(Folder, name + ".safetensors");
+        ModelBytes = File.ReadAllBytes(ModelPath);
+        byte[] io = File.ReadAllBytes(Path.Combine(Folder, name + ".io.safetensors"));
+        SafetensorsHeader header = SafetensorsHeader.Parse(io);
+        foreach (SafetensorsTensor t in header.Tensors.Values)
+        {
+            _tensors[t.Name] = header.ReadFloats(io, t);
+            _shapes[t.Name] = t.Shape;
+        }
+    }
+
+    public string Name { get; }
+    public string ModelPath { get; }
+    public byte[] ModelBytes { get; }
+    public int Steps => (int)_shapes["x"][0];
+    public int Batch => (int)_shapes["x"][1];
+    public bool HasCell => _tensors.ContainsKey("c0");
+
+    public float[] this[string tensor] => _tensors[tensor];
+
+    /// <summary>h0 then c0, the layout of RnnSession.SetState.</summary>
+    public float[] InitialState => HasCell ? [.. _tensors["h0"], .. _tensors["c0"]] : _tensors["h0"];
+    public float[] FinalState => HasCell ? [.. _tensors["h_n"], .. _tensors["c_n"]] : _tensors["h_n"];
+    public float[] FinalState64 => HasCell ? [.. _tensors["h_n64"], .. _tensors["c_n64"]] : _tensors["h_n64"];
+
+    public RnnModel Load(string backend) => RnnModel.Load(ModelBytes, new RnnOptions { Backend = backend });
+
+    public override string ToString() => Name;
+}

@@ -1,0 +1,66 @@
+using System.Runtime.CompilerServices;
+
+namespace RnnRuntime.Backends.Cpu;
+
+/// <summary>
+/// The gate math of one group of V hidden units of one batch row, run as soon as the recurrent
+/// product has summed that group's G column vectors (while they are still in L1). gx holds
+/// W_ih x + b_ih (+ b_hh where the cell allows folding), gh holds W_hh h (+ b_hn for GRU), both in
+/// the packed column order (gate g of the group at g*V). The new h goes to <c>hNew</c> (h itself is
+/// still being read by the product); c is updated in place. One struct per cell kind, so a loop
+/// generic over it compiles to straight-line vector code.
+/// </summary>
+internal static unsafe class CellEpilogue<S, TV> where S : ISimd<TV> where TV : struct
+{
+    public readonly struct RnnTanh : ICellEpilogue
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Finish(float* gx, float* gh, float* h, float* c, float* hNew) =>
+            S.Store(hNew, S.Tanh(S.Add(S.Load(gx), S.Load(gh))));
+    }
+
+    public readonly struct RnnRelu : ICellEpilogue
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Finish(float* gx, float* gh, float* h, float* c, float* hNew) =>
+            S.Store(hNew, S.Relu(S.Add(S.Load(gx), S.Load(gh))));
+    }
+
+    /// <summary>Gates r, z, n: n = tanh(gx_n + r * (W_hn h + b_hn)), h' = n + z * (h - n).</summary>
+    public readonly struct Gru : ICellEpilogue
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Finish(float* gx, float* gh, float* h, float* c, float* hNew)
+        {
+            int V = S.Count;
+            TV r = S.Sigmoid(S.Add(S.Load(gx), S.Load(gh)));
+            TV z = S.Sigmoid(S.Add(S.Load(gx + V), S.Load(gh + V)));
+            TV n = S.Tanh(S.MultiplyAdd(r, S.Load(gh + 2 * V), S.Load(gx + 2 * V)));
+            S.Store(hNew, S.MultiplyAdd(z, S.Subtract(S.Load(h), n), n));
+        }
+    }
+
+    /// <summary>Gates i, f, g, o: c' = f c + i g, h' = o tanh(c').</summary>
+    public readonly struct Lstm : ICellEpilogue
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Finish(float* gx, float* gh, float* h, float* c, float* hNew)
+        {
+            int V = S.Count;
+            TV i = S.Sigmoid(S.Add(S.Load(gx), S.Load(gh)));
+            TV f = S.Sigmoid(S.Add(S.Load(gx + V), S.Load(gh + V)));
+            TV g = S.Tanh(S.Add(S.Load(gx + 2 * V), S.Load(gh + 2 * V)));
+            TV o = S.Sigmoid(S.Add(S.Load(gx + 3 * V), S.Load(gh + 3 * V)));
+            TV cNew = S.MultiplyAdd(f, S.Load(c), S.Multiply(i, g));
+            S.Store(c, cNew);
+            S.Store(hNew, S.Multiply(o, S.Tanh(cNew)));
+        }
+    }
+}
+
+/// <summary>The gate math of one cell kind on one group of V units (see <see cref="CellEpilogue{S, TV}"/>).</summary>
+internal unsafe interface ICellEpilogue
+{
+    /// <summary>h and c point at V valid floats (c: LSTM only); hNew receives the new h.</summary>
+    static abstract void Finish(float* gx, float* gh, float* h, float* c, float* hNew);
+}

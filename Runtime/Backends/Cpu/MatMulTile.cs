@@ -1,0 +1,254 @@
+using System.Runtime.CompilerServices;
+
+namespace RnnRuntime.Backends.Cpu;
+
+/// <summary>
+/// The one matrix kernel every CPU product goes through: the input projection of a sequence (T*B
+/// rows, or chunks of them), the input projection of one step (B rows) and the recurrent product
+/// (B rows of h).
+/// <para>
+/// A register tile of TB rows x TN column vectors computes out = start + x * W over a depth K (start:
+/// the packed bias, or the tile's own partial sums when the depth is blocked), streaming slices of a
+/// <see cref="PackedMatrix"/> panel: per k, TN vector loads and TB broadcasts feed TN*TB fused
+/// multiply-adds. Shapes: TB = 1 with TN &lt;= 8 (batch-1 steps: 8 independent accumulators keep
+/// both FMA pipes busy while the weights stream by), TB = 2 with TN &lt;= 4, and TB &lt;= 6 with
+/// TN &lt;= 2 (BLIS's Haswell shape: 12 accumulators, 2 weight vectors and a broadcast fit in the
+/// 16 AVX2 registers).
+/// </para>
+/// <para>
+/// The kernels are compiled fully optimized on first call (AggressiveOptimization): a tier-0 copy
+/// of vector code, with every vector operation a call, is tens of times slower, and a program that
+/// steps a stream needs its first steps as fast as the rest.
+/// </para>
+/// Every accumulator sums k = 0..K-1 in order from its bias whatever the tile shape or depth
+/// blocking, so a step and a sequence compute bit-identical results.
+/// </summary>
+internal static unsafe class MatMulTile<S, TV> where S : ISimd<TV> where TV : struct
+{
+    /// <summary>
+    /// Panel <paramref name="p"/> of <paramref name="m"/> for <paramref name="rows"/> rows of x:
+    /// out[r * oStride + c*V ..] for the panel's column vectors c.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Panel(PackedMatrix m, int p, float* x, nint xStride, int rows, float* o, nint oStride)
+    {
+        nint V = S.Count;
+        int width = m.WidthOf(p), depth = m.Depth;
+        nint first = (nint)p * PackedMatrix.PanelWidth * V;
+        nint sliceStride = m.SliceStride(p), depthStride = m.DepthStride(p);
+        float* w = m.Panel(p), bias = m.Bias + first;
+        o += first;
+        if (rows == 1)
+        {
+            Dispatch(width, 1, x, xStride, depth, w, sliceStride, depthStride, bias, 0, o, oStride);
+            return;
+        }
+        if (rows == 2)
+        {
+            for (int c0 = 0; c0 < width; c0 += 4)
+                Dispatch(Math.Min(4, width - c0), 2, x, xStride, depth, w + (c0 / 2) * sliceStride, sliceStride, depthStride, bias + c0 * V, 0, o + c0 * V, oStride);
+            return;
+        }
+
+        // Many rows (a sequence's input projection, big batches): block the depth so that the
+        // KC x 2V strip of weights stays in L1 while every row block streams past it.
+        // The sums wait in `o` between blocks, which changes no rounding: k still runs 0..K-1 in order.
+        int kc = DepthBlock;
+        for (int k0 = 0; k0 < depth; k0 += kc)
+        {
+            int kn = Math.Min(kc, depth - k0);
+            for (int c0 = 0; c0 < width; c0 += 2)
+            {
+                float* wBlock = w + (c0 / 2) * sliceStride + k0 * depthStride;
+                for (int r = 0; r < rows; r += 6)
+                {
+                    float* oBlock = o + r * oStride + c0 * V;
+                    Dispatch(2, Math.Min(6, rows - r), x + r * xStride + k0, xStride, kn, wBlock, sliceStride, depthStride,
+                        k0 == 0 ? bias + c0 * V : oBlock, k0 == 0 ? 0 : oStride, oBlock, oStride);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Depth per block in the many-rows path: a 2-vector strip of 8 KiB. Its rows sit a panel row
+    /// apart (256 B with AVX2, 512 B with AVX-512), so they map to a quarter (an eighth) of the L1
+    /// sets: 8 KiB is what fits there with room for the rows of x.
+    /// </summary>
+    private static int DepthBlock => 8192 / (2 * S.Count * sizeof(float));
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Dispatch(int tn, int tb, float* x, nint xStride, int depth, float* w, nint sliceStride, nint depthStride, float* start, nint startStride, float* o, nint oStride)
+    {
+        switch (tb)
+        {
+            case 1:
+                switch (tn)
+                {
+                    case 2: Tile<C2, C1>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride); return;
+                    case 4: Tile<C4, C1>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride); return;
+                    case 6: Tile<C6, C1>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride); return;
+                    case 8: Tile<C8, C1>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride); return;
+                }
+                break;
+            case 2:
+                switch (tn)
+                {
+                    case 2: Tile<C2, C2>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride); return;
+                    case 4: Tile<C4, C2>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride); return;
+                }
+                break;
+            default:
+                if (tn != 2) break;
+                switch (tb)
+                {
+                    case 3: Tile<C2, C3>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride); return;
+                    case 4: Tile<C2, C4>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride); return;
+                    case 5: Tile<C2, C5>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride); return;
+                    case 6: Tile<C2, C6>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride); return;
+                }
+                break;
+        }
+        throw new InvalidOperationException($"no {tb}x{tn} tile");
+    }
+
+    /// <summary>
+    /// Column vector n of the tile at depth k is at w + (n/2)*sliceStride + k*depthStride + (n%2)*V
+    /// (see <see cref="PackedMatrix"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile<TN, TB>(float* x, nint xStride, int depth, float* w, nint sliceStride, nint depthStride, float* start, nint startStride, float* o, nint oStride)
+        where TN : IConst where TB : IConst
+    {
+        nint V = S.Count;
+        TV a00 = S.Load(start);
+        TV a01 = TN.Value > 1 ? S.Load(start + 1 * V) : S.Zero;
+        TV a02 = TN.Value > 2 ? S.Load(start + 2 * V) : S.Zero;
+        TV a03 = TN.Value > 3 ? S.Load(start + 3 * V) : S.Zero;
+        TV a04 = TN.Value > 4 ? S.Load(start + 4 * V) : S.Zero;
+        TV a05 = TN.Value > 5 ? S.Load(start + 5 * V) : S.Zero;
+        TV a06 = TN.Value > 6 ? S.Load(start + 6 * V) : S.Zero;
+        TV a07 = TN.Value > 7 ? S.Load(start + 7 * V) : S.Zero;
+        TV a10 = TB.Value > 1 ? S.Load(start + 1 * startStride) : S.Zero;
+        TV a11 = TB.Value > 1 && TN.Value > 1 ? S.Load(start + 1 * startStride + 1 * V) : S.Zero;
+        TV a12 = TB.Value > 1 && TN.Value > 2 ? S.Load(start + 1 * startStride + 2 * V) : S.Zero;
+        TV a13 = TB.Value > 1 && TN.Value > 3 ? S.Load(start + 1 * startStride + 3 * V) : S.Zero;
+        TV a20 = TB.Value > 2 ? S.Load(start + 2 * startStride) : S.Zero;
+        TV a21 = TB.Value > 2 && TN.Value > 1 ? S.Load(start + 2 * startStride + 1 * V) : S.Zero;
+        TV a30 = TB.Value > 3 ? S.Load(start + 3 * startStride) : S.Zero;
+        TV a31 = TB.Value > 3 && TN.Value > 1 ? S.Load(start + 3 * startStride + 1 * V) : S.Zero;
+        TV a40 = TB.Value > 4 ? S.Load(start + 4 * startStride) : S.Zero;
+        TV a41 = TB.Value > 4 && TN.Value > 1 ? S.Load(start + 4 * startStride + 1 * V) : S.Zero;
+        TV a50 = TB.Value > 5 ? S.Load(start + 5 * startStride) : S.Zero;
+        TV a51 = TB.Value > 5 && TN.Value > 1 ? S.Load(start + 5 * startStride + 1 * V) : S.Zero;
+        float* p0 = w, p1 = w + sliceStride, p2 = w + 2 * sliceStride, p3 = w + 3 * sliceStride;
+        float* xk = x;
+        nint step = depthStride;
+        for (nint off = 0, end = depth * step; off < end; off += step, xk++)
+        {
+            if (TB.Value == 1)
+            {
+                TV b0 = S.Broadcast(xk);
+                a00 = S.MultiplyAdd(S.Load(p0 + off), b0, a00);
+                if (TN.Value > 1) a01 = S.MultiplyAdd(S.Load(p0 + off + V), b0, a01);
+                if (TN.Value > 2) a02 = S.MultiplyAdd(S.Load(p1 + off), b0, a02);
+                if (TN.Value > 3) a03 = S.MultiplyAdd(S.Load(p1 + off + V), b0, a03);
+                if (TN.Value > 4) a04 = S.MultiplyAdd(S.Load(p2 + off), b0, a04);
+                if (TN.Value > 5) a05 = S.MultiplyAdd(S.Load(p2 + off + V), b0, a05);
+                if (TN.Value > 6) a06 = S.MultiplyAdd(S.Load(p3 + off), b0, a06);
+                if (TN.Value > 7) a07 = S.MultiplyAdd(S.Load(p3 + off + V), b0, a07);
+            }
+            else
+            {
+                // Few rows share each weight here, so the stream outruns the hardware prefetcher
+                // when the weights come from L3 (the recurrent product of a batch): ask 32 depths ahead.
+                S.Prefetch(p0 + off + 64 * V);
+                if (TN.Value > 2) S.Prefetch(p1 + off + 64 * V);
+                TV w0 = S.Load(p0 + off);
+                TV w1 = S.Load(p0 + off + V);
+                TV w2 = TN.Value > 2 ? S.Load(p1 + off) : S.Zero;
+                TV w3 = TN.Value > 3 ? S.Load(p1 + off + V) : S.Zero;
+                {
+                    TV b0 = S.Broadcast(xk);
+                    a00 = S.MultiplyAdd(w0, b0, a00);
+                    a01 = S.MultiplyAdd(w1, b0, a01);
+                    if (TN.Value > 2) a02 = S.MultiplyAdd(w2, b0, a02);
+                    if (TN.Value > 3) a03 = S.MultiplyAdd(w3, b0, a03);
+                }
+                if (TB.Value > 1)
+                {
+                    TV b1 = S.Broadcast(xk + 1 * xStride);
+                    a10 = S.MultiplyAdd(w0, b1, a10);
+                    a11 = S.MultiplyAdd(w1, b1, a11);
+                    if (TN.Value > 2) a12 = S.MultiplyAdd(w2, b1, a12);
+                    if (TN.Value > 3) a13 = S.MultiplyAdd(w3, b1, a13);
+                }
+                if (TB.Value > 2)
+                {
+                    TV b2 = S.Broadcast(xk + 2 * xStride);
+                    a20 = S.MultiplyAdd(w0, b2, a20);
+                    a21 = S.MultiplyAdd(w1, b2, a21);
+                }
+                if (TB.Value > 3)
+                {
+                    TV b3 = S.Broadcast(xk + 3 * xStride);
+                    a30 = S.MultiplyAdd(w0, b3, a30);
+                    a31 = S.MultiplyAdd(w1, b3, a31);
+                }
+                if (TB.Value > 4)
+                {
+                    TV b4 = S.Broadcast(xk + 4 * xStride);
+                    a40 = S.MultiplyAdd(w0, b4, a40);
+                    a41 = S.MultiplyAdd(w1, b4, a41);
+                }
+                if (TB.Value > 5)
+                {
+                    TV b5 = S.Broadcast(xk + 5 * xStride);
+                    a50 = S.MultiplyAdd(w0, b5, a50);
+                    a51 = S.MultiplyAdd(w1, b5, a51);
+                }
+            }
+        }
+
+        S.Store(o, a00);
+        S.Store(o + 1 * V, a01);
+        if (TN.Value > 2) S.Store(o + 2 * V, a02);
+        if (TN.Value > 3) S.Store(o + 3 * V, a03);
+        if (TN.Value > 4) S.Store(o + 4 * V, a04);
+        if (TN.Value > 5) S.Store(o + 5 * V, a05);
+        if (TN.Value > 6) S.Store(o + 6 * V, a06);
+        if (TN.Value > 7) S.Store(o + 7 * V, a07);
+        if (TB.Value > 1)
+        {
+            float* o1 = o + 1 * oStride;
+            S.Store(o1, a10);
+            S.Store(o1 + 1 * V, a11);
+            if (TN.Value > 2) S.Store(o1 + 2 * V, a12);
+            if (TN.Value > 3) S.Store(o1 + 3 * V, a13);
+        }
+        if (TB.Value > 2)
+        {
+            float* o2 = o + 2 * oStride;
+            S.Store(o2, a20);
+            S.Store(o2 + 1 * V, a21);
+        }
+        if (TB.Value > 3)
+        {
+            float* o3 = o + 3 * oStride;
+            S.Store(o3, a30);
+            S.Store(o3 + 1 * V, a31);
+        }
+        if (TB.Value > 4)
+        {
+            float* o4 = o + 4 * oStride;
+            S.Store(o4, a40);
+            S.Store(o4 + 1 * V, a41);
+        }
+        if (TB.Value > 5)
+        {
+            float* o5 = o + 5 * oStride;
+            S.Store(o5, a50);
+            S.Store(o5 + 1 * V, a51);
+        }
+    }
+}

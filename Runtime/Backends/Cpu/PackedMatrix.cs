@@ -1,0 +1,107 @@
+using System.Runtime.CompilerServices;
+using CommunityToolkit.HighPerformance;
+
+namespace RnnRuntime.Backends.Cpu;
+
+/// <summary>
+/// One weight matrix (W_ih or W_hh of one layer and direction) packed once, at prepare time, into the
+/// order the kernel streams it.
+/// <para>
+/// Output columns are counted in vectors of V floats: column vector c holds gate g = c % G of the V
+/// hidden units of group q = c / G (units q*V .. q*V+V-1, zero past H), so the G gates of a group of
+/// units sit side by side and the cell epilogue can finish the group as soon as its G columns are
+/// summed. The column count is padded to even with one zero column where needed.
+/// </para>
+/// <para>
+/// Columns are cut into panels of <see cref="PanelWidth"/> vectors (the last one may be narrower).
+/// A panel is stored k-major: for k = 0..K-1, one row of width*V weights of input k. The batch-1
+/// kernel reads a panel as one sequential stream (256 B per k with AVX2), one broadcast input feeding
+/// 8 accumulators; the many-rows kernel works on 2-vector column strips of a panel, a depth block at
+/// a time.
+/// </para>
+/// <para>
+/// Storing each 2-vector strip contiguously instead (4 streams per panel) made the many-rows product
+/// up to ~10% faster at depth 1024 but the batch-1 step 10-13% slower (hidden 256, avx2: 3.15 vs
+/// 2.77 us), and the batch-1 step is what this runtime is for.
+/// </para>
+/// 64-byte aligned inside an array on the pinned object heap: it never moves, so the kernels take raw
+/// pointers, and the GC reclaims it like any array even when nobody disposes the model.
+/// Immutable after construction; shared by every session.
+/// </summary>
+internal sealed unsafe class PackedMatrix : IDisposable
+{
+    /// <summary>Column vectors per panel: 8 accumulators per batch row in the batch-1 kernel.</summary>
+    public const int PanelWidth = 8;
+
+    private float[]? _storage;
+    private readonly float* _data;
+
+    /// <param name="bias">G*H floats in PyTorch row order (where the sums start), or empty for zeros.</param>
+    public PackedMatrix(ReadOnlySpan2D<float> weights, ReadOnlySpan<float> bias, int gates, int hidden, int vector)
+    {
+        int rows = weights.Height, k = weights.Width;
+        if (rows != gates * hidden) throw new ArgumentException($"expected {gates * hidden} rows, got {rows}", nameof(weights));
+        if (!bias.IsEmpty && bias.Length != rows) throw new ArgumentException($"expected {rows} bias values, got {bias.Length}", nameof(bias));
+        Depth = k;
+        Vector = vector;
+        Groups = (hidden + vector - 1) / vector;
+        Columns = Groups * gates;
+        PaddedColumns = (Columns + 1) & ~1;
+        Panels = (PaddedColumns + PanelWidth - 1) / PanelWidth;
+        long floats = (long)PaddedColumns * vector * (k + 1);
+        if (floats + 16 > Array.MaxLength) throw new OutOfMemoryException($"{rows} x {k} weights are too large to pack ({floats} floats)");
+        _storage = GC.AllocateArray<float>((int)floats + 16, pinned: true);   // zeroed: padding stays 0
+        nint start = (nint)Unsafe.AsPointer(ref _storage[0]);
+        _data = (float*)((start + 63) & ~(nint)63);
+
+        for (int c = 0; c < Columns; c++)
+        {
+            int q = c / gates, g = c % gates;
+            int p = c / PanelWidth;
+            float* column = Panel(p) + (c % PanelWidth / 2) * SliceStride(p) + (c % 2) * vector;
+            nint depthStride = DepthStride(p);
+            for (int lane = 0; lane < vector && q * vector + lane < hidden; lane++)
+            {
+                int row = g * hidden + q * vector + lane;
+                ReadOnlySpan<float> w = weights.GetRowSpan(row);
+                for (int kk = 0; kk < k; kk++) column[kk * depthStride + lane] = w[kk];
+                if (!bias.IsEmpty) Bias[c * vector + lane] = bias[row];
+            }
+        }
+    }
+
+    /// <summary>K: inputs per output (columns of the PyTorch matrix).</summary>
+    public int Depth { get; }
+
+    /// <summary>V: floats per vector.</summary>
+    public int Vector { get; }
+
+    /// <summary>Groups of V hidden units: ceil(H / V).</summary>
+    public int Groups { get; }
+
+    /// <summary>Column vectors that carry gates: G * Groups.</summary>
+    public int Columns { get; }
+
+    /// <summary>Columns rounded up to even: the width of a row of sums, in vectors.</summary>
+    public int PaddedColumns { get; }
+
+    public int Panels { get; }
+
+    /// <summary>Floats from one 2-vector slice of panel p to the next (within one depth row).</summary>
+    public nint SliceStride(int p) => 2 * Vector;
+
+    /// <summary>Floats from depth k to k+1 in panel p: one row of the panel.</summary>
+    public nint DepthStride(int p) => (nint)WidthOf(p) * Vector;
+
+    /// <summary>Column vectors in panel <paramref name="p"/> (even).</summary>
+    public int WidthOf(int p) => Math.Min(PanelWidth, PaddedColumns - p * PanelWidth);
+
+    /// <summary>Start of panel <paramref name="p"/>: every panel before it is full width.</summary>
+    public float* Panel(int p) => _data + (nint)p * PanelWidth * Vector * Depth;
+
+    /// <summary>The accumulators' starting values, PaddedColumns*V floats in column-vector order.</summary>
+    public float* Bias => _data + (nint)PaddedColumns * Vector * Depth;
+
+    /// <summary>Lets the GC have the weights; no session may run on this matrix afterwards.</summary>
+    public void Dispose() => _storage = null;
+}

@@ -1,0 +1,38 @@
+namespace RnnRuntime.Backends.OpenCL;
+
+/// <summary>
+/// Runs models on an OpenCL 1.2 device (a GPU, or a CPU driver such as PoCL) through Silk.NET.OpenCL.
+/// The device is chosen when the backend is made (see <see cref="OpenCLDevices.Select"/>).
+/// </summary>
+public sealed class OpenCLBackend : IRnnBackend
+{
+    /// <summary>How much "auto" wants a GPU. CPU OpenCL devices get no rank at all: on a CPU the
+    /// SIMD backends are faster than any OpenCL CPU driver, and PoCL must never win over avx2.</summary>
+    public const int GpuAutoRank = 40;
+
+    public OpenCLBackend(RnnOptions options)
+    {
+        Device = OpenCLDevices.Select(options.Device);
+    }
+
+    public string Name => "opencl";
+
+    /// <summary>The device this backend runs on.</summary>
+    public OpenCLDeviceInfo Device { get; }
+
+    public IPreparedRnn Prepare(RnnModel model) => new OpenCLPreparedRnn(model, Device);
+
+    public void Dispose() { }
+
+    /// <summary>Registry probe: null when a device matching the options is present, else why not.
+    /// Cheap after the first call (the device list is found once per process).</summary>
+    internal static string? UnavailableReason(RnnOptions options)
+    {
+        OpenCLDevices.TrySelect(options.Device, out string? reason);
+        return reason;
+    }
+
+    /// <summary>Registry rank for "auto": only a GPU device takes part.</summary>
+    internal static int? AutoRank(RnnOptions options) =>
+        OpenCLDevices.TrySelect(options.Device, out _) is { IsGpu: true } ? GpuAutoRank : null;
+}
