@@ -57,7 +57,7 @@ public static class Engines
         }
 #endif
         if (IsPeer(name))
-            throw new InvalidOperationException($"engine '{name}' needs a peer build: ./build.sh bench-peers (dotnet build -p:Peers=true)");
+            throw new InvalidOperationException($"engine '{name}' needs a peer build: ./build.sh bench --peers (dotnet build Runtime.Bench -p:Peers=true)");
         return new RnnrtEngine(name, m, kind, batch, steps);
     }
 
