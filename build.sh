@@ -2,7 +2,8 @@
 # One entry point for rnnrt on Linux/macOS. Usage: ./build.sh [run|build|test|bench|publish|gpu-check|fixtures] [args]
 #   (no argument)  restore, build, run the main job (stream the bundled model through every backend)
 #   test           every test: xunit suite (all backends present, OpenCL on PoCL) and the C tests
-#   bench [args]   BenchmarkDotNet suite; args go to BenchmarkDotNet (e.g. --filter '*Step*')
+#   bench [--peers] [args]  BenchmarkDotNet suite (no args: all of it, ~20 min, report in Runtime.Bench/results/);
+#                  args go to BenchmarkDotNet (e.g. --filter '*Step*'); "check" checks every engine; --peers adds ORT and LibTorch
 #   publish        NativeAOT librnnrt + rnnrt.h into artifacts/native
 #   gpu-check      self-contained OpenCL check program into artifacts/gpu-check
 #   fixtures       regenerate the PyTorch fixtures (needs Debian's python3-torch; never run by CI)
@@ -130,7 +131,10 @@ cmd_run() {
 cmd_bench() {
   need_dotnet
   ensure_opencl
-  dotnet build Runtime.Bench -c Release -nologo -clp:ErrorsOnly -v:quiet
+  # --peers: also restore and time ONNX Runtime and LibTorch (~1.5 GB of packages; never for test/CI).
+  local peers=()
+  if [ "${1:-}" = "--peers" ]; then shift; peers=(-p:Peers=true); fi
+  dotnet build Runtime.Bench -c Release -nologo -clp:ErrorsOnly -v:quiet "${peers[@]}"
   dotnet "Runtime.Bench/bin/Release/net10.0/Runtime.Bench.dll" "$@"
 }
 

@@ -1,0 +1,46 @@
+using RnnRuntime.Bench.Suite;
+
+namespace RnnRuntime.Bench;
+
+/// <summary>
+/// Every engine against the reference backend on every scenario of the suite (the same call paths
+/// the benchmarks time), without timing anything: prints max |dev| over 100 steps per case.
+/// </summary>
+internal static class CheckJob
+{
+    public static int Run(string[] args)
+    {
+        int[] hiddens = args.Length > 0 ? args[0].Split(',').Select(int.Parse).ToArray() : [64, 256, 1024];
+        var engines = Engines.All();
+        Console.WriteLine($"engines: {string.Join(", ", engines)}; tolerance {Verifier.Tolerance:E0} over {Verifier.Steps} steps from a zero state");
+        Console.WriteLine($"{"engine",-10} {"cell",-5} {"hidden",6} {"scenario",-9} {"max |dev|",10}");
+        int failures = 0, passed = 0;
+        foreach (RnnCellKind cell in new[] { RnnCellKind.Rnn, RnnCellKind.Gru, RnnCellKind.Lstm })
+        foreach (int hidden in hiddens)
+        foreach (var (kind, batch) in new[] { (ScenarioKind.Step, 1), (ScenarioKind.Run, 1), (ScenarioKind.Run, 16) })
+        foreach (string engine in engines)
+        {
+            if (Engines.Skip(engine, hidden)) continue;
+            BenchModel m = BenchModel.Get(cell, hidden);
+            string result;
+            try
+            {
+                using IEngine e = Engines.Create(engine, m, kind, batch, Verifier.Steps);
+                double dev = Verifier.MaxDeviation(e, m, kind, batch);
+                bool ok = dev <= Verifier.Tolerance;
+                if (ok) passed++; else failures++;
+                result = $"{dev,10:E2}{(ok ? "" : "  MISMATCH")}";
+            }
+            catch (Exception ex)
+            {
+                failures++;
+                Exception inner = ex;
+                while (inner.InnerException is not null) inner = inner.InnerException;
+                result = $"ERROR {inner.GetType().Name}: {inner.Message}";
+            }
+            Console.WriteLine($"{engine,-10} {cell.Name(),-5} {hidden,6} {kind + " b" + batch,-9} {result}");
+        }
+        Console.WriteLine($"check: {passed} passed, {failures} failed");
+        return failures == 0 ? 0 : 1;
+    }
+}

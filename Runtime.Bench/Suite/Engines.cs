@@ -1,0 +1,69 @@
+using RnnRuntime.Backends;
+
+namespace RnnRuntime.Bench.Suite;
+
+/// <summary>
+/// Every engine the suite can time: rnnrt's backends available here (found by name through the
+/// registry, so new backends join without a change here) and, in a peer build, ONNX Runtime and
+/// LibTorch with one and with two intra-op threads.
+/// </summary>
+public static class Engines
+{
+    /// <summary>Comma-separated engine names; when set, only these are timed.</summary>
+    public const string FilterVariable = "RNNRT_BENCH_ENGINES";
+
+    public const string Reference = "reference";
+
+    /// <summary>Peers, one intra-op thread (the main table) and two (the second table).</summary>
+    public static readonly string[] Peers = ["ort-1t", "torch-1t", "ort-2t", "torch-2t"];
+
+    public static bool PeersBuilt =>
+#if PEERS
+        true;
+#else
+        false;
+#endif
+
+    public static bool IsPeer(string name) => name.StartsWith("ort-", StringComparison.Ordinal) || name.StartsWith("torch-", StringComparison.Ordinal);
+
+    /// <summary>Engines to time, in table order: rnnrt backends first (reference, the baseline, first of them).</summary>
+    public static IReadOnlyList<string> All()
+    {
+        var names = new List<string>(BackendRegistry.Available());
+        if (PeersBuilt) names.AddRange(Peers);
+        string? filter = Environment.GetEnvironmentVariable(FilterVariable);
+        if (!string.IsNullOrWhiteSpace(filter))
+        {
+            var wanted = filter.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var unknown = wanted.Where(w => !names.Contains(w)).ToArray();
+            if (unknown.Length > 0)
+                throw new ArgumentException($"{FilterVariable}: unknown engine(s) {string.Join(", ", unknown)}; available: {string.Join(", ", names)}");
+            names = names.Where(wanted.Contains).ToList();
+        }
+        return names;
+    }
+
+    public static IEngine Create(string name, BenchModel m, ScenarioKind kind, int batch, int steps)
+    {
+#if PEERS
+        switch (name)
+        {
+            case "ort-1t": return new RnnRuntime.Bench.Peers.OrtEngine(m, kind, batch, steps, threads: 1);
+            case "ort-2t": return new RnnRuntime.Bench.Peers.OrtEngine(m, kind, batch, steps, threads: 2);
+            case "torch-1t":
+            case "torch-2t":
+                RnnRuntime.Bench.Peers.TorchNativeCompat.EnsureLoadable();
+                return new RnnRuntime.Bench.Peers.TorchEngine(m, kind, batch, steps, threads: name == "torch-1t" ? 1 : 2);
+        }
+#endif
+        if (IsPeer(name))
+            throw new InvalidOperationException($"engine '{name}' needs a peer build: ./build.sh bench --peers (dotnet build Runtime.Bench -p:Peers=true)");
+        return new RnnrtEngine(name, m, kind, batch, steps);
+    }
+
+    /// <summary>
+    /// The reference backend computes in double, one scalar at a time: at hidden 1024 one Run of
+    /// 100 x 16 steps takes tens of seconds. It stays the baseline at 64 and 256 only.
+    /// </summary>
+    public static bool Skip(string engine, int hidden) => engine == Reference && hidden > 256;
+}

@@ -1,0 +1,43 @@
+namespace RnnRuntime.Bench.Suite;
+
+/// <summary>rnnrt through its public API, on one backend chosen by name.</summary>
+public sealed class RnnrtEngine : IEngine
+{
+    private readonly RnnModel _model;
+    private readonly RnnSession _session;
+    private readonly float[] _input;
+    private readonly float[] _output;
+    private readonly int _steps;
+    private readonly ScenarioKind _kind;
+
+    public RnnrtEngine(string backend, BenchModel m, ScenarioKind kind, int batch, int steps)
+    {
+        _model = RnnModel.Load(m.Safetensors, new RnnOptions { Backend = backend });
+        if (_model.Backend != backend)
+            throw new InvalidOperationException($"asked for backend '{backend}', got '{_model.Backend}'");
+        _session = _model.CreateSession(batch);
+        _kind = kind;
+        _steps = kind == ScenarioKind.Step ? 1 : steps;
+        _input = GC.AllocateArray<float>(_steps * batch * m.Input, pinned: true);
+        _output = GC.AllocateArray<float>(_steps * batch * m.Hidden, pinned: true);
+        Name = backend;
+    }
+
+    public string Name { get; }
+    public Span<float> Input => _input;
+    public ReadOnlySpan<float> Output => _output;
+
+    public void Invoke()
+    {
+        if (_kind == ScenarioKind.Step) _session.Step(_input, _output);
+        else _session.Run(_input, _steps, _output);
+    }
+
+    public void ResetState() => _session.Reset();
+
+    public void Dispose()
+    {
+        _session.Dispose();
+        _model.Dispose();
+    }
+}
