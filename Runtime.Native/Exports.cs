@@ -143,134 +143,96 @@ internal static unsafe class Exports
     }
 
     [UnmanagedCallersOnly(EntryPoint = "rnnrt_session_step")]
-    public static int SessionStep(nint session, float* x, nuint xLength, float* y, nuint yLength)
+    public static int SessionStep(nint session, float* x, nuint xLength, float* y, nuint yLength) =>
+        OnSession(session, "rnnrt_session_step", new StepCall(x, xLength, y, yLength));
+
+    private readonly struct StepCall(float* x, nuint xLength, float* y, nuint yLength) : ISessionCall
     {
-        const string F = "rnnrt_session_step";
-        try
+        public int Invoke(NativeSession s, string f)
         {
-            if (HandleTable.Find(session, HandleKind.Session, "session", out string? error) is not NativeSession s)
-                return Fail(NativeStatus.InvalidHandle, F, error!);
-            if (!s.TryEnter()) return Busy(F, session, s);
-            try
-            {
-                if (x == null && xLength != 0) return Fail(NativeStatus.InvalidArgument, F, "x is NULL");
-                if (y == null && yLength != 0) return Fail(NativeStatus.InvalidArgument, F, "y is NULL");
-                if (xLength > int.MaxValue || yLength > int.MaxValue)
-                    return Fail(NativeStatus.ShapeMismatch, F, $"x_len {xLength} / y_len {yLength}: expected {s.Session.InputLength} / {s.Session.OutputLength} floats");
-                s.Session.Step(new ReadOnlySpan<float>(x, (int)xLength), new Span<float>(y, (int)yLength));
-                return 0;
-            }
-            finally
-            {
-                s.Exit();
-            }
-        }
-        catch (Exception e)
-        {
-            return (int)LastError.FromException(F, e);
+            if (x == null && xLength != 0) return Fail(NativeStatus.InvalidArgument, f, "x is NULL");
+            if (y == null && yLength != 0) return Fail(NativeStatus.InvalidArgument, f, "y is NULL");
+            if (xLength > int.MaxValue || yLength > int.MaxValue)
+                return Fail(NativeStatus.ShapeMismatch, f, $"x_len {xLength} / y_len {yLength}: expected {s.Session.InputLength} / {s.Session.OutputLength} floats");
+            s.Session.Step(new ReadOnlySpan<float>(x, (int)xLength), new Span<float>(y, (int)yLength));
+            return 0;
         }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "rnnrt_session_run")]
-    public static int SessionRun(nint session, float* xs, nuint steps, float* ys, nuint ysLength)
+    public static int SessionRun(nint session, float* xs, nuint steps, float* ys, nuint ysLength) =>
+        OnSession(session, "rnnrt_session_run", new RunCall(xs, steps, ys, ysLength));
+
+    private readonly struct RunCall(float* xs, nuint steps, float* ys, nuint ysLength) : ISessionCall
     {
-        const string F = "rnnrt_session_run";
-        try
+        public int Invoke(NativeSession s, string f)
         {
-            if (HandleTable.Find(session, HandleKind.Session, "session", out string? error) is not NativeSession s)
-                return Fail(NativeStatus.InvalidHandle, F, error!);
-            if (!s.TryEnter()) return Busy(F, session, s);
-            try
-            {
-                // xs has no length argument: it is [steps, B, I] by contract.
-                ulong xsLength = (ulong)steps * (ulong)s.Session.InputLength;
-                if (steps > int.MaxValue || xsLength > int.MaxValue)
-                    return Fail(NativeStatus.InvalidArgument, F, $"steps is {steps}; a run of more than {int.MaxValue} input floats is not supported, split it into several runs");
-                if (xs == null && xsLength != 0) return Fail(NativeStatus.InvalidArgument, F, "xs is NULL");
-                if (ys == null && ysLength != 0) return Fail(NativeStatus.InvalidArgument, F, "ys is NULL");
-                if (ysLength > int.MaxValue)
-                    return Fail(NativeStatus.ShapeMismatch, F, $"ys_len is {ysLength}; expected {(ulong)steps * (ulong)s.Session.OutputLength} floats ({steps} steps x batch {s.Session.BatchSize} x {s.Session.Model.OutputSize} outputs)");
-                s.Session.Run(new ReadOnlySpan<float>(xs, (int)xsLength), (int)steps, new Span<float>(ys, (int)ysLength));
-                return 0;
-            }
-            finally
-            {
-                s.Exit();
-            }
-        }
-        catch (Exception e)
-        {
-            return (int)LastError.FromException(F, e);
+            // xs has no length argument: it is [steps, B, I] by contract.
+            ulong xsLength = (ulong)steps * (ulong)s.Session.InputLength;
+            if (steps > int.MaxValue || xsLength > int.MaxValue)
+                return Fail(NativeStatus.InvalidArgument, f, $"steps is {steps}; a run of more than {int.MaxValue} input floats is not supported, split it into several runs");
+            if (xs == null && xsLength != 0) return Fail(NativeStatus.InvalidArgument, f, "xs is NULL");
+            if (ys == null && ysLength != 0) return Fail(NativeStatus.InvalidArgument, f, "ys is NULL");
+            if (ysLength > int.MaxValue)
+                return Fail(NativeStatus.ShapeMismatch, f, $"ys_len is {ysLength}; expected {(ulong)steps * (ulong)s.Session.OutputLength} floats ({steps} steps x batch {s.Session.BatchSize} x {s.Session.Model.OutputSize} outputs)");
+            s.Session.Run(new ReadOnlySpan<float>(xs, (int)xsLength), (int)steps, new Span<float>(ys, (int)ysLength));
+            return 0;
         }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "rnnrt_session_reset")]
-    public static int SessionReset(nint session)
+    public static int SessionReset(nint session) => OnSession(session, "rnnrt_session_reset", new ResetCall());
+
+    private readonly struct ResetCall : ISessionCall
     {
-        const string F = "rnnrt_session_reset";
-        try
+        public int Invoke(NativeSession s, string f)
         {
-            if (HandleTable.Find(session, HandleKind.Session, "session", out string? error) is not NativeSession s)
-                return Fail(NativeStatus.InvalidHandle, F, error!);
-            if (!s.TryEnter()) return Busy(F, session, s);
-            try
-            {
-                s.Session.Reset();
-                return 0;
-            }
-            finally
-            {
-                s.Exit();
-            }
-        }
-        catch (Exception e)
-        {
-            return (int)LastError.FromException(F, e);
+            s.Session.Reset();
+            return 0;
         }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "rnnrt_session_get_state")]
-    public static int SessionGetState(nint session, float* state, nuint length)
+    public static int SessionGetState(nint session, float* state, nuint length) =>
+        OnSession(session, "rnnrt_session_get_state", new StateCall(state, length, write: false));
+
+    [UnmanagedCallersOnly(EntryPoint = "rnnrt_session_set_state")]
+    public static int SessionSetState(nint session, float* state, nuint length) =>
+        OnSession(session, "rnnrt_session_set_state", new StateCall(state, length, write: true));
+
+    private readonly struct StateCall(float* state, nuint length, bool write) : ISessionCall
     {
-        const string F = "rnnrt_session_get_state";
-        try
+        public int Invoke(NativeSession s, string f)
         {
-            if (HandleTable.Find(session, HandleKind.Session, "session", out string? error) is not NativeSession s)
-                return Fail(NativeStatus.InvalidHandle, F, error!);
-            if (!s.TryEnter()) return Busy(F, session, s);
-            try
-            {
-                if (state == null && length != 0) return Fail(NativeStatus.InvalidArgument, F, "state is NULL");
-                if (length > int.MaxValue) return StateLengthMismatch(F, s, length);
-                s.Session.GetState(new Span<float>(state, (int)length));
-                return 0;
-            }
-            finally
-            {
-                s.Exit();
-            }
-        }
-        catch (Exception e)
-        {
-            return (int)LastError.FromException(F, e);
+            if (state == null && length != 0) return Fail(NativeStatus.InvalidArgument, f, "state is NULL");
+            if (length > int.MaxValue) return StateLengthMismatch(f, s, length);
+            if (write) s.Session.SetState(new ReadOnlySpan<float>(state, (int)length));
+            else s.Session.GetState(new Span<float>(state, (int)length));
+            return 0;
         }
     }
 
-    [UnmanagedCallersOnly(EntryPoint = "rnnrt_session_set_state")]
-    public static int SessionSetState(nint session, float* state, nuint length)
+    /// <summary>What one session export does once its handle is found and the session entered.</summary>
+    private interface ISessionCall
     {
-        const string F = "rnnrt_session_set_state";
+        int Invoke(NativeSession s, string function);
+    }
+
+    /// <summary>
+    /// The protocol every session export follows: find the handle (never dereference it), enter the
+    /// session (one thread at a time), run the call, leave, and turn any exception into a status.
+    /// Generic over a struct so the call is inlined and nothing is allocated.
+    /// </summary>
+    private static int OnSession<TCall>(nint session, string function, TCall call) where TCall : struct, ISessionCall
+    {
         try
         {
             if (HandleTable.Find(session, HandleKind.Session, "session", out string? error) is not NativeSession s)
-                return Fail(NativeStatus.InvalidHandle, F, error!);
-            if (!s.TryEnter()) return Busy(F, session, s);
+                return Fail(NativeStatus.InvalidHandle, function, error!);
+            if (!s.TryEnter()) return Busy(function, session, s);
             try
             {
-                if (state == null && length != 0) return Fail(NativeStatus.InvalidArgument, F, "state is NULL");
-                if (length > int.MaxValue) return StateLengthMismatch(F, s, length);
-                s.Session.SetState(new ReadOnlySpan<float>(state, (int)length));
-                return 0;
+                return call.Invoke(s, function);
             }
             finally
             {
@@ -279,7 +241,7 @@ internal static unsafe class Exports
         }
         catch (Exception e)
         {
-            return (int)LastError.FromException(F, e);
+            return (int)LastError.FromException(function, e);
         }
     }
 
