@@ -63,21 +63,10 @@ public sealed class MachineConfig : ManualConfig
 }
 
 /// <summary>GB/s for ReadSum, GFLOP/s for the FMA loops.</summary>
-public sealed class ThroughputColumn : IColumn
+public sealed class ThroughputColumn() : CustomColumn("rnnrt.Throughput", "Throughput",
+    "ReadSum: GB/s read; Fma256/Fma512: GFLOP/s (10 independent FMA chains)")
 {
-    public string Id => "rnnrt.Throughput";
-    public string ColumnName => "Throughput";
-    public bool AlwaysShow => true;
-    public ColumnCategory Category => ColumnCategory.Custom;
-    public int PriorityInCategory => 0;
-    public bool IsNumeric => true;
-    public UnitType UnitType => UnitType.Dimensionless;
-    public string Legend => "ReadSum: GB/s read; Fma256/Fma512: GFLOP/s (10 independent FMA chains)";
-    public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-    public bool IsAvailable(Summary summary) => true;
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, summary.Style);
-
-    public string GetValue(Summary summary, BenchmarkCase c, SummaryStyle style)
+    public override string GetValue(Summary summary, BenchmarkCase c, SummaryStyle style)
     {
         if (summary[c]?.ResultStatistics?.Mean is not double ns) return "-";
         string method = c.Descriptor.WorkloadMethod.Name;

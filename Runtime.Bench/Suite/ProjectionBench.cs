@@ -67,21 +67,10 @@ public sealed class ProjectionConfig : ManualConfig
 }
 
 /// <summary>Achieved GFLOP/s of the input projection, from the wide/narrow pair (on the wide row).</summary>
-public sealed class ProjectionColumn : IColumn
+public sealed class ProjectionColumn() : CustomColumn("rnnrt.Projection", "Projection GFLOP/s",
+    "2*T*B*3H*(H-8) / (Min(input H) - Min(input 8)): the hoisted input projection's achieved rate")
 {
-    public string Id => "rnnrt.Projection";
-    public string ColumnName => "Projection GFLOP/s";
-    public bool AlwaysShow => true;
-    public ColumnCategory Category => ColumnCategory.Custom;
-    public int PriorityInCategory => 0;
-    public bool IsNumeric => true;
-    public UnitType UnitType => UnitType.Dimensionless;
-    public string Legend => "2*T*B*3H*(H-8) / (Min(input H) - Min(input 8)): the hoisted input projection's achieved rate";
-    public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-    public bool IsAvailable(Summary summary) => true;
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, summary.Style);
-
-    public string GetValue(Summary summary, BenchmarkCase c, SummaryStyle style) =>
+    public override string GetValue(Summary summary, BenchmarkCase c, SummaryStyle style) =>
         Gflops(summary, c) is double g ? g.ToString("F1", CultureInfo.InvariantCulture) : "-";
 
     public static double? Gflops(Summary summary, BenchmarkCase c)

@@ -31,38 +31,30 @@ public readonly record struct CaseInfo(RnnCellKind Cell, int Hidden, string Engi
 /// Roofline columns: the floor from DESIGN.md's machine figures, time / floor, the floor from this
 /// machine's measured bandwidth and FMA peak, achieved GFLOP/s, and the speed-up over the reference.
 /// </summary>
-public sealed class SuiteColumn(SuiteColumn.Kind kind) : IColumn
-{
-    public enum Kind { Floor, TimesFloor, DesignFloor, Gflops, VsReference }
-
-    public string Id => "rnnrt." + kind;
-    public string ColumnName => kind switch
+public sealed class SuiteColumn(SuiteColumn.Kind kind) : CustomColumn(
+    "rnnrt." + kind,
+    kind switch
     {
         Kind.DesignFloor => "Floor (DESIGN)",
         Kind.TimesFloor => "x Floor",
         Kind.Floor => "Floor",
         Kind.Gflops => "GFLOP/s",
         _ => "vs reference",
-    };
-    public bool AlwaysShow => true;
-    public ColumnCategory Category => ColumnCategory.Custom;
-    public int PriorityInCategory => (int)kind;
-    public bool IsNumeric => true;
-    public UnitType UnitType => kind is Kind.Floor or Kind.DesignFloor ? UnitType.Time : UnitType.Dimensionless;
-    public string Legend => kind switch
+    },
+    kind switch
     {
         Kind.DesignFloor => "The same floor from DESIGN.md's figures (75/52/45/21/14 GB/s by footprint, 38.9 GFLOP/s)",
         Kind.TimesFloor => "Median / Floor",
         Kind.Floor => "Roofline floor on this machine, one core, measured in-process: batch-1 step = weight bytes / read bandwidth of a buffer that size; Run = input projection FLOPs / FMA peak + T x max(W_hh bytes / bandwidth, B x recurrent FLOPs / peak)",
         Kind.Gflops => "FLOPs of both matrix products per call / Median",
         _ => "Median of the reference backend on the same scenario / Median",
-    };
+    },
+    kind is Kind.Floor or Kind.DesignFloor ? UnitType.Time : UnitType.Dimensionless,
+    (int)kind)
+{
+    public enum Kind { Floor, TimesFloor, DesignFloor, Gflops, VsReference }
 
-    public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-    public bool IsAvailable(Summary summary) => true;
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, summary.Style);
-
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
+    public override string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
     {
         if (CaseInfo.Of(benchmarkCase) is not CaseInfo info) return "-";
         double? mean = Mean(summary, benchmarkCase);
