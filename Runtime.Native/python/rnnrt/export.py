@@ -1,0 +1,205 @@
+"""rnnrt.save: one PyTorch network -> one .safetensors file with its layer list.
+
+A network is an ordered list of layers, applied per time step to [T, B, features]:
+  linear              nn.Linear                   tensors <prefix>.weight, <prefix>.bias
+  rnn / gru / lstm    nn.RNN / nn.GRU / nn.LSTM   tensors <prefix>.weight_ih_l0 ... (PyTorch's names)
+  tanh, relu, sigmoid nn.Tanh / nn.ReLU / nn.Sigmoid, or the name alone
+  add_input           the network's input x_t added to the current value (a residual skip)
+The file holds those modules' tensors under their state_dict names (float32) and, in
+__metadata__["rnnrt.network"], the JSON {"version": 1, "layers": [{"kind": ..., "prefix": ...}, ...]}.
+Anything rnnrt would run differently from PyTorch is refused with a ValueError instead of written.
+"""
+import json
+import struct
+import sys
+
+import torch
+from torch import nn
+
+ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid}
+ADD_INPUT = "add_input"
+_RECURRENT = {nn.RNN: "rnn", nn.GRU: "gru", nn.LSTM: "lstm"}
+_SUPPORTED = ("nn.Linear, nn.RNN, nn.GRU, nn.LSTM (proj_size 0), nn.Tanh, nn.ReLU, nn.Sigmoid, "
+              "nn.Sequential of these; nn.Dropout* and nn.Identity are skipped")
+# Identity at inference: skipped wherever they appear.
+_SKIPPED = tuple(getattr(nn, n) for n in ("Identity", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d",
+                                          "AlphaDropout", "FeatureAlphaDropout") if hasattr(nn, n))
+
+
+def layers_of(module, layers=None):
+    """The layer list that save() would write for `module`, as a list of dicts
+    ({"kind": "gru", "prefix": "gru"}, {"kind": "tanh"}, ...). Raises what save() raises."""
+    return _plan(module, layers)[0]
+
+
+def save(module, path, layers=None):
+    """Write `module` as an rnnrt network to the .safetensors file `path`; returns the layer list.
+
+    layers: None for an nn.Sequential (its children in order, nested Sequentials expanded,
+        Dropout/Identity skipped) or for a single nn.Linear/RNN/GRU/LSTM (prefix "").
+        For any other module, the names in forward order: child modules (dotted paths such as
+        "encoder.gru" work; a named nn.Sequential is expanded), "tanh", "relu", "sigmoid",
+        "add_input". Example: layers=["fc_in", "tanh", "gru", "fc", "sigmoid"].
+
+    Only the listed modules' tensors are written, converted to float32, under their state_dict
+    names. The module is not modified (its train/eval mode included); rnnrt always computes
+    the inference forward, with recurrent modules in the [T, B, features] layout.
+
+    Raises ValueError, naming the layer and why, for: a module type rnnrt does not run, an LSTM
+    with proj_size > 0, a subclass of a supported type (its forward may differ), a name that is
+    neither a child nor an activation, a child holding tensors the list leaves out, widths that
+    do not chain (add_input included), an empty list, non-floating tensors, and tensors other
+    than the plain ones (weight norm, parametrizations, extra buffers).
+    """
+    entries, tensors = _plan(module, layers)
+    doc = json.dumps({"version": 1, "layers": entries}, separators=(",", ":"))
+    _write_safetensors(path, tensors, {"rnnrt.network": doc})
+    return entries
+
+
+def _plan(module, layers):
+    """Resolve and check the layer list: (entries for the JSON, [(tensor name, tensor)])."""
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"expected a torch.nn.Module, got {type(module).__name__}")
+    if layers is None:
+        if type(module) not in (nn.Sequential, nn.Linear, *_RECURRENT):
+            raise ValueError(f"{type(module).__name__} is not a plain nn.Sequential, so rnnrt cannot know its "
+                             f"forward order: pass layers=[...] naming its child modules and activations "
+                             f"in forward order, e.g. layers=['fc_in', 'tanh', 'gru', 'fc', 'sigmoid']")
+        items = _expand("", module)
+    else:
+        if isinstance(layers, str):
+            raise TypeError("layers must be a list of names, not one string")
+        items = [item for name in layers for item in _resolve(module, name)]
+    if not items:
+        raise ValueError("the layer list is empty: a network needs at least one layer")
+
+    entries, tensors, seen, covered = [], [], set(), set()
+    width = net_input = None  # width None: still at the network's input (its width not yet known)
+    for index, (kind, prefix, child) in enumerate(items):
+        if child is None:  # an activation or add_input
+            if kind == ADD_INPUT and width is not None and width != net_input:
+                raise ValueError(f"layer {index} add_input: the network's input has {net_input} features "
+                                 f"but the value at that point has {width}; the widths must match")
+            entries.append({"kind": kind})
+            continue
+        where = f"layer {index} '{prefix}' ({type(child).__name__})"
+        kind, expected, in_width, out_width = _describe(where, child)
+        found = child.state_dict(keep_vars=True)
+        if set(found) != set(expected):
+            raise ValueError(f"{where} holds tensors {sorted(found)} where rnnrt expects exactly {expected}; "
+                             f"weight norm, parametrizations and extra buffers are not supported "
+                             f"(remove them, e.g. torch.nn.utils.remove_weight_norm, before saving)")
+        for name in expected:
+            t = found[name]
+            full = f"{prefix}.{name}" if prefix else name
+            if not t.is_floating_point():
+                raise ValueError(f"{where}: tensor '{full}' is {t.dtype}, not floating point; "
+                                 f"rnnrt needs float weights")
+            covered.add(id(t))
+            if full not in seen:
+                seen.add(full)
+                tensors.append((full, t))
+        if width is None:
+            net_input = in_width
+        elif width != in_width:
+            raise ValueError(f"{where} takes {in_width} input features but the layer before it gives "
+                             f"{width}; the widths do not chain")
+        width = out_width
+        entry = {"kind": kind, "prefix": prefix}
+        if kind == "rnn":
+            entry["nonlinearity"] = child.nonlinearity
+        entries.append(entry)
+    if width is None:
+        raise ValueError("the layer list has no linear or recurrent layer, so the network's widths are unknown")
+
+    for name, t in module.state_dict(keep_vars=True).items():
+        if id(t) not in covered:
+            owner = name.rpartition(".")[0]
+            what = (f"child '{owner}' ({type(module.get_submodule(owner)).__name__})" if owner
+                    else f"{type(module).__name__} itself")
+            raise ValueError(f"{what} holds tensor '{name}' but is not in the layer list, so the saved "
+                             f"network would compute something else than the module's forward: list it "
+                             f"in layers (in forward order), or remove it if the forward does not use it")
+    return entries, tensors
+
+
+def _resolve(root, name):
+    """One entry of `layers` -> [(kind, prefix, module or None), ...]."""
+    if not isinstance(name, str):
+        raise TypeError(f"layers entries must be names (str), got {type(name).__name__}: {name!r}")
+    try:
+        child = root.get_submodule(name)
+    except AttributeError:
+        child = None
+    if name in ACTIVATIONS or name == ADD_INPUT:
+        if child is not None and type(child) is not ACTIVATIONS.get(name):
+            raise ValueError(f"'{name}' is both an rnnrt layer name and a child module "
+                             f"({type(child).__name__}); rename the child")
+        return [(name, name, None)]
+    if child is None:
+        raise ValueError(f"'{name}' is neither a child module of {type(root).__name__} nor one of "
+                         f"{sorted(ACTIVATIONS)} or '{ADD_INPUT}'")
+    return _expand(name, child)
+
+
+def _expand(prefix, module):
+    """A module -> layer items: Sequentials expanded (children prefixed), skipped types dropped."""
+    if type(module) is nn.Sequential:
+        return [item for name, child in module.named_children()
+                for item in _expand(f"{prefix}.{name}" if prefix else name, child)]
+    if type(module) in _SKIPPED:
+        return []
+    for kind, cls in ACTIVATIONS.items():
+        if type(module) is cls:
+            return [(kind, prefix, None)]
+    return [(None, prefix, module)]
+
+
+def _describe(where, m):
+    """(kind, tensor names in file order, input width, output width) of a Linear/RNN/GRU/LSTM."""
+    t = type(m)
+    if t is nn.Linear:
+        return "linear", ["weight"] + (["bias"] if m.bias is not None else []), m.in_features, m.out_features
+    if t in _RECURRENT:
+        if getattr(m, "proj_size", 0) > 0:
+            raise ValueError(f"{where}: LSTM with proj_size={m.proj_size} is not supported by rnnrt yet")
+        d = 2 if m.bidirectional else 1
+        names = [f"{w}_l{k}{s}" for k in range(m.num_layers) for s in ("", "_reverse")[:d]
+                 for w in ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if m.bias else ())]
+        return _RECURRENT[t], names, m.input_size, m.hidden_size * d
+    base = next((c for c in (nn.Linear, *_RECURRENT, *ACTIVATIONS.values()) if isinstance(m, c)), None)
+    if base is not None:
+        raise ValueError(f"{where} is a subclass of nn.{base.__name__} whose forward may differ; "
+                         f"rnnrt only takes nn.{base.__name__} itself")
+    raise ValueError(f"{where}: rnnrt has no layer for {type(m).__name__} (supported: {_SUPPORTED})")
+
+
+def _f32_bytes(t):
+    """Little-endian float32 bytes of a tensor; numpy when present, else the array module."""
+    t = t.detach().to("cpu", torch.float32).contiguous()
+    try:
+        return t.numpy().astype("<f4", copy=False).tobytes()
+    except (ImportError, RuntimeError):  # torch without numpy
+        import array
+        a = array.array("f", t.reshape(-1).tolist())
+        if sys.byteorder == "big":
+            a.byteswap()
+        return a.tobytes()
+
+
+def _write_safetensors(path, tensors, metadata):
+    """safetensors by hand: u64 LE header length, JSON header padded with spaces to 8, raw data."""
+    header, blobs, offset = {"__metadata__": metadata}, [], 0
+    for name, t in tensors:
+        blob = _f32_bytes(t)
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    raw += b" " * (-len(raw) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(raw)))
+        f.write(raw)
+        for blob in blobs:
+            f.write(blob)
