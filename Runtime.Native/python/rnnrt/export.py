@@ -119,7 +119,7 @@ def _plan(module, layers):
             what = (f"child '{owner}' ({type(module.get_submodule(owner)).__name__})" if owner
                     else f"{type(module).__name__} itself")
             raise ValueError(f"{what} holds tensor '{name}' but is not in the layer list, so the saved "
-                             f"network would compute something else than the module's forward: list it "
+                             f"network would compute something other than the module's forward: list it "
                              f"in layers (in forward order), or remove it if the forward does not use it")
     return entries, tensors
 

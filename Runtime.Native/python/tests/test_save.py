@@ -1,0 +1,259 @@
+"""Tests of rnnrt.save / rnnrt.layers_of.  Run: /usr/bin/python3 -m pytest -q Runtime.Native/python/tests"""
+import json
+import os
+import struct
+import sys
+
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import rnnrt  # noqa: E402
+
+
+def read_safetensors(path):
+    """Parse a file independently of rnnrt's writer: (metadata, {name: (dtype, shape, tensor)})."""
+    data = open(path, "rb").read()
+    (n,) = struct.unpack("<Q", data[:8])
+    raw = data[8:8 + n]
+    assert n % 8 == 0 and raw == raw.rstrip(b" ") + b" " * (len(raw) - len(raw.rstrip(b" ")))
+    header = json.loads(raw)
+    meta = header.pop("__metadata__")
+    assert all(isinstance(v, str) for v in meta.values())
+    body, out, end = data[8 + n:], {}, 0
+    for name, e in header.items():  # written back to back, in header order, covering the body
+        a, b = e["data_offsets"]
+        assert a == end and b - a == 4 * _numel(e["shape"]), name
+        end = b
+        t = torch.frombuffer(bytearray(body[a:b]), dtype=torch.float32).reshape(e["shape"])
+        out[name] = (e["dtype"], e["shape"], t)
+    assert end == len(body)
+    return meta, out
+
+
+def _numel(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def network(meta):
+    doc = json.loads(meta["rnnrt.network"])
+    assert doc["version"] == 1 and set(doc) == {"version", "layers"}
+    return doc["layers"]
+
+
+def run_file(path, x):
+    """Evaluate a saved network from the file alone (zero initial state), as rnnrt should."""
+    meta, tensors = read_safetensors(path)
+    t = {name: v[2] for name, v in tensors.items()}
+    y = x
+    for layer in network(meta):
+        kind, p = layer["kind"], layer.get("prefix", "")
+        key = (lambda n: f"{p}.{n}" if p else n)
+        if kind == "linear":
+            y = nn.functional.linear(y, t[key("weight")], t.get(key("bias")))
+        elif kind in ("rnn", "gru", "lstm"):
+            g = {"rnn": 1, "gru": 3, "lstm": 4}[kind]
+            w = t[key("weight_ih_l0")]
+            layers = sum(1 for n in t if n.startswith(key("weight_ih_l")) and not n.endswith("_reverse"))
+            kw = dict(num_layers=layers, bias=key("bias_ih_l0") in t, bidirectional=key("weight_ih_l0_reverse") in t)
+            if kind == "rnn":
+                kw["nonlinearity"] = layer["nonlinearity"]
+            m = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[kind](w.shape[1], w.shape[0] // g, **kw)
+            m.load_state_dict({n[len(key("")):]: v for n, v in t.items() if n.startswith(key(""))})
+            y = m(y)[0]
+        elif kind == "add_input":
+            y = y + x
+        else:
+            y = getattr(torch, kind)(y)
+    return y
+
+
+class Denoiser(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc_in = nn.Linear(6, 5)
+        self.gru = nn.GRU(5, 7, num_layers=2)
+        self.act = nn.Sigmoid()
+        self.fc = nn.Linear(7, 6)
+
+    def forward(self, x):
+        return torch.relu(self.fc(self.gru(self.act(torch.tanh(self.fc_in(x))))[0])) + x
+
+
+LAYERS = ["fc_in", "tanh", "act", "gru", "fc", "relu", "add_input"]
+
+
+def test_custom_module_file_format(tmp_path):
+    torch.manual_seed(0)
+    net, path = Denoiser(), tmp_path / "net.safetensors"
+    assert rnnrt.save(net, path, layers=LAYERS) == rnnrt.layers_of(net, LAYERS)
+    meta, tensors = read_safetensors(path)
+    assert list(meta) == ["rnnrt.network"]
+    assert network(meta) == [
+        {"kind": "linear", "prefix": "fc_in"}, {"kind": "tanh"}, {"kind": "sigmoid"},
+        {"kind": "gru", "prefix": "gru"}, {"kind": "linear", "prefix": "fc"}, {"kind": "relu"},
+        {"kind": "add_input"}]
+    sd = net.state_dict()
+    assert list(tensors) == ["fc_in.weight", "fc_in.bias"] + [f"gru.{n}" for n in net.gru.state_dict()] + \
+        ["fc.weight", "fc.bias"]
+    for name, (dtype, shape, t) in tensors.items():
+        assert dtype == "F32" and shape == list(sd[name].shape) and torch.equal(t, sd[name])
+
+
+def test_saved_network_computes_the_forward(tmp_path):
+    torch.manual_seed(1)
+    net, path = Denoiser(), tmp_path / "net.safetensors"
+    rnnrt.save(net, path, layers=LAYERS)
+    x = torch.randn(9, 2, 6)
+    with torch.no_grad():
+        assert torch.allclose(run_file(path, x), net(x), atol=1e-6)
+
+
+def test_sequential_default_expands_nested_and_skips_identity(tmp_path):
+    net = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.3), nn.ReLU(),
+                        nn.Sequential(nn.Identity(), nn.Linear(8, 8, bias=False), nn.Sigmoid()), nn.Tanh())
+    path = tmp_path / "seq.safetensors"
+    rnnrt.save(net, path)
+    meta, tensors = read_safetensors(path)
+    assert network(meta) == [{"kind": "linear", "prefix": "0"}, {"kind": "relu"},
+                             {"kind": "linear", "prefix": "3.1"}, {"kind": "sigmoid"}, {"kind": "tanh"}]
+    assert {n: v[1] for n, v in tensors.items()} == {"0.weight": [8, 4], "0.bias": [8], "3.1.weight": [8, 8]}
+    x = torch.randn(3, 2, 4)
+    with torch.no_grad():
+        assert torch.allclose(run_file(path, x), net.eval()(x), atol=1e-6)
+
+
+def test_single_module_has_empty_prefix_and_pytorch_names(tmp_path):
+    path = tmp_path / "lstm.safetensors"
+    lstm = nn.LSTM(3, 4, num_layers=2, bidirectional=True, bias=False)
+    assert rnnrt.save(lstm, path) == [{"kind": "lstm", "prefix": ""}]
+    _, tensors = read_safetensors(path)
+    assert list(tensors) == list(lstm.state_dict())
+    assert "weight_hh_l1_reverse" in tensors and tensors["weight_ih_l1"][1] == [16, 8]
+
+
+def test_nested_prefixes_and_named_sequential(tmp_path):
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = nn.Module()
+            self.encoder.lstm = nn.LSTM(3, 5)
+            self.head = nn.Sequential(nn.Linear(5, 2), nn.Tanh())
+
+    path = tmp_path / "nested.safetensors"
+    assert rnnrt.save(Net(), path, layers=["encoder.lstm", "head"]) == [
+        {"kind": "lstm", "prefix": "encoder.lstm"}, {"kind": "linear", "prefix": "head.0"}, {"kind": "tanh"}]
+    _, tensors = read_safetensors(path)
+    assert sorted(tensors) == sorted(["encoder.lstm.weight_ih_l0", "encoder.lstm.weight_hh_l0",
+                                      "encoder.lstm.bias_ih_l0", "encoder.lstm.bias_hh_l0",
+                                      "head.0.weight", "head.0.bias"])
+
+
+def test_rnn_nonlinearity_is_recorded():
+    for act in ("tanh", "relu"):
+        net = nn.Sequential(nn.RNN(3, 4, nonlinearity=act))
+        assert rnnrt.layers_of(net) == [{"kind": "rnn", "prefix": "0", "nonlinearity": act}]
+
+
+def test_module_is_not_modified_and_other_float_types_become_f32(tmp_path):
+    net = nn.Sequential(nn.GRU(3, 4), nn.Linear(4, 2)).double().train()
+    before = {n: t.clone() for n, t in net.state_dict().items()}
+    path = tmp_path / "f64.safetensors"
+    rnnrt.save(net, path)
+    assert net.training and all(m.training for m in net.modules())
+    assert all(t.dtype == torch.float64 and torch.equal(t, before[n]) for n, t in net.state_dict().items())
+    _, tensors = read_safetensors(path)
+    assert all(v[0] == "F32" and torch.equal(v[2], before[n].float()) for n, v in tensors.items())
+
+
+def test_shared_module_listed_twice_is_written_once(tmp_path):
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+    path = tmp_path / "twice.safetensors"
+    rnnrt.save(Net(), path, layers=["fc", "tanh", "fc"])
+    meta, tensors = read_safetensors(path)
+    assert list(tensors) == ["fc.weight", "fc.bias"] and len(network(meta)) == 3
+
+
+# --- refusals: a ValueError that names the layer and why, and no file ---
+
+class Holder(nn.Module):
+    """A custom module holding the given children under the given names."""
+    def __init__(self, **children):
+        super().__init__()
+        for name, child in children.items():
+            setattr(self, name, child)
+
+
+class MyLinear(nn.Linear):
+    def forward(self, x):
+        return super().forward(x) * 2
+
+
+def _weight_normed():
+    return torch.nn.utils.weight_norm(nn.Linear(4, 4))
+
+
+def _int_linear():
+    fc = nn.Linear(4, 4)
+    fc.weight = nn.Parameter(torch.ones(4, 4, dtype=torch.int32), requires_grad=False)
+    return fc
+
+
+def _own_parameter():
+    h = Holder(fc=nn.Linear(4, 4))
+    h.scale = nn.Parameter(torch.ones(4))
+    return h
+
+
+REFUSALS = {
+    "conv1d": (nn.Sequential(nn.Conv1d(4, 4, 1)), None, ["'0'", "Conv1d", "no layer"]),
+    "layernorm": (nn.Sequential(nn.Linear(4, 4), nn.LayerNorm(4)), None, ["'1'", "LayerNorm"]),
+    "embedding": (Holder(emb=nn.Embedding(10, 4), gru=nn.GRU(4, 4)), ["emb", "gru"], ["'emb'", "Embedding"]),
+    "gelu": (nn.Sequential(nn.Linear(4, 4), nn.GELU()), None, ["'1'", "GELU"]),
+    "subclass": (nn.Sequential(MyLinear(4, 4)), None, ["MyLinear", "subclass of nn.Linear"]),
+    "proj_size": (Holder(lstm=nn.LSTM(4, 8, proj_size=2)), ["lstm"], ["'lstm'", "LSTM", "proj_size=2"]),
+    "unknown_name": (Holder(fc=nn.Linear(4, 4)), ["fc", "gelu"], ["'gelu'", "neither a child"]),
+    "parameter_name": (Holder(fc=nn.Linear(4, 4)), ["fc.weight"], ["'fc.weight'", "neither a child"]),
+    "unlisted_child": (Holder(fc=nn.Linear(4, 4), gru=nn.GRU(4, 4)), ["gru"], ["'fc'", "Linear", "list it"]),
+    "unlisted_in_sequential": (Holder(body=nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 4)), gru=nn.GRU(4, 4)),
+                               ["body.0", "gru"], ["'body.1'", "Linear", "list it"]),
+    "own_parameter": (_own_parameter(), ["fc"], ["Holder itself", "'scale'", "list it"]),
+    "linear_width": (nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(5, 4)), None,
+                     ["layer 2 '2' (Linear)", "takes 5", "gives 6"]),
+    "recurrent_width": (Holder(fc=nn.Linear(4, 6), gru=nn.GRU(5, 4)), ["fc", "gru"], ["'gru' (GRU)", "takes 5"]),
+    "add_input_width": (Holder(gru=nn.GRU(4, 6)), ["gru", "add_input"], ["add_input", "input has 4", "has 6"]),
+    "empty_list": (Holder(fc=nn.Linear(4, 4)), [], ["empty"]),
+    "empty_sequential": (nn.Sequential(nn.Dropout()), None, ["empty"]),
+    "only_activations": (nn.Sequential(nn.Tanh()), None, ["no linear or recurrent layer"]),
+    "custom_without_layers": (Holder(fc=nn.Linear(4, 4)), None, ["Holder", "layers=["]),
+    "non_floating": (nn.Sequential(_int_linear()), None, ["'0.weight'", "torch.int32", "not floating"]),
+    "weight_norm": (nn.Sequential(_weight_normed()), None, ["'0' (Linear)", "weight_g", "weight norm"]),
+    "name_clash": (Holder(tanh=nn.Linear(4, 4)), ["tanh"], ["'tanh'", "Linear", "rename"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSALS))
+def test_refuses(case, tmp_path):
+    module, layers, words = REFUSALS[case]
+    path = tmp_path / "never.safetensors"
+    with pytest.raises(ValueError) as e:
+        rnnrt.save(module, path, layers=layers)
+    for w in words:
+        assert w in str(e.value), str(e.value)
+    assert not path.exists()
+
+
+def test_layers_must_be_a_list_of_names():
+    with pytest.raises(TypeError):
+        rnnrt.layers_of(Holder(fc=nn.Linear(4, 4)), "fc")
+    with pytest.raises(TypeError):
+        rnnrt.layers_of(Holder(fc=nn.Linear(4, 4)), [nn.Linear(4, 4)])
