@@ -9,8 +9,16 @@ For each case, <name>.safetensors is the model (a state_dict exactly as PyTorch 
 Weights are drawn U(-k, k) with k = 1.5/sqrt(H) so that long sequences stay well-conditioned
 (see DESIGN.md); F16/BF16 cases store rounded weights and compute with exactly those values.
 Also writes the bundled model of the main job: Runtime.Bench/Models/gru_i64_h256.safetensors.
+
+Networks (net_*, layout of NETWORK_SPEC.md): small nn.Modules with their own forward; the model is
+written by rnnrt.save (Runtime.Native/python), except net_options_layers, a plain state_dict whose
+layer list is in its io file's metadata ("layers", a JSON array of names) for RnnOptions.Layers.
+<name>.io.safetensors: x [T,B,I], state0 [S], y [T,B,O], state_n [S], y64, state_n64 with
+S the whole network's state: recurrent modules in network order, each h (L*D,B,H) then (LSTM) c;
+metadata "bidirectional" ("true": Run only). Recurrent weights U(-k, k), Linear default init.
 Tests never need torch: the outputs are committed.
 """
+import copy
 import json
 import math
 import os
@@ -18,8 +26,11 @@ import struct
 import sys
 
 import torch
+from torch import nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "Runtime.Native", "python"))
+import rnnrt  # noqa: E402
 BUNDLED = os.path.join(HERE, "..", "..", "Runtime.Bench", "Models", "gru_i64_h256.safetensors")
 
 
@@ -101,6 +112,137 @@ def case(name, cell, I, H, L=1, bi=False, B=1, T=7, bias=True, relu=False, dtype
           f"|y32 - y64| max {drift:.2e}")
 
 
+# --- Networks: each a module with PyTorch's own forward(x, states) -> (y, states) ---
+
+class GuitarML(nn.Module):  # an amp model: LSTM -> Linear, plus the dry input
+    LAYERS = ["lstm", "fc", "add_input"]
+
+    def __init__(self):
+        super().__init__()
+        self.lstm, self.fc = nn.LSTM(1, 40), nn.Linear(40, 1)
+
+    def forward(self, x, s):
+        y, s0 = self.lstm(x, s[0])
+        return self.fc(y) + x, [s0]
+
+
+class Denoiser(nn.Module):  # RNNoise-like: dense, two GRUs, dense gains
+    LAYERS = ["fc_in", "tanh", "gru1", "gru2", "fc", "sigmoid"]
+
+    def __init__(self):
+        super().__init__()
+        self.fc_in, self.gru1, self.gru2, self.fc = nn.Linear(42, 24), nn.GRU(24, 24), nn.GRU(24, 48), nn.Linear(48, 22)
+
+    def forward(self, x, s):
+        y, s0 = self.gru1(torch.tanh(self.fc_in(x)), s[0])
+        y, s1 = self.gru2(y, s[1])
+        return torch.sigmoid(self.fc(y)), [s0, s1]
+
+
+class RTNeural(nn.Module):  # two LSTM modules (the second a 3-layer stack) and a dense output
+    LAYERS = ["lstm1", "lstm2", "fc"]
+
+    def __init__(self):
+        super().__init__()
+        self.lstm1, self.lstm2, self.fc = nn.LSTM(1, 8), nn.LSTM(8, 8, num_layers=3), nn.Linear(8, 1)
+
+    def forward(self, x, s):
+        y, s0 = self.lstm1(x, s[0])
+        y, s1 = self.lstm2(y, s[1])
+        return self.fc(y), [s0, s1]
+
+
+class BiGruHead(nn.Module):
+    LAYERS = ["gru", "fc"]
+
+    def __init__(self):
+        super().__init__()
+        self.gru, self.fc = nn.GRU(13, 37, num_layers=2, bidirectional=True), nn.Linear(74, 5)
+
+    def forward(self, x, s):
+        y, s0 = self.gru(x, s[0])
+        return self.fc(y), [s0]
+
+
+class OptionsLayers(nn.Module):
+    LAYERS = ["fc_in", "relu", "gru", "fc", "tanh"]
+
+    def __init__(self):
+        super().__init__()
+        self.fc_in, self.gru, self.fc = nn.Linear(13, 37), nn.GRU(37, 37), nn.Linear(37, 13)
+
+    def forward(self, x, s):
+        y, s0 = self.gru(torch.relu(self.fc_in(x)), s[0])
+        return torch.tanh(self.fc(y)), [s0]
+
+
+class Odd(nn.Module):  # a relu Elman RNN between dense layers, sigmoid, input skip
+    LAYERS = ["fc_in", "relu", "rnn", "fc", "sigmoid", "add_input"]
+
+    def __init__(self):
+        super().__init__()
+        self.fc_in, self.rnn, self.fc = nn.Linear(13, 37), nn.RNN(37, 37, nonlinearity="relu"), nn.Linear(37, 13)
+
+    def forward(self, x, s):
+        y, s0 = self.rnn(torch.relu(self.fc_in(x)), s[0])
+        return torch.sigmoid(self.fc(y)) + x, [s0]
+
+
+class NoBias(nn.Module):
+    LAYERS = ["fc_in", "lstm", "fc"]
+
+    def __init__(self):
+        super().__init__()
+        self.fc_in, self.lstm, self.fc = nn.Linear(13, 37, bias=False), nn.LSTM(37, 37, bias=False), nn.Linear(37, 13, bias=False)
+
+    def forward(self, x, s):
+        y, s0 = self.lstm(self.fc_in(x), s[0])
+        return self.fc(y), [s0]
+
+
+def flat_state(states):
+    """rnnrt's state layout: per recurrent module h (L*D,B,H), then c for an LSTM."""
+    return torch.cat([t.reshape(-1) for s in states for t in (s if isinstance(s, tuple) else (s,))])
+
+
+def net_case(name, cls, B, T, seed, plain=False):
+    torch.manual_seed(seed)
+    net = cls()
+    recurrent = [net.get_submodule(n) for n in cls.LAYERS if isinstance(getattr(net, n, None), nn.RNNBase)]
+    with torch.no_grad():
+        for m in recurrent:
+            k = 1.5 / math.sqrt(m.hidden_size)
+            for p in m.parameters():
+                p.uniform_(-k, k)
+    first = net.get_submodule(cls.LAYERS[0])
+    I = first.input_size if isinstance(first, nn.RNNBase) else first.in_features
+    x = torch.rand(T, B, I) * 2 - 1
+    state0 = []
+    for m in recurrent:
+        shape = (m.num_layers * (2 if m.bidirectional else 1), B, m.hidden_size)
+        h0 = (torch.rand(shape) * 2 - 1) * 0.5
+        state0.append((h0, (torch.rand(shape) * 2 - 1) * 0.5) if isinstance(m, nn.LSTM) else h0)
+
+    model = os.path.join(HERE, name + ".safetensors")
+    meta = {"bidirectional": "true" if any(m.bidirectional for m in recurrent) else "false"}
+    if plain:
+        save_safetensors(model, list(net.state_dict().items()))
+        meta["layers"] = json.dumps(cls.LAYERS)
+    else:
+        rnnrt.save(net, model, layers=cls.LAYERS)
+    as64 = (lambda s: tuple(t.double() for t in s) if isinstance(s, tuple) else s.double())
+    with torch.no_grad():
+        y, state_n = net(x, state0)
+        y64, state_n64 = copy.deepcopy(net).double()(x.double(), [as64(s) for s in state0])
+    io = [("x", x), ("state0", flat_state(state0)), ("y", y), ("state_n", flat_state(state_n)),
+          ("y64", y64), ("state_n64", flat_state(state_n64))]
+    save_safetensors(os.path.join(HERE, name + ".io.safetensors"), io, metadata=meta)
+    drift = (y.double() - y64).abs().max().item()
+    state_drift = (flat_state(state_n).double() - flat_state(state_n64)).abs().max().item()
+    print(f"{name:20s} {' '.join(cls.LAYERS)} B={B} T={T} I={I} O={y.shape[-1]} S={flat_state(state0).numel()}: "
+          f"|y32 - y64| max {drift:.2e}, |state_n32 - state_n64| max {state_drift:.2e}")
+
+
 def main():
     torch.set_num_threads(1)
     head = [("head.weight", torch.rand(5, 37)), ("head.bias", torch.rand(5))]
@@ -136,6 +278,14 @@ def main():
     os.makedirs(os.path.dirname(BUNDLED), exist_ok=True)
     save_safetensors(BUNDLED, list(g.state_dict().items()))
     print("bundled model:", os.path.normpath(BUNDLED))
+
+    net_case("net_guitarml", GuitarML, B=1, T=12, seed=101)
+    net_case("net_denoiser", Denoiser, B=3, T=10, seed=102)
+    net_case("net_rtneural", RTNeural, B=2, T=11, seed=103)
+    net_case("net_bigru_head", BiGruHead, B=3, T=9, seed=104)
+    net_case("net_options_layers", OptionsLayers, B=2, T=10, seed=105, plain=True)
+    net_case("net_odd", Odd, B=3, T=10, seed=106)
+    net_case("net_nobias", NoBias, B=1, T=9, seed=107)
 
 
 if __name__ == "__main__":
