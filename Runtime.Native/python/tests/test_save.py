@@ -20,7 +20,7 @@ def read_safetensors(path):
     raw = data[8:8 + n]
     assert n % 8 == 0 and raw == raw.rstrip(b" ") + b" " * (len(raw) - len(raw.rstrip(b" ")))
     header = json.loads(raw)
-    meta = header.pop("__metadata__")
+    meta = header.pop("__metadata__", {})
     assert all(isinstance(v, str) for v in meta.values())
     body, out, end = data[8 + n:], {}, 0
     for name, e in header.items():  # written back to back, in header order, covering the body
@@ -49,28 +49,41 @@ def network(meta):
 def run_file(path, x):
     """Evaluate a saved network from the file alone (zero initial state), as rnnrt should."""
     meta, tensors = read_safetensors(path)
-    t = {name: v[2] for name, v in tensors.items()}
-    y = x
-    for layer in network(meta):
+    return run_layers({n: v[2] for n, v in tensors.items()}, network(meta), x)[0]
+
+
+def run_layers(t, layers, x, state0=None):
+    """A network from its tensors and layer list -> (y, flat final state); state0 flat as rnnrt's."""
+    y, state, state_n, B = x, state0, [], x.shape[1]
+    for layer in layers:
         kind, p = layer["kind"], layer.get("prefix", "")
         key = (lambda n: f"{p}.{n}" if p else n)
         if kind == "linear":
             y = nn.functional.linear(y, t[key("weight")], t.get(key("bias")))
         elif kind in ("rnn", "gru", "lstm"):
-            g = {"rnn": 1, "gru": 3, "lstm": 4}[kind]
-            w = t[key("weight_ih_l0")]
+            w, h = t[key("weight_ih_l0")], t[key("weight_hh_l0")].shape[1]
             layers = sum(1 for n in t if n.startswith(key("weight_ih_l")) and not n.endswith("_reverse"))
-            kw = dict(num_layers=layers, bias=key("bias_ih_l0") in t, bidirectional=key("weight_ih_l0_reverse") in t)
+            bi = key("weight_ih_l0_reverse") in t
+            kw = dict(num_layers=layers, bias=key("bias_ih_l0") in t, bidirectional=bi)
             if kind == "rnn":
-                kw["nonlinearity"] = layer["nonlinearity"]
-            m = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[kind](w.shape[1], w.shape[0] // g, **kw)
+                kw["nonlinearity"] = layer.get("nonlinearity", "tanh")
+            m = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[kind](w.shape[1], h, **kw)
             m.load_state_dict({n[len(key("")):]: v for n, v in t.items() if n.startswith(key(""))})
-            y = m(y)[0]
+            s0 = None
+            if state is not None:
+                shape, count = (layers * (2 if bi else 1), B, h), layers * (2 if bi else 1) * B * h
+                s0 = state[:count].reshape(shape)
+                if kind == "lstm":
+                    s0, state = (s0, state[count:2 * count].reshape(shape)), state[2 * count:]
+                else:
+                    state = state[count:]
+            y, s = m(y, s0)
+            state_n += list(s) if kind == "lstm" else [s]
         elif kind == "add_input":
             y = y + x
         else:
             y = getattr(torch, kind)(y)
-    return y
+    return y, torch.cat([s.reshape(-1) for s in state_n] + [torch.zeros(0)])
 
 
 class Denoiser(nn.Module):
@@ -257,3 +270,31 @@ def test_layers_must_be_a_list_of_names():
         rnnrt.layers_of(Holder(fc=nn.Linear(4, 4)), "fc")
     with pytest.raises(TypeError):
         rnnrt.layers_of(Holder(fc=nn.Linear(4, 4)), [nn.Linear(4, 4)])
+
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "Runtime.Tests", "Fixtures")
+NETS = sorted(f[:-len(".io.safetensors")] for f in os.listdir(FIXTURES) if f.startswith("net_")
+              and f.endswith(".io.safetensors")) if os.path.isdir(FIXTURES) else []
+
+
+@pytest.mark.parametrize("name", NETS)
+def test_network_fixture_recomputes_from_its_files(name):
+    """The committed net_* fixtures: the model file alone (its layer list, or the io file's "layers"
+    for a plain state_dict) reproduces PyTorch's y and state_n from x and state0."""
+    meta, tensors = read_safetensors(os.path.join(FIXTURES, name + ".safetensors"))
+    io_meta, io = read_safetensors(os.path.join(FIXTURES, name + ".io.safetensors"))
+    t = {n: v[2] for n, v in tensors.items()}
+    if "layers" in io_meta:
+        assert "rnnrt.network" not in meta
+        kinds = {1: "rnn", 3: "gru", 4: "lstm"}
+        layers = [{"kind": n} if n in rnnrt.ACTIVATIONS or n == "add_input" else
+                  {"kind": "linear", "prefix": n} if f"{n}.weight" in t else
+                  {"kind": kinds[t[f"{n}.weight_hh_l0"].shape[0] // t[f"{n}.weight_hh_l0"].shape[1]], "prefix": n}
+                  for n in json.loads(io_meta["layers"])]
+    else:
+        layers = network(meta)
+    with torch.no_grad():
+        y, state_n = run_layers(t, layers, io["x"][2], io["state0"][2])
+    assert torch.allclose(y, io["y"][2], atol=1e-5) and torch.allclose(state_n, io["state_n"][2], atol=1e-5)
+    assert torch.allclose(io["y"][2], io["y64"][2], atol=1e-5)
+    assert io_meta["bidirectional"] == ("true" if any(n.endswith("_reverse") for n in t) else "false")
