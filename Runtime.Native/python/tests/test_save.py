@@ -298,3 +298,13 @@ def test_network_fixture_recomputes_from_its_files(name):
     assert torch.allclose(y, io["y"][2], atol=1e-5) and torch.allclose(state_n, io["state_n"][2], atol=1e-5)
     assert torch.allclose(io["y"][2], io["y64"][2], atol=1e-5)
     assert io_meta["bidirectional"] == ("true" if any(n.endswith("_reverse") for n in t) else "false")
+
+
+def test_readme_example_runs(tmp_path, monkeypatch):
+    readme = open(os.path.join(FIXTURES, "..", "..", "Runtime.Native", "README.md")).read()
+    code = readme.split("```python\n", 1)[1].split("```\n", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {})
+    meta, _ = read_safetensors(tmp_path / "net.safetensors")
+    assert [layer["kind"] for layer in network(meta)] == ["linear", "tanh", "gru", "linear", "sigmoid"]
+    assert {p.name for p in tmp_path.iterdir()} == {"net.safetensors", "gru.safetensors", "mlp.safetensors"}
