@@ -172,7 +172,9 @@ def _describe(where, m):
     if base is not None:
         raise ValueError(f"{where} is a subclass of nn.{base.__name__} whose forward may differ; "
                          f"rnnrt only takes nn.{base.__name__} itself")
-    raise ValueError(f"{where}: rnnrt has no layer for {type(m).__name__} (supported: {_SUPPORTED})")
+    hint = "" if m.state_dict() else ("; if it only reshapes or picks a recurrent module's output, "
+                                      "pass layers=[...] without it")
+    raise ValueError(f"{where}: rnnrt has no layer for {type(m).__name__} (supported: {_SUPPORTED}){hint}")
 
 
 def _f32_bytes(t):

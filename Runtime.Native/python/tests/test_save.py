@@ -62,16 +62,16 @@ def run_layers(t, layers, x, state0=None):
             y = nn.functional.linear(y, t[key("weight")], t.get(key("bias")))
         elif kind in ("rnn", "gru", "lstm"):
             w, h = t[key("weight_ih_l0")], t[key("weight_hh_l0")].shape[1]
-            layers = sum(1 for n in t if n.startswith(key("weight_ih_l")) and not n.endswith("_reverse"))
+            depth = sum(1 for n in t if n.startswith(key("weight_ih_l")) and not n.endswith("_reverse"))
             bi = key("weight_ih_l0_reverse") in t
-            kw = dict(num_layers=layers, bias=key("bias_ih_l0") in t, bidirectional=bi)
+            kw = dict(num_layers=depth, bias=key("bias_ih_l0") in t, bidirectional=bi)
             if kind == "rnn":
                 kw["nonlinearity"] = layer.get("nonlinearity", "tanh")
             m = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[kind](w.shape[1], h, **kw)
             m.load_state_dict({n[len(key("")):]: v for n, v in t.items() if n.startswith(key(""))})
             s0 = None
             if state is not None:
-                shape, count = (layers * (2 if bi else 1), B, h), layers * (2 if bi else 1) * B * h
+                shape, count = (depth * (2 if bi else 1), B, h), depth * (2 if bi else 1) * B * h
                 s0 = state[:count].reshape(shape)
                 if kind == "lstm":
                     s0, state = (s0, state[count:2 * count].reshape(shape)), state[2 * count:]
@@ -184,6 +184,17 @@ def test_module_is_not_modified_and_other_float_types_become_f32(tmp_path):
     assert all(v[0] == "F32" and torch.equal(v[2], before[n].float()) for n, v in tensors.items())
 
 
+def test_writes_the_same_bytes_without_numpy(tmp_path, monkeypatch):
+    net = nn.Sequential(nn.Linear(3, 5), nn.LSTM(5, 4, num_layers=2))
+    rnnrt.save(net, tmp_path / "numpy.safetensors")
+
+    def no_numpy(self):
+        raise RuntimeError("Numpy is not available")
+    monkeypatch.setattr(torch.Tensor, "numpy", no_numpy)
+    rnnrt.save(net, tmp_path / "plain.safetensors")
+    assert (tmp_path / "numpy.safetensors").read_bytes() == (tmp_path / "plain.safetensors").read_bytes()
+
+
 def test_shared_module_listed_twice_is_written_once(tmp_path):
     class Net(nn.Module):
         def __init__(self):
@@ -211,6 +222,12 @@ class MyLinear(nn.Linear):
         return super().forward(x) * 2
 
 
+class First(nn.Module):
+    """The usual glue that picks a recurrent module's output inside an nn.Sequential."""
+    def forward(self, out):
+        return out[0]
+
+
 def _weight_normed():
     return torch.nn.utils.weight_norm(nn.Linear(4, 4))
 
@@ -229,6 +246,8 @@ def _own_parameter():
 
 REFUSALS = {
     "conv1d": (nn.Sequential(nn.Conv1d(4, 4, 1)), None, ["'0'", "Conv1d", "no layer"]),
+    "stateless_custom": (nn.Sequential(nn.GRU(4, 4), First(), nn.Linear(4, 4)), None,
+                        ["'1' (First)", "no layer", "pass layers=[...] without it"]),
     "layernorm": (nn.Sequential(nn.Linear(4, 4), nn.LayerNorm(4)), None, ["'1'", "LayerNorm"]),
     "embedding": (Holder(emb=nn.Embedding(10, 4), gru=nn.GRU(4, 4)), ["emb", "gru"], ["'emb'", "Embedding"]),
     "gelu": (nn.Sequential(nn.Linear(4, 4), nn.GELU()), None, ["'1'", "GELU"]),
