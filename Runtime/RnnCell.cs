@@ -18,14 +18,8 @@ public enum RnnNonlinearity
 public static class RnnCellKindExtensions
 {
     /// <summary>Gate rows per hidden unit: 1 (RNN), 3 (GRU), 4 (LSTM).</summary>
-    public static int GateCount(this RnnCellKind cell) => (int)cell;
+    public static int GateCount(this RnnCellKind cell) => Model.CellSpec.Of(cell).Gates;
 
     /// <summary>Lower-case name as used in messages and tables: rnn, gru, lstm.</summary>
-    public static string Name(this RnnCellKind cell) => cell switch
-    {
-        RnnCellKind.Rnn => "rnn",
-        RnnCellKind.Gru => "gru",
-        RnnCellKind.Lstm => "lstm",
-        _ => throw new ArgumentOutOfRangeException(nameof(cell)),
-    };
+    public static string Name(this RnnCellKind cell) => Model.CellSpec.Of(cell).Name;
 }

@@ -11,6 +11,14 @@ public sealed class RnnModelException : Exception
     {
         TensorName = tensorName;
     }
+
+    private RnnModelException(string context, RnnModelException inner) : base($"{context}: {inner.Message}", inner)
+    {
+        TensorName = inner.TensorName;
+    }
+
+    /// <summary>The same failure with where it happened in front ("layer 2 (gru 'enc')"); the tensor name is kept.</summary>
+    internal static RnnModelException In(string context, RnnModelException inner) => new(context, inner);
 }
 
 /// <summary>A backend that was asked for by name but is not built into this runtime or cannot run

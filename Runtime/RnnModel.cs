@@ -5,22 +5,24 @@ using RnnRuntime.Model;
 namespace RnnRuntime;
 
 /// <summary>
-/// A trained RNN, GRU or LSTM loaded from a PyTorch state_dict in safetensors form, prepared for one
-/// backend. Immutable: any number of threads may create sessions from one model at once.
+/// A trained network (recurrent modules with the linear layers and activations around them) loaded
+/// from a PyTorch state_dict in safetensors form, prepared for one backend. Immutable: any number of threads may create sessions from one model at once.
 /// </summary>
 public sealed class RnnModel : IDisposable
 {
     /// <summary>Refuse model files beyond this (spans are int-indexed).</summary>
     public const long MaxFileBytes = int.MaxValue - 64;
 
-    private readonly RnnWeights _weights;
+    private readonly RnnNetwork _network;
+    private readonly RecurrentLayer _first;
     private readonly IRnnBackend _backend;
     private readonly IPreparedRnn _prepared;
     private int _disposed;
 
-    private RnnModel(RnnWeights weights, RnnOptions options)
+    private RnnModel(RnnNetwork network, RnnOptions options)
     {
-        _weights = weights;
+        _network = network;
+        _first = network.Recurrent[0];
         Options = options;
         _backend = BackendRegistry.Create(options);
         try
@@ -51,37 +53,56 @@ public sealed class RnnModel : IDisposable
     public static RnnModel Load(ReadOnlySpan<byte> safetensors, RnnOptions? options = null)
     {
         options ??= RnnOptions.Default;
-        return new RnnModel(PyTorchRnnLoader.Load(safetensors, options), options);
+        return new RnnModel(NetworkLoader.Load(safetensors, options), options);
     }
 
     public RnnOptions Options { get; }
-    public RnnCellKind Cell => _weights.Cell;
-    public RnnNonlinearity Nonlinearity => _weights.Nonlinearity;
-    public int InputSize => _weights.InputSize;
-    public int HiddenSize => _weights.HiddenSize;
-    public int NumLayers => _weights.NumLayers;
-    public int NumDirections => _weights.NumDirections;
-    public bool IsBidirectional => NumDirections == 2;
-    public bool HasBias => _weights.HasBias;
-    /// <summary>Width of one output row: D*H.</summary>
-    public int OutputSize => NumDirections * HiddenSize;
-    /// <summary>The module prefix the tensors were found under ("" for none).</summary>
-    public string Prefix => _weights.Prefix.TrimEnd('.');
+
+    /// <summary>The whole network: its layers in forward order and the state layout.</summary>
+    public RnnNetwork Network => _network;
+
+    /// <summary>The layers in forward order (one recurrent module for a file without a layer list).</summary>
+    public IReadOnlyList<NetworkLayer> Layers => _network.Layers;
+
+    /// <summary>The network's input width: floats per batch item in x.</summary>
+    public int InputSize => _network.InputSize;
+
+    /// <summary>The network's output width: floats per batch item in y (D*H for a lone recurrent module).</summary>
+    public int OutputSize => _network.OutputSize;
+
+    /// <summary>Whether any recurrent module is bidirectional: then only <see cref="RnnSession.Run"/> works.</summary>
+    public bool IsBidirectional => _network.IsBidirectional;
+
+    // The first recurrent module's description: all of it for a file without a layer list.
+    /// <summary>Cell of the first recurrent module.</summary>
+    public RnnCellKind Cell => _first.Cell;
+    /// <summary>Nonlinearity of the first recurrent module (RNN cells).</summary>
+    public RnnNonlinearity Nonlinearity => _first.Nonlinearity;
+    /// <summary>Hidden size of the first recurrent module.</summary>
+    public int HiddenSize => _first.HiddenSize;
+    /// <summary>Layers of the first recurrent module's stack.</summary>
+    public int NumLayers => _first.NumLayers;
+    /// <summary>Directions of the first recurrent module.</summary>
+    public int NumDirections => _first.NumDirections;
+    /// <summary>Whether the first recurrent module has biases.</summary>
+    public bool HasBias => _first.HasBias;
+    /// <summary>The module prefix of the first recurrent module ("" for none).</summary>
+    public string Prefix => _network.Prefix;
     /// <summary>Name of the backend that runs this model ("auto" already resolved).</summary>
     public string Backend => _backend.Name;
 
-    /// <summary>Weights of one layer and direction, PyTorch layout.</summary>
-    public LayerWeights Weights(int layer, int direction) => _weights.Layers[layer * NumDirections + direction];
+    /// <summary>Weights of one layer and direction of the first recurrent module, PyTorch layout.</summary>
+    public LayerWeights Weights(int layer, int direction) => _first.Weights(layer, direction);
 
-    /// <summary>Floats in a state of batch size <paramref name="batchSize"/>: h (L*D, B, H), then c for LSTM.</summary>
+    /// <summary>Floats in a state of batch size <paramref name="batchSize"/>: each recurrent module's h (L*D, B, H), then c for LSTM, in network order.</summary>
     public int StateLength(int batchSize)
     {
-        long n = (Cell == RnnCellKind.Lstm ? 2L : 1L) * NumLayers * NumDirections * batchSize * HiddenSize;
+        long n = _network.StateFloatsPerItem * batchSize;
         return n <= int.MaxValue ? (int)n : throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"the state of {batchSize} sequences ({n} floats) is too large");
     }
 
-    /// <summary>Bytes of float32 weights (what a batch-1 step has to read).</summary>
-    public long WeightBytes => _weights.Layers.Sum(l => 4L * (l.WeightIhFlat.Length + l.WeightHhFlat.Length + 2L * l.Rows));
+    /// <summary>Bytes of weights and biases (what a batch-1 step has to read).</summary>
+    public long WeightBytes => _network.WeightBytes;
 
     internal IPreparedRnn Prepared
     {
@@ -105,8 +126,12 @@ public sealed class RnnModel : IDisposable
         return new RnnSession(this, Prepared.CreateState(batchSize));
     }
 
-    public override string ToString() =>
-        $"{Cell.Name()}{(Cell == RnnCellKind.Rnn ? "_" + Nonlinearity.ToString().ToLowerInvariant() : "")} input {InputSize} hidden {HiddenSize} layers {NumLayers}{(IsBidirectional ? " bidirectional" : "")}{(HasBias ? "" : " no-bias")} on {Backend}";
+    public override string ToString() => _network.Layers.Count == 1
+        ? $"{Describe(_first)} on {Backend}"
+        : $"network {string.Join(" -> ", _network.Layers.Select(l => l is RecurrentLayer r ? Describe(r) : l.ToString()))} on {Backend}";
+
+    private static string Describe(RecurrentLayer r) =>
+        $"{r.Spec.Name}{(r.Cell == RnnCellKind.Rnn ? "_" + r.Nonlinearity.ToString().ToLowerInvariant() : "")} input {r.InputSize} hidden {r.HiddenSize} layers {r.NumLayers}{(r.NumDirections == 2 ? " bidirectional" : "")}{(r.HasBias ? "" : " no-bias")}";
 
     /// <summary>Releases the backend's resources (device memory, kernels). Sessions must be disposed first.</summary>
     public void Dispose()

@@ -19,5 +19,14 @@ public sealed record RnnOptions
     /// </summary>
     public string? Device { get; init; }
 
+    /// <summary>
+    /// The network's layers in forward order, for a file saved as a plain state_dict: module prefixes
+    /// (a linear or recurrent module's name in the state_dict) and the names tanh, relu, sigmoid and
+    /// add_input, e.g. <c>["fc_in", "tanh", "gru", "fc", "sigmoid"]</c>. Null: the file's own
+    /// <c>rnnrt.network</c> layer list (written by <c>rnnrt.save</c>), else the file's one recurrent
+    /// module. With a layer list, <see cref="Prefix"/> (if set) is put in front of every module name.
+    /// </summary>
+    public IReadOnlyList<string>? Layers { get; init; }
+
     public static RnnOptions Default { get; } = new();
 }

@@ -21,26 +21,26 @@ public sealed class RnnSession : IDisposable
     public int BatchSize { get; }
     /// <summary>Floats in one step's input: B*I.</summary>
     public int InputLength => BatchSize * _model.InputSize;
-    /// <summary>Floats in one step's output: B*D*H.</summary>
+    /// <summary>Floats in one step's output: B*O (O = the network's output width).</summary>
     public int OutputLength => BatchSize * _model.OutputSize;
-    /// <summary>Floats in GetState/SetState: h (L*D, B, H), then c for LSTM.</summary>
+    /// <summary>Floats in GetState/SetState: each recurrent module's h (L*D, B, H), then c for LSTM.</summary>
     public int StateLength => _model.StateLength(BatchSize);
 
-    /// <summary>One time step: x [B, I] -> y [B, H]. Unidirectional models only.</summary>
+    /// <summary>One time step: x [B, I] -> y [B, O]. Networks without a bidirectional module only.</summary>
     public void Step(ReadOnlySpan<float> x, Span<float> y)
     {
         RnnState state = Live();
         if (_model.IsBidirectional)
             throw new InvalidOperationException("Step is defined for unidirectional models only: a bidirectional layer needs the whole sequence. Use Run.");
         if (x.Length != InputLength) throw LengthError(nameof(x), x.Length, InputLength, $"batch {BatchSize} x input {_model.InputSize}");
-        if (y.Length != OutputLength) throw LengthError(nameof(y), y.Length, OutputLength, $"batch {BatchSize} x hidden {_model.HiddenSize}");
+        if (y.Length != OutputLength) throw LengthError(nameof(y), y.Length, OutputLength, $"batch {BatchSize} x {_model.OutputSize} outputs");
         InputValidation.ThrowIfNonFinite(x, nameof(x));
         if (x.Overlaps(y)) throw new ArgumentException("x and y must not overlap", nameof(y));
-        _model.Prepared.Step(state, x, y);
+        state.Step(x, y);
     }
 
     /// <summary>
-    /// A sequence: xs [T, B, I] -> ys [T, B, D*H], starting from the current state (PyTorch's h0) and
+    /// A sequence: xs [T, B, I] -> ys [T, B, O], starting from the current state (PyTorch's h0) and
     /// leaving h_n (and c_n) in it.
     /// </summary>
     public void Run(ReadOnlySpan<float> xs, int steps, Span<float> ys)
@@ -54,7 +54,7 @@ public sealed class RnnSession : IDisposable
         if (steps == 0) return;
         InputValidation.ThrowIfNonFinite(xs, nameof(xs));
         if (xs.Overlaps(ys)) throw new ArgumentException("xs and ys must not overlap", nameof(ys));
-        _model.Prepared.Run(state, xs, steps, ys);
+        state.Run(xs, steps, ys);
     }
 
     /// <summary>Zeroes h (and c).</summary>
@@ -79,8 +79,8 @@ public sealed class RnnSession : IDisposable
     private static RnnShapeException LengthError(string param, int actual, long expected, string shape) =>
         new($"{param} has {actual} floats; expected {expected} ({shape})", param);
 
-    private string StateShape() =>
-        $"{(_model.Cell == RnnCellKind.Lstm ? "h and c, each " : "h ")}{_model.NumLayers * _model.NumDirections} x batch {BatchSize} x hidden {_model.HiddenSize}";
+    private string StateShape() => string.Join(", then ", _model.Network.Recurrent.Select(r =>
+        $"{(r.Spec.HasCellState ? "h and c, each " : "h ")}{r.NumLayers * r.NumDirections} x batch {BatchSize} x hidden {r.HiddenSize}"));
 
     private RnnState Live()
     {

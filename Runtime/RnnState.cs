@@ -1,81 +1,98 @@
 using RnnRuntime.Memory;
+using RnnRuntime.Model;
 
 namespace RnnRuntime;
 
 /// <summary>
-/// The mutable state of one session: h (L*D, B, H) and, for LSTM, c (L*D, B, H), in pinned aligned
-/// memory rented from <see cref="AlignedBufferPool"/>. Backends derive from it to keep their scratch
-/// beside it, or to keep the state on a device (then they override Reset/CopyTo/CopyFrom).
+/// The mutable state of one session and the backend's scratch beside it. Its values are the
+/// recurrent modules' states in network order, each h (L*D, B, H) then, for an LSTM, c (L*D, B, H)
+/// (<see cref="RnnNetwork.StateOffset"/>). Made by a backend's prepared model for one batch size; the
+/// session calls Step and Run on it after checking every length and value, so a backend needs no
+/// cast back from a shared base to its own state.
 /// </summary>
-public class RnnState : IDisposable
+public abstract class RnnState : IDisposable
 {
     private bool _disposed;
 
-    public RnnState(RnnModel model, int batchSize)
+    protected RnnState(RnnModel model, int batchSize)
     {
         Model = model;
         BatchSize = batchSize;
-        int slice = model.NumLayers * model.NumDirections * batchSize * model.HiddenSize;
-        H = AlignedBufferPool.Shared.Rent(slice);
-        C = model.Cell == RnnCellKind.Lstm ? AlignedBufferPool.Shared.Rent(slice) : null;
+        Length = model.StateLength(batchSize);
     }
 
     public RnnModel Model { get; }
     public int BatchSize { get; }
 
-    /// <summary>h, (L*D, B, H).</summary>
-    public AlignedBuffer H { get; }
+    /// <summary>Floats in GetState/SetState.</summary>
+    public int Length { get; }
 
-    /// <summary>c, (L*D, B, H), LSTM only.</summary>
-    public AlignedBuffer? C { get; }
+    /// <summary>Zeroes every module's h (and c).</summary>
+    public abstract void Reset();
 
-    /// <summary>Floats in GetState/SetState: h, then c for LSTM.</summary>
-    public int Length => H.Length + (C?.Length ?? 0);
+    public abstract void CopyTo(Span<float> destination);
 
-    /// <summary>h of one layer and direction: (B, H).</summary>
-    public Span<float> HiddenOf(int layer, int direction) => Slice(H, layer, direction);
+    public abstract void CopyFrom(ReadOnlySpan<float> source);
 
-    /// <summary>c of one layer and direction: (B, H). LSTM only.</summary>
-    public Span<float> CellOf(int layer, int direction) => Slice(C ?? throw new InvalidOperationException("only an LSTM has a cell state"), layer, direction);
+    /// <summary>One step of a unidirectional network: x [B, I] -> y [B, O]; lengths and values already checked.</summary>
+    internal abstract void Step(ReadOnlySpan<float> x, Span<float> y);
 
-    private Span<float> Slice(AlignedBuffer buffer, int layer, int direction)
-    {
-        int n = BatchSize * Model.HiddenSize;
-        return buffer.Span.Slice((layer * Model.NumDirections + direction) * n, n);
-    }
+    /// <summary>A sequence, from and updating the state: xs [T, B, I] -> ys [T, B, O]; already checked.</summary>
+    internal abstract void Run(ReadOnlySpan<float> xs, int steps, Span<float> ys);
 
-    public virtual void Reset()
-    {
-        H.Clear();
-        C?.Clear();
-    }
-
-    public virtual void CopyTo(Span<float> destination)
-    {
-        H.Span.CopyTo(destination);
-        C?.Span.CopyTo(destination[H.Length..]);
-    }
-
-    public virtual void CopyFrom(ReadOnlySpan<float> source)
-    {
-        source[..H.Length].CopyTo(H.Span);
-        if (C is not null) source.Slice(H.Length, C.Length).CopyTo(C.Span);
-    }
-
-    protected virtual void Dispose(bool disposing)
-    {
-        if (_disposed) return;
-        _disposed = true;
-        if (disposing)
-        {
-            H.Dispose();
-            C?.Dispose();
-        }
-    }
+    protected virtual void Dispose(bool disposing) { }
 
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         Dispose(true);
         GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>
+/// State kept in host memory (the reference and CPU backends): one pinned, 64-byte-aligned buffer
+/// rented from <see cref="AlignedBufferPool"/>, in the GetState layout, so Get/SetState are one copy.
+/// </summary>
+public abstract unsafe class HostRnnState : RnnState
+{
+    protected HostRnnState(RnnModel model, int batchSize) : base(model, batchSize)
+    {
+        Values = AlignedBufferPool.Shared.Rent(Length);
+    }
+
+    /// <summary>Every module's h and c, in the GetState layout.</summary>
+    public AlignedBuffer Values { get; }
+
+    /// <summary>h of recurrent module <paramref name="module"/>, one layer and direction: (B, H).</summary>
+    public Span<float> HiddenOf(int module, int layer, int direction) => new(HiddenPointer(module, layer, direction), BatchSize * Model.Network.Recurrent[module].HiddenSize);
+
+    /// <summary>c of an LSTM module, one layer and direction: (B, H).</summary>
+    public Span<float> CellOf(int module, int layer, int direction) => new(CellPointer(module, layer, direction), BatchSize * Model.Network.Recurrent[module].HiddenSize);
+
+    public float* HiddenPointer(int module, int layer, int direction)
+    {
+        RecurrentLayer r = Model.Network.Recurrent[module];
+        return Values.Pointer + Model.Network.StateOffset(module, BatchSize) + (nint)(layer * r.NumDirections + direction) * BatchSize * r.HiddenSize;
+    }
+
+    /// <summary>c of an LSTM module, or null for the other cells.</summary>
+    public float* CellPointer(int module, int layer, int direction)
+    {
+        RecurrentLayer r = Model.Network.Recurrent[module];
+        if (!r.Spec.HasCellState) return null;
+        return HiddenPointer(module, layer, direction) + (nint)r.NumLayers * r.NumDirections * BatchSize * r.HiddenSize;
+    }
+
+    public override void Reset() => Values.Clear();
+
+    public override void CopyTo(Span<float> destination) => Values.Span.CopyTo(destination);
+
+    public override void CopyFrom(ReadOnlySpan<float> source) => source.CopyTo(Values.Span);
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) Values.Dispose();
     }
 }

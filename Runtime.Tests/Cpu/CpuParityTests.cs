@@ -113,14 +113,14 @@ public class CpuParityTests
     [InlineData("avx512")]
     public void FixturesMatchReference(string width)
     {
-        string dir = Path.Combine(AppContext.BaseDirectory, "Fixtures");
-        string[] models = Directory.Exists(dir)
-            ? Directory.GetFiles(dir, "*.safetensors").Where(f => !f.EndsWith(".io.safetensors", StringComparison.Ordinal)).Order().ToArray()
-            : [];
-        if (models.Length == 0) Assert.Skip($"no model fixtures in {dir}");
+        string[] names = PyTorchFixture.Names.ToArray();
+        if (names.Length == 0) Assert.Skip($"no model fixtures in {PyTorchFixture.Folder}");
         int seed = 5;
-        foreach (string path in models)
-            CheckAgainstReference(File.ReadAllBytes(path), width, batch: 3, steps: 20, seed: seed++, Tolerance, Path.GetFileName(path));
+        foreach (string name in names)
+        {
+            var f = new PyTorchFixture(name);
+            CheckAgainstReference(f.ModelBytes, width, batch: 3, steps: 20, seed: seed++, Tolerance, name, f.Layers);
+        }
     }
 
     /// <summary>
@@ -128,9 +128,10 @@ public class CpuParityTests
     /// state: Run outputs and final state within tolerance; for unidirectional models, streaming the
     /// same sequence step by step gives exactly Run's outputs and state.
     /// </summary>
-    internal static void CheckAgainstReference(byte[] file, string width, int batch, int steps, int seed, double tolerance, string what)
+    internal static void CheckAgainstReference(byte[] file, string width, int batch, int steps, int seed, double tolerance, string what,
+        IReadOnlyList<string>? layers = null)
     {
-        using var model = RnnModel.Load(file, new RnnOptions { Backend = "reference" });
+        using var model = RnnModel.Load(file, new RnnOptions { Backend = "reference", Layers = layers });
         using RnnSession reference = model.CreateSession(batch);
         using var cpu = new CpuRunner(model, width, batch);
         int I = model.InputSize, O = model.OutputSize;

@@ -60,13 +60,13 @@ internal sealed class CpuRunner : IDisposable
     /// <summary>Time steps per input-projection chunk in Run, for this state's batch size.</summary>
     public int ChunkSteps => _prepared switch
     {
-        CpuPrepared<Simd256, Vector256<float>> p => p.ChunkSteps(State.BatchSize),
-        CpuPrepared<Simd512, Vector512<float>> p => p.ChunkSteps(State.BatchSize),
+        CpuNetwork<Simd256, Vector256<float>> p => p.ChunkSteps(State.BatchSize),
+        CpuNetwork<Simd512, Vector512<float>> p => p.ChunkSteps(State.BatchSize),
         _ => throw new InvalidOperationException("not a CPU backend"),
     };
 
-    public void Step(ReadOnlySpan<float> x, Span<float> y) => _prepared.Step(State, x, y);
-    public void Run(ReadOnlySpan<float> xs, int steps, Span<float> ys) => _prepared.Run(State, xs, steps, ys);
+    public void Step(ReadOnlySpan<float> x, Span<float> y) => State.Step(x, y);
+    public void Run(ReadOnlySpan<float> xs, int steps, Span<float> ys) => State.Run(xs, steps, ys);
 
     public void Dispose()
     {

@@ -18,6 +18,12 @@ public sealed class PyTorchFixture
 
     public static TheoryData<string> All => new(Names);
 
+    /// <summary>Cases of one recurrent module (h0/c0 in the io file).</summary>
+    public static TheoryData<string> Modules => new(Names.Where(n => !n.StartsWith("net_", StringComparison.Ordinal)));
+
+    /// <summary>Network cases written through rnnrt.save (state0/state_n in the io file).</summary>
+    public static TheoryData<string> Networks => new(Names.Where(n => n.StartsWith("net_", StringComparison.Ordinal)));
+
     private readonly Dictionary<string, float[]> _tensors = new();
     private readonly Dictionary<string, long[]> _shapes = new();
 
@@ -33,7 +39,17 @@ public sealed class PyTorchFixture
             _tensors[t.Name] = header.ReadFloats(io, t);
             _shapes[t.Name] = t.Shape;
         }
+        if (header.Metadata.TryGetValue("layers", out string? layers))
+            Layers = System.Text.Json.JsonSerializer.Deserialize<string[]>(layers);
     }
+
+    /// <summary>The layer list a plain state_dict case is loaded with (RnnOptions.Layers), else null.</summary>
+    public string[]? Layers { get; }
+
+    /// <summary>A network case: the io file holds the whole network's state as state0 / state_n.</summary>
+    public bool IsNetwork => _tensors.ContainsKey("state0");
+
+    public RnnOptions Options(string backend) => new() { Backend = backend, Layers = Layers };
 
     public string Name { get; }
     public string ModelPath { get; }
@@ -44,12 +60,12 @@ public sealed class PyTorchFixture
 
     public float[] this[string tensor] => _tensors[tensor];
 
-    /// <summary>h0 then c0, the layout of RnnSession.SetState.</summary>
-    public float[] InitialState => HasCell ? [.. _tensors["h0"], .. _tensors["c0"]] : _tensors["h0"];
-    public float[] FinalState => HasCell ? [.. _tensors["h_n"], .. _tensors["c_n"]] : _tensors["h_n"];
-    public float[] FinalState64 => HasCell ? [.. _tensors["h_n64"], .. _tensors["c_n64"]] : _tensors["h_n64"];
+    /// <summary>h0 then c0 (or a network's state0), the layout of RnnSession.SetState.</summary>
+    public float[] InitialState => IsNetwork ? _tensors["state0"] : HasCell ? [.. _tensors["h0"], .. _tensors["c0"]] : _tensors["h0"];
+    public float[] FinalState => IsNetwork ? _tensors["state_n"] : HasCell ? [.. _tensors["h_n"], .. _tensors["c_n"]] : _tensors["h_n"];
+    public float[] FinalState64 => IsNetwork ? _tensors["state_n64"] : HasCell ? [.. _tensors["h_n64"], .. _tensors["c_n64"]] : _tensors["h_n64"];
 
-    public RnnModel Load(string backend) => RnnModel.Load(ModelBytes, new RnnOptions { Backend = backend });
+    public RnnModel Load(string backend) => RnnModel.Load(ModelBytes, Options(backend));
 
     public override string ToString() => Name;
 }

@@ -2,8 +2,8 @@ namespace RnnRuntime.Backends;
 
 /// <summary>
 /// The seam between the model/session API and the code that computes. A backend prepares a model once
-/// (packs weights, uploads them, compiles kernels); the prepared model then runs steps and sequences
-/// on session state without allocating.
+/// (packs weights, uploads them, compiles kernels); each session then gets a state from it whose Step
+/// and Run compute the whole network without allocating.
 /// </summary>
 public interface IRnnBackend : IDisposable
 {
@@ -13,15 +13,9 @@ public interface IRnnBackend : IDisposable
     IPreparedRnn Prepare(RnnModel model);
 }
 
-/// <summary>A model prepared by one backend. Thread-safe; all mutable data lives in <see cref="RnnState"/>.</summary>
+/// <summary>A model prepared by one backend. Thread-safe; all mutable data lives in the states it makes.</summary>
 public interface IPreparedRnn : IDisposable
 {
-    /// <summary>Creates the state of one session (h, c and any scratch the backend needs), zeroed.</summary>
+    /// <summary>Creates the state of one session (every module's h and c, and the backend's scratch), zeroed.</summary>
     RnnState CreateState(int batchSize);
-
-    /// <summary>One step of a unidirectional model. x [B, I], y [B, H]; lengths already checked.</summary>
-    void Step(RnnState state, ReadOnlySpan<float> x, Span<float> y);
-
-    /// <summary>A sequence, starting from and updating the state. xs [T, B, I], ys [T, B, D*H].</summary>
-    void Run(RnnState state, ReadOnlySpan<float> xs, int steps, Span<float> ys);
 }

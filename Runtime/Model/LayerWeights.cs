@@ -3,24 +3,21 @@ using CommunityToolkit.HighPerformance;
 namespace RnnRuntime.Model;
 
 /// <summary>
-/// The weights of one layer and direction, in PyTorch's layout: W_ih (G*H, I_k), W_hh (G*H, H),
-/// b_ih and b_hh (G*H), gate blocks in PyTorch order (GRU r,z,n; LSTM i,f,g,o). A model without
-/// biases holds zero biases, which is what PyTorch computes with bias=False.
+/// The weights of one layer and direction of a recurrent module, in PyTorch's layout: W_ih (G*H, I_k),
+/// W_hh (G*H, H), b_ih and b_hh (G*H), gate blocks in PyTorch order (GRU r,z,n; LSTM i,f,g,o). A module
+/// without biases holds zero biases, which is what PyTorch computes with bias=False.
 /// </summary>
 public sealed class LayerWeights
 {
-    private readonly float[] _weightIh, _weightHh, _biasIh, _biasHh;
+    private readonly float[] _biasIh, _biasHh;
 
-    internal LayerWeights(int layer, int direction, int rows, int inputSize, int hiddenSize,
-        float[] weightIh, float[] weightHh, float[] biasIh, float[] biasHh)
+    internal LayerWeights(int layer, int direction, int hiddenSize, WeightTensor weightIh, WeightTensor weightHh, float[] biasIh, float[] biasHh)
     {
         Layer = layer;
         Direction = direction;
-        Rows = rows;
-        InputSize = inputSize;
         HiddenSize = hiddenSize;
-        _weightIh = weightIh;
-        _weightHh = weightHh;
+        Ih = weightIh;
+        Hh = weightHh;
         _biasIh = biasIh;
         _biasHh = biasHh;
     }
@@ -29,17 +26,22 @@ public sealed class LayerWeights
     /// <summary>0 forward, 1 backward (the <c>_reverse</c> tensors).</summary>
     public int Direction { get; }
     /// <summary>G*H.</summary>
-    public int Rows { get; }
-    /// <summary>I_k: input_size for layer 0, D*H above.</summary>
-    public int InputSize { get; }
+    public int Rows => Hh.Rows;
+    /// <summary>I_k: the module's input width for layer 0, D*H above.</summary>
+    public int InputSize => Ih.Columns;
     public int HiddenSize { get; }
 
-    public ReadOnlySpan2D<float> WeightIh => new(_weightIh, Rows, InputSize);
-    public ReadOnlySpan2D<float> WeightHh => new(_weightHh, Rows, HiddenSize);
+    /// <summary>W_ih with its element type.</summary>
+    public WeightTensor Ih { get; }
+    /// <summary>W_hh with its element type.</summary>
+    public WeightTensor Hh { get; }
+
+    public ReadOnlySpan2D<float> WeightIh => Ih.Float32;
+    public ReadOnlySpan2D<float> WeightHh => Hh.Float32;
     public ReadOnlySpan<float> BiasIh => _biasIh;
     public ReadOnlySpan<float> BiasHh => _biasHh;
 
     /// <summary>Row-major flat views, for backends that pack or upload them.</summary>
-    public ReadOnlySpan<float> WeightIhFlat => _weightIh;
-    public ReadOnlySpan<float> WeightHhFlat => _weightHh;
+    public ReadOnlySpan<float> WeightIhFlat => Ih.Float32Flat;
+    public ReadOnlySpan<float> WeightHhFlat => Hh.Float32Flat;
 }

@@ -34,8 +34,8 @@ internal sealed class CpuBackend : IRnnBackend
     public string Name => Width == CpuVectorWidth.Vector256 ? Avx2Name : Avx512Name;
 
     public IPreparedRnn Prepare(RnnModel model) => Width == CpuVectorWidth.Vector256
-        ? new CpuPrepared<Simd256, Vector256<float>>(model)
-        : new CpuPrepared<Simd512, Vector512<float>>(model);
+        ? new CpuNetwork<Simd256, Vector256<float>>(model)
+        : new CpuNetwork<Simd512, Vector512<float>>(model);
 
     public void Dispose() { }
 

@@ -3,34 +3,38 @@ using RnnRuntime.Memory;
 namespace RnnRuntime.Backends.Cpu;
 
 /// <summary>
-/// A session's state on a CPU backend: h and c (in the base class) plus the kernels' scratch, all in
-/// pooled, pinned, 64-byte-aligned native memory. The sequence-sized buffers grow on the first Run
-/// that needs more (from the pool), then are reused, so steady-state Step and Run allocate nothing.
+/// A session's state on a CPU backend: every module's h and c (in the base class) plus the kernels'
+/// scratch, all in pooled, pinned, 64-byte-aligned native memory. What a Step needs is rented here, at
+/// creation; the sequence-sized buffers grow on the first Run that needs more (from the pool), then
+/// are reused, so steady-state Step and Run allocate nothing.
 /// </summary>
-internal sealed unsafe class CpuState : RnnState
+internal sealed unsafe class CpuState : HostRnnState
 {
-    private AlignedBuffer _gx, _seq0, _seq1;
+    private readonly ICpuNetwork _network;
+    private AlignedBuffer _gx, _seq0, _seq1, _between0, _between1, _linear;
 
-    public CpuState(RnnModel model, int batchSize, int columnFloats, int paddedHidden, int vector) : base(model, batchSize)
+    public CpuState(RnnModel model, ICpuNetwork network, int batchSize, int columnFloats, int paddedHidden, long linearSumFloats, int vector)
+        : base(model, batchSize)
     {
-        ColumnFloats = columnFloats;
-        PaddedHidden = paddedHidden;
-        _gx = AlignedBufferPool.Shared.Rent(batchSize * columnFloats);
-        Gh = AlignedBufferPool.Shared.Rent(batchSize * columnFloats);
-        HNew = AlignedBufferPool.Shared.Rent(batchSize * paddedHidden);
-        Tail = AlignedBufferPool.Shared.Rent(2 * vector);
-        _seq0 = AlignedBufferPool.Shared.Rent(0);
-        _seq1 = AlignedBufferPool.Shared.Rent(0);
+        _network = network;
+        long step = (long)batchSize * model.Network.MaxWidth;
+        _gx = Rent((long)batchSize * columnFloats);
+        Gh = Rent((long)batchSize * columnFloats);
+        HNew = Rent((long)batchSize * paddedHidden);
+        Tail = Rent(2 * vector);
+        _seq0 = Rent(0);
+        _seq1 = Rent(0);
+        _between0 = Rent(step);
+        _between1 = Rent(step);
+        _linear = Rent(linearSumFloats);
     }
 
-    /// <summary>Whether the next Step walks the weights backwards (alternates; see CpuPrepared.CellStep).</summary>
+    internal override void Step(ReadOnlySpan<float> x, Span<float> y) => _network.Step(this, x, y);
+
+    internal override void Run(ReadOnlySpan<float> xs, int steps, Span<float> ys) => _network.Run(this, xs, steps, ys);
+
+    /// <summary>Whether the next Step walks the weights backwards (alternates; see CpuRecurrentModule.CellStep).</summary>
     public bool NextStepMirrored;
-
-    /// <summary>Floats in one packed row of gate sums: PaddedColumns * V.</summary>
-    public int ColumnFloats { get; }
-
-    /// <summary>H rounded up to whole vectors.</summary>
-    public int PaddedHidden { get; }
 
     /// <summary>W_hh h (+ b_hn) of one step, (B, ColumnFloats).</summary>
     public AlignedBuffer Gh { get; }
@@ -41,11 +45,23 @@ internal sealed unsafe class CpuState : RnnState
     /// <summary>Padded copies of h and c for the last, partial group of units (2 x V floats).</summary>
     public AlignedBuffer Tail { get; }
 
-    /// <summary>W_ih x + bias for <paramref name="rows"/> rows (B in Step, a chunk of T*B in Run): (rows, ColumnFloats).</summary>
-    public float* Gx(int rows) => Ensure(ref _gx, (long)rows * ColumnFloats);
+    /// <summary>W_ih x + bias: (rows, ColumnFloats) for B rows in a Step, a chunk of T*B in a Run.</summary>
+    public float* Gx(long floats) => Ensure(ref _gx, floats);
 
-    /// <summary>Output of an inner layer, the next layer's input: (T*B, D*H); two alternate.</summary>
+    /// <summary>Output of a module's inner layer, the next layer's input: (T*B, D*H); two alternate.</summary>
     public float* Sequence(int which, long floats) => which == 0 ? Ensure(ref _seq0, floats) : Ensure(ref _seq1, floats);
+
+    /// <summary>The value between two network layers: (rows, width); two alternate.</summary>
+    public float* Between(int which, long floats) => which == 0 ? Ensure(ref _between0, floats) : Ensure(ref _between1, floats);
+
+    /// <summary>A linear layer's padded sums for one block of rows.</summary>
+    public float* LinearSums(long floats) => Ensure(ref _linear, floats);
+
+    private static AlignedBuffer Rent(long floats)
+    {
+        if (floats > int.MaxValue) throw new OutOfMemoryException($"a scratch buffer of {floats} floats is too large; use a smaller batch");
+        return AlignedBufferPool.Shared.Rent((int)floats);
+    }
 
     private static float* Ensure(ref AlignedBuffer buffer, long floats)
     {
@@ -66,6 +82,9 @@ internal sealed unsafe class CpuState : RnnState
             _gx.Dispose();
             _seq0.Dispose();
             _seq1.Dispose();
+            _between0.Dispose();
+            _between1.Dispose();
+            _linear.Dispose();
             Gh.Dispose();
             HNew.Dispose();
             Tail.Dispose();

@@ -1,11 +1,13 @@
 using System.Runtime.CompilerServices;
 using CommunityToolkit.HighPerformance;
+using RnnRuntime.Model;
 
 namespace RnnRuntime.Backends.Cpu;
 
 /// <summary>
-/// One weight matrix (W_ih or W_hh of one layer and direction) packed once, at prepare time, into the
-/// order the kernel streams it.
+/// One weight matrix (W_ih or W_hh of one layer and direction of a recurrent module, or a linear
+/// layer's W, which is the same thing with G = 1) packed once, at prepare time, into the order the
+/// kernel streams it.
 /// <para>
 /// Output columns are counted in vectors of V floats: column vector c holds gate g = c % G of the V
 /// hidden units of group q = c / G (units q*V .. q*V+V-1, zero past H), so the G gates of a group of
@@ -35,6 +37,12 @@ internal sealed unsafe class PackedMatrix : IDisposable
 
     private float[]? _storage;
     private readonly float* _data;
+
+    /// <param name="bias">G*H floats in PyTorch row order (where the sums start), or empty for zeros.</param>
+    public PackedMatrix(WeightTensor weights, ReadOnlySpan<float> bias, int gates, int hidden, int vector)
+        : this(weights.ElementType == WeightElementType.Float32 ? weights.Float32 : throw new NotSupportedException($"{weights.ElementType} weights"), bias, gates, hidden, vector)
+    {
+    }
 
     /// <param name="bias">G*H floats in PyTorch row order (where the sums start), or empty for zeros.</param>
     public PackedMatrix(ReadOnlySpan2D<float> weights, ReadOnlySpan<float> bias, int gates, int hidden, int vector)

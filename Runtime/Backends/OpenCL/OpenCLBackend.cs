@@ -20,7 +20,7 @@ public sealed class OpenCLBackend : IRnnBackend
     /// <summary>The device this backend runs on.</summary>
     public OpenCLDeviceInfo Device { get; }
 
-    public IPreparedRnn Prepare(RnnModel model) => new OpenCLPreparedRnn(model, Device);
+    public IPreparedRnn Prepare(RnnModel model) => new OpenCLNetwork(model, Device);
 
     public void Dispose() { }
 

@@ -171,7 +171,7 @@ internal sealed unsafe class OpenCLDeviceContext
     internal static string KernelSource()
     {
         var text = new StringBuilder();
-        foreach (string name in (ReadOnlySpan<string>)["common.cl", "recurrent.cl", "input_projection.cl", "steps.cl"])
+        foreach (string name in (ReadOnlySpan<string>)["common.cl", "recurrent.cl", "input_projection.cl", "steps.cl", "elementwise.cl"])
         {
             using Stream stream = typeof(OpenCLDeviceContext).Assembly.GetManifestResourceStream("RnnRuntime.cl." + name)
                 ?? throw new InvalidOperationException($"kernel source cl/{name} is not embedded in {typeof(OpenCLDeviceContext).Assembly.GetName().Name}");

@@ -1,134 +1,94 @@
 using Silk.NET.OpenCL;
+using RnnRuntime.Model;
 
 namespace RnnRuntime.Backends.OpenCL;
 
 /// <summary>
-/// One session on an OpenCL device: its own in-order command queue and its own kernel objects (kernel
-/// arguments are per kernel object and not thread-safe, and a model is shared by threads), h and c in
-/// device memory, and the device scratch of a sequence. h is double-buffered (h_a, h_b): every step
-/// of every layer and direction reads one and writes the other, and since each of them takes the same
-/// number of steps one parity bit says where the current state is. x and y of a Step travel through
-/// pinned host buffers (CL_MEM_ALLOC_HOST_PTR, mapped once for the session's life).
-/// Kernel arguments are set once, except the few that change per run (rows, steps, parity) or per
-/// step (the step index), and those that name scratch buffers, reset when the scratch grows.
-/// Nothing here allocates managed memory after construction, except growing the scratch for a
-/// longer sequence than before (device memory; and never on the Step path).
+/// One session on an OpenCL device: its own in-order command queue, the session part of every layer
+/// (<see cref="OpenCLModuleKernels"/> for recurrent modules with their h and c, an
+/// <see cref="OpenCLProjection"/> for linear layers, an <see cref="OpenCLElementwise"/> kernel for the
+/// rest) and the device scratch of a sequence: the input, the output, the values between layers
+/// (two, alternating), between a module's own layers, and the input projections. The network stays
+/// on the device from the input's upload to the output's read-back.
+/// x and y of a Step travel through pinned host buffers (CL_MEM_ALLOC_HOST_PTR, mapped once for the
+/// session's life). Nothing here allocates managed memory after construction, except growing the
+/// scratch for a longer sequence than before (device memory; and never on the Step path).
 /// </summary>
 internal sealed unsafe class OpenCLState : RnnState
 {
-    // Argument indices of the step kernels (cl/steps.cl).
-    private const uint ArgProj = 0, ArgProjStride = 1, ArgProjOff = 2, ArgWeightHh = 3, ArgBiasHn = 4,
-        ArgHA = 5, ArgHB = 6, ArgC = 7, ArgHOff = 8, ArgY = 9, ArgYStride = 10, ArgYOff = 11, ArgSteps = 12,
-        ArgReverse = 13, ArgParity0 = 14, ArgStep = 15, ArgBatch = 16, ArgHidden = 17, ArgHp = 18,
-        ArgLanes = 19, ArgRelu = 20, ArgLocalH = 21, ArgLocalReduce = 22;
-
-    // Argument indices of input_projection (cl/input_projection.cl).
-    private const uint ArgA = 0, ArgRows = 1, ArgK = 2, ArgW = 3, ArgN = 4, ArgBias = 5, ArgOut = 6,
-        ArgRowsLanes = 7, ArgRowsLocalA = 8, ArgRowsLocalReduce = 9;   // input_projection_rows only
-
-    private readonly OpenCLPreparedRnn _prepared;
+    private readonly OpenCLNetwork _network;
+    private readonly OpenCLSessionObjects _o;
     private readonly CL _cl;
-    private readonly int _layers, _directions, _hidden, _gates, _input;
     private readonly nint _queue;
-    private readonly nint[] _projection;   // [L] input_projection kernels (short sequences, Step)
-    private readonly nint[] _blocked;      // [L] input_projection_blocked kernels (M >= 4*TILE rows)
-    private readonly nint[] _rows;         // [L] input_projection_rows kernels (M <= 4 rows), 0 where a layer's input does not fit local memory
-    private readonly nint[] _step;         // [L*D] step kernels
-    private nint _hA, _hB, _c;
-    private nint _xPinned, _yPinned;       // ALLOC_HOST_PTR staging, mapped
+    private readonly object[] _layers;            // per network layer: OpenCLModuleKernels, OpenCLProjection or OpenCLElementwise
+    private readonly OpenCLModuleKernels[] _modules;
+    private readonly int _input, _output, _maxWidth, _maxProjection, _maxModuleWidth;
+    private nint _xPinned, _yPinned;              // ALLOC_HOST_PTR staging, mapped
     private float* _xHost, _yHost;
-    private nint _xs, _ys, _mid0, _mid1, _proj; // scratch for `_capacity` steps
+    private nint _xs, _ys, _between0, _between1, _mid0, _mid1, _proj;   // scratch for `_capacity` steps
     private int _capacity;
-    private int _parity;                   // 1: the current h is in h_b
-    private readonly nuint* _sizes;        // global[2], local[2] for enqueues: native, so no per-call stackalloc or pinning
-    private readonly int _stateFloats;
-    private readonly int _batchBlock;      // batch items per step work-group
+    private int _parity;                          // 1: the current h of every module is in its h_b
     private bool _released;
 
-    public OpenCLState(OpenCLPreparedRnn prepared, int batchSize) : base(prepared.Model, batchSize)
+    public OpenCLState(OpenCLNetwork network, int batchSize) : base(network.Model, batchSize)
     {
-        _prepared = prepared;
-        _cl = prepared.Api;
-        RnnModel model = prepared.Model;
-        _layers = model.NumLayers;
-        _directions = model.NumDirections;
-        _hidden = model.HiddenSize;
-        _gates = model.Cell.GateCount();
-        _input = model.InputSize;
-        _stateFloats = _layers * _directions * batchSize * _hidden;
-        _batchBlock = batchSize > 1 ? prepared.MaxBatchBlock : 1;
-        _projection = new nint[_layers];
-        _blocked = new nint[_layers];
-        _rows = new nint[_layers];
-        _step = new nint[_layers * _directions];
-        _sizes = (nuint*)System.Runtime.InteropServices.NativeMemory.AllocZeroed(4, (nuint)sizeof(nuint));
+        _network = network;
+        _cl = network.Device.Api;
+        RnnNetwork net = network.Model.Network;
+        _input = net.InputSize;
+        _output = net.OutputSize;
+        _maxWidth = net.MaxWidth;
+        _maxProjection = net.Recurrent.Max(r => r.NumDirections * r.Spec.Gates * r.HiddenSize);
+        _maxModuleWidth = net.Recurrent.Max(r => r.NumLayers > 1 ? r.OutputWidth : 0);
+        _layers = new object[net.Layers.Count];
+        _modules = new OpenCLModuleKernels[net.Recurrent.Count];
         try
         {
             int status;
-            OpenCLDeviceContext device = prepared.Device;
+            OpenCLDeviceContext device = network.Device;
             _queue = OpenCLObjectCount.Created(_cl.CreateCommandQueue(device.Context, device.Info.Device, CommandQueueProperties.None, &status));
             ClStatusNames.ThrowIfFailed(status, "clCreateCommandQueue");
-            _hA = CreateBuffer(MemFlags.ReadWrite, _stateFloats);
-            _hB = CreateBuffer(MemFlags.ReadWrite, _stateFloats);
-            if (model.Cell == RnnCellKind.Lstm) _c = CreateBuffer(MemFlags.ReadWrite, _stateFloats);
-            _xPinned = CreateBuffer(MemFlags.ReadWrite | MemFlags.AllocHostPtr, batchSize * _input);
-            _yPinned = CreateBuffer(MemFlags.ReadWrite | MemFlags.AllocHostPtr, batchSize * model.OutputSize);
-            _xHost = Map(_xPinned, batchSize * _input);
-            _yHost = Map(_yPinned, batchSize * model.OutputSize);
-
-            for (int layer = 0; layer < _layers; layer++)
+            _o = new OpenCLSessionObjects(device, _queue)
             {
-                _projection[layer] = OpenCLObjectCount.Created(_cl.CreateKernel(device.Program, "input_projection", &status));
-                ClStatusNames.ThrowIfFailed(status, "clCreateKernel");
-                _blocked[layer] = OpenCLObjectCount.Created(_cl.CreateKernel(device.Program, "input_projection_blocked", &status));
-                ClStatusNames.ThrowIfFailed(status, "clCreateKernel");
-                SetFixedProjectionArgs(_projection[layer], layer);
-                SetFixedProjectionArgs(_blocked[layer], layer);
-                int inputWidth = model.Weights(layer, 0).InputSize;
-                if (16L * inputWidth + 16L * device.StepWorkGroup <= device.StepLocalBytes)
+                Sizes = (nuint*)System.Runtime.InteropServices.NativeMemory.AllocZeroed(4, (nuint)sizeof(nuint)),
+            };
+            _xPinned = _o.Buffer(MemFlags.ReadWrite | MemFlags.AllocHostPtr, batchSize * _input);
+            _yPinned = _o.Buffer(MemFlags.ReadWrite | MemFlags.AllocHostPtr, batchSize * _output);
+            _xHost = Map(_xPinned, batchSize * _input);
+            _yHost = Map(_yPinned, batchSize * _output);
+            for (int i = 0; i < _layers.Length; i++)
+            {
+                _layers[i] = network.Layer(i) switch
                 {
-                    _rows[layer] = OpenCLObjectCount.Created(_cl.CreateKernel(device.Program, "input_projection_rows", &status));
-                    ClStatusNames.ThrowIfFailed(status, "clCreateKernel");
-                    SetFixedProjectionArgs(_rows[layer], layer);
-                    SetInt(_rows[layer], ArgRowsLanes, LanesFor(inputWidth));
-                    Check(_cl.SetKernelArg(_rows[layer], ArgRowsLocalA, (nuint)(16 * inputWidth), null), "clSetKernelArg");
-                    Check(_cl.SetKernelArg(_rows[layer], ArgRowsLocalReduce, (nuint)(16 * device.StepWorkGroup), null), "clSetKernelArg");
-                }
-                for (int dir = 0; dir < _directions; dir++)
-                {
-                    _step[layer * _directions + dir] = OpenCLObjectCount.Created(_cl.CreateKernel(device.Program, prepared.StepKernelName(_batchBlock), &status));
-                    ClStatusNames.ThrowIfFailed(status, "clCreateKernel");
-                    SetFixedStepArgs(layer, dir);
-                }
+                    OpenCLRecurrentModule m => _modules[m.Module] = new OpenCLModuleKernels(_o, m, batchSize),
+                    OpenCLLinearLayer f => new OpenCLProjection(_o, f.Layer.InputWidth, f.Layer.OutputWidth, f.Weight, f.Bias),
+                    _ => new OpenCLElementwise(_o, net.Layers[i].Kind, net.Layers[i].OutputWidth),
+                };
             }
             Grow(1);
             Reset();
         }
         catch
         {
-            Dispose();   // the OpenCL objects made so far, and the base class's host buffers
+            ReleaseAll();
             throw;
         }
     }
 
-    private int Batch => BatchSize;
-    private int OutputWidth => _directions * _hidden;
-    private int ProjectionWidth => _directions * _gates * _hidden;
-
-    /// <summary>Step: x through the pinned staging buffer up, one projection and one step kernel per
-    /// layer, y through the pinned staging buffer down.</summary>
-    public void Step(ReadOnlySpan<float> x, Span<float> y)
+    /// <summary>Step: x through the pinned staging buffer up, every layer once, y through the pinned
+    /// staging buffer down.</summary>
+    internal override void Step(ReadOnlySpan<float> x, Span<float> y)
     {
         x.CopyTo(new Span<float>(_xHost, x.Length));
         Check(_cl.EnqueueWriteBuffer(_queue, _xs, false, 0, (nuint)(4 * x.Length), _xHost, 0, null, null), "clEnqueueWriteBuffer");
-        EnqueueLayers(1);
+        EnqueueNetwork(1);
         Check(_cl.EnqueueReadBuffer(_queue, _ys, true, 0, (nuint)(4 * y.Length), _yHost, 0, null, null), "clEnqueueReadBuffer");
         new ReadOnlySpan<float>(_yHost, y.Length).CopyTo(y);
     }
 
-    /// <summary>A sequence: xs up once, T steps per layer and direction enqueued back to back, ys down
+    /// <summary>A sequence: xs up once, every layer over all steps enqueued back to back, ys down
     /// once (the blocking read is the only wait).</summary>
-    public void Run(ReadOnlySpan<float> xs, int steps, Span<float> ys)
+    internal override void Run(ReadOnlySpan<float> xs, int steps, Span<float> ys)
     {
         if (steps > _capacity) Grow(steps);
         fixed (float* xp = xs)
@@ -140,7 +100,7 @@ internal sealed unsafe class OpenCLState : RnnState
                 // Non-blocking: xs stays pinned until the blocking read below, which the in-order
                 // queue completes after the write.
                 Check(_cl.EnqueueWriteBuffer(_queue, _xs, false, 0, (nuint)(4L * xs.Length), xp, 0, null, null), "clEnqueueWriteBuffer");
-                EnqueueLayers(steps);
+                EnqueueNetwork(steps);
                 Check(_cl.EnqueueReadBuffer(_queue, _ys, true, 0, (nuint)(4L * ys.Length), yp, 0, null, null), "clEnqueueReadBuffer");
                 done = true;
             }
@@ -152,100 +112,19 @@ internal sealed unsafe class OpenCLState : RnnState
         }
     }
 
-    private void EnqueueLayers(int steps)
+    private void EnqueueNetwork(int steps)
     {
-        OpenCLDeviceContext device = _prepared.Device;
-        int rows = steps * Batch;
-        int tile = device.Tile;
-        int wg = device.StepWorkGroup;
-        int lanes = Lanes;
-        int groups = (_hidden + wg / lanes - 1) / (wg / lanes);
-        int parity0 = _parity;
-        nuint* global = _sizes, local = _sizes + 2;
-        for (int layer = 0; layer < _layers; layer++)
+        int rows = steps * BatchSize;
+        foreach (object layer in _layers)
         {
-            // Up to 4 rows (a Step): lanes per output column; longer: one work-item per output of a
-            // tile; long sequences: 4 x 4 outputs per work-item.
-            if (rows <= 4 && _rows[layer] != 0)
+            switch (layer)
             {
-                nint projection = _rows[layer];
-                int lanesPerColumn = LanesFor(_prepared.Model.Weights(layer, 0).InputSize);
-                int columnsPerGroup = wg / lanesPerColumn;
-                SetInt(projection, ArgRows, rows);
-                global[0] = (nuint)((ProjectionWidth + columnsPerGroup - 1) / columnsPerGroup * wg);
-                local[0] = (nuint)wg;
-                Check(_cl.EnqueueNdrangeKernel(_queue, projection, 1, null, global, local, 0, null, null), "clEnqueueNDRangeKernel(input_projection_rows)");
-            }
-            else
-            {
-                bool blocked = rows >= 4 * tile;
-                nint projection = blocked ? _blocked[layer] : _projection[layer];
-                int span = blocked ? 4 * tile : tile;
-                SetInt(projection, ArgRows, rows);
-                global[0] = (nuint)((ProjectionWidth + span - 1) / span * tile);
-                global[1] = (nuint)((rows + span - 1) / span * tile);
-                local[0] = local[1] = (nuint)tile;
-                Check(_cl.EnqueueNdrangeKernel(_queue, projection, 2, null, global, local, 0, null, null), "clEnqueueNDRangeKernel(input_projection)");
-            }
-
-            global[0] = (nuint)(groups * wg);
-            global[1] = (nuint)((Batch + _batchBlock - 1) / _batchBlock);
-            local[0] = (nuint)wg;
-            local[1] = 1;
-            for (int dir = 0; dir < _directions; dir++)
-            {
-                nint kernel = _step[layer * _directions + dir];
-                SetInt(kernel, ArgSteps, steps);
-                SetInt(kernel, ArgParity0, parity0);
-                for (int s = 0; s < steps; s++)
-                {
-                    SetInt(kernel, ArgStep, s);
-                    Check(_cl.EnqueueNdrangeKernel(_queue, kernel, 2, null, global, local, 0, null, null), "clEnqueueNDRangeKernel(step)");
-                }
+                case OpenCLModuleKernels m: m.Enqueue(steps, _parity); break;
+                case OpenCLProjection f: f.Enqueue(rows); break;
+                case OpenCLElementwise e: e.Enqueue(rows); break;
             }
         }
-        _parity = (parity0 + steps) & 1;
-    }
-
-    /// <summary>Work-items per W_hh row: enough float4s to go around, at most the SIMD width.</summary>
-    private int Lanes => LanesFor(_prepared.PaddedHidden / 4);
-
-    /// <summary>Work-items that share a row of <paramref name="words"/> loads: a power of two, at most the SIMD width.</summary>
-    private int LanesFor(int words)
-    {
-        int lanes = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, words));
-        return Math.Min(lanes, _prepared.Device.LaneLimit);
-    }
-
-    private void SetFixedProjectionArgs(nint k, int layer)
-    {
-        SetInt(k, ArgK, _prepared.Model.Weights(layer, 0).InputSize);
-        SetBuffer(k, ArgW, _prepared.WeightIh(layer));
-        SetInt(k, ArgN, ProjectionWidth);
-        SetBuffer(k, ArgBias, _prepared.BiasInput(layer));
-    }
-
-    private void SetFixedStepArgs(int layer, int dir)
-    {
-        nint k = _step[layer * _directions + dir];
-        SetInt(k, ArgProjStride, ProjectionWidth);
-        SetInt(k, ArgProjOff, dir * _gates * _hidden);
-        SetBuffer(k, ArgWeightHh, _prepared.WeightHh(layer, dir));
-        SetBuffer(k, ArgBiasHn, _prepared.BiasHn(layer, dir));
-        SetBuffer(k, ArgHA, _hA);
-        SetBuffer(k, ArgHB, _hB);
-        SetBuffer(k, ArgC, _c);
-        SetInt(k, ArgHOff, (layer * _directions + dir) * Batch * _hidden);
-        SetInt(k, ArgYStride, OutputWidth);
-        SetInt(k, ArgYOff, dir * _hidden);
-        SetInt(k, ArgReverse, dir);
-        SetInt(k, ArgBatch, Batch);
-        SetInt(k, ArgHidden, _hidden);
-        SetInt(k, ArgHp, _prepared.PaddedHidden);
-        SetInt(k, ArgLanes, Lanes);
-        SetInt(k, ArgRelu, _prepared.Model.Nonlinearity == RnnNonlinearity.Relu ? 1 : 0);
-        Check(_cl.SetKernelArg(k, ArgLocalH, (nuint)(4 * _batchBlock * _prepared.PaddedHidden), null), "clSetKernelArg");
-        Check(_cl.SetKernelArg(k, ArgLocalReduce, (nuint)(16 * _batchBlock * _prepared.Device.StepWorkGroup), null), "clSetKernelArg");
+        _parity = (_parity + steps) & 1;
     }
 
     /// <summary>Makes the sequence scratch hold <paramref name="steps"/> steps (rounded up to a power of
@@ -254,28 +133,24 @@ internal sealed unsafe class OpenCLState : RnnState
     {
         int capacity = (int)Math.Min(System.Numerics.BitOperations.RoundUpToPowerOf2((uint)steps), int.MaxValue);
         ReleaseScratch();
-        long rows = (long)capacity * Batch;
-        _xs = CreateBuffer(MemFlags.ReadWrite, rows * _input);
-        _ys = CreateBuffer(MemFlags.ReadWrite, rows * OutputWidth);
-        if (_layers > 1) _mid0 = CreateBuffer(MemFlags.ReadWrite, rows * OutputWidth);
-        if (_layers > 2) _mid1 = CreateBuffer(MemFlags.ReadWrite, rows * OutputWidth);
-        _proj = CreateBuffer(MemFlags.ReadWrite, rows * ProjectionWidth);
+        long rows = (long)capacity * BatchSize;
+        _xs = _o.Buffer(MemFlags.ReadWrite, rows * _input);
+        _ys = _o.Buffer(MemFlags.ReadWrite, rows * _output);
+        if (_layers.Length > 1) _between0 = _o.Buffer(MemFlags.ReadWrite, rows * _maxWidth);
+        if (_layers.Length > 2) _between1 = _o.Buffer(MemFlags.ReadWrite, rows * _maxWidth);
+        if (_maxModuleWidth > 0) _mid0 = _o.Buffer(MemFlags.ReadWrite, rows * _maxModuleWidth);
+        if (_modules.Any(m => m.Layers > 2)) _mid1 = _o.Buffer(MemFlags.ReadWrite, rows * _maxModuleWidth);
+        _proj = _o.Buffer(MemFlags.ReadWrite, rows * _maxProjection);
         _capacity = capacity;
-        for (int layer = 0; layer < _layers; layer++)
+        for (int i = 0; i < _layers.Length; i++)
         {
-            nint input = layer == 0 ? _xs : (layer - 1) % 2 == 0 ? _mid0 : _mid1;
-            nint output = layer == _layers - 1 ? _ys : layer % 2 == 0 ? _mid0 : _mid1;
-            foreach (nint projection in (ReadOnlySpan<nint>)[_projection[layer], _blocked[layer], _rows[layer]])
+            nint input = i == 0 ? _xs : (i - 1) % 2 == 0 ? _between0 : _between1;
+            nint output = i == _layers.Length - 1 ? _ys : i % 2 == 0 ? _between0 : _between1;
+            switch (_layers[i])
             {
-                if (projection == 0) continue;
-                SetBuffer(projection, ArgA, input);
-                SetBuffer(projection, ArgOut, _proj);
-            }
-            for (int dir = 0; dir < _directions; dir++)
-            {
-                nint k = _step[layer * _directions + dir];
-                SetBuffer(k, ArgProj, _proj);
-                SetBuffer(k, ArgY, output);
+                case OpenCLModuleKernels m: m.Bind(input, output, _mid0, _mid1, _proj); break;
+                case OpenCLProjection f: f.Bind(input, output); break;
+                case OpenCLElementwise e: e.Bind(input, _xs, output); break;
             }
         }
     }
@@ -283,41 +158,47 @@ internal sealed unsafe class OpenCLState : RnnState
     public override void Reset()
     {
         float zero = 0;
-        nuint bytes = (nuint)(4L * _stateFloats);
-        Check(_cl.EnqueueFillBuffer(_queue, _hA, &zero, sizeof(float), 0, bytes, 0, null, null), "clEnqueueFillBuffer");
-        Check(_cl.EnqueueFillBuffer(_queue, _hB, &zero, sizeof(float), 0, bytes, 0, null, null), "clEnqueueFillBuffer");
-        if (_c != 0) Check(_cl.EnqueueFillBuffer(_queue, _c, &zero, sizeof(float), 0, bytes, 0, null, null), "clEnqueueFillBuffer");
+        foreach (OpenCLModuleKernels m in _modules)
+        {
+            nuint bytes = (nuint)(4L * m.StateFloats);
+            Check(_cl.EnqueueFillBuffer(_queue, m.H(0), &zero, sizeof(float), 0, bytes, 0, null, null), "clEnqueueFillBuffer");
+            Check(_cl.EnqueueFillBuffer(_queue, m.H(1), &zero, sizeof(float), 0, bytes, 0, null, null), "clEnqueueFillBuffer");
+            if (m.C != 0) Check(_cl.EnqueueFillBuffer(_queue, m.C, &zero, sizeof(float), 0, bytes, 0, null, null), "clEnqueueFillBuffer");
+        }
         Check(_cl.Finish(_queue), "clFinish");
     }
 
+    /// <summary>Every module's h then c, at its offset in the GetState layout; one wait at the end.</summary>
     public override void CopyTo(Span<float> destination)
     {
-        nuint bytes = (nuint)(4L * _stateFloats);
         fixed (float* d = destination)
         {
-            Check(_cl.EnqueueReadBuffer(_queue, CurrentH, _c == 0, 0, bytes, d, 0, null, null), "clEnqueueReadBuffer");
-            if (_c != 0) Check(_cl.EnqueueReadBuffer(_queue, _c, true, 0, bytes, d + _stateFloats, 0, null, null), "clEnqueueReadBuffer");
+            for (int i = 0; i < _modules.Length; i++)
+            {
+                OpenCLModuleKernels m = _modules[i];
+                float* at = d + Model.Network.StateOffset(i, BatchSize);
+                nuint bytes = (nuint)(4L * m.StateFloats);
+                Check(_cl.EnqueueReadBuffer(_queue, m.H(_parity), false, 0, bytes, at, 0, null, null), "clEnqueueReadBuffer");
+                if (m.C != 0) Check(_cl.EnqueueReadBuffer(_queue, m.C, false, 0, bytes, at + m.StateFloats, 0, null, null), "clEnqueueReadBuffer");
+            }
+            Check(_cl.Finish(_queue), "clFinish");
         }
     }
 
     public override void CopyFrom(ReadOnlySpan<float> source)
     {
-        nuint bytes = (nuint)(4L * _stateFloats);
         fixed (float* s = source)
         {
-            Check(_cl.EnqueueWriteBuffer(_queue, CurrentH, _c == 0, 0, bytes, s, 0, null, null), "clEnqueueWriteBuffer");
-            if (_c != 0) Check(_cl.EnqueueWriteBuffer(_queue, _c, true, 0, bytes, s + _stateFloats, 0, null, null), "clEnqueueWriteBuffer");
+            for (int i = 0; i < _modules.Length; i++)
+            {
+                OpenCLModuleKernels m = _modules[i];
+                float* at = s + Model.Network.StateOffset(i, BatchSize);
+                nuint bytes = (nuint)(4L * m.StateFloats);
+                Check(_cl.EnqueueWriteBuffer(_queue, m.H(_parity), false, 0, bytes, at, 0, null, null), "clEnqueueWriteBuffer");
+                if (m.C != 0) Check(_cl.EnqueueWriteBuffer(_queue, m.C, false, 0, bytes, at + m.StateFloats, 0, null, null), "clEnqueueWriteBuffer");
+            }
+            Check(_cl.Finish(_queue), "clFinish");
         }
-    }
-
-    private nint CurrentH => _parity == 0 ? _hA : _hB;
-
-    private nint CreateBuffer(MemFlags flags, long floats)
-    {
-        int status;
-        nint buffer = _cl.CreateBuffer(_prepared.Device.Context, flags, (nuint)(4 * Math.Max(1, floats)), null, &status);
-        ClStatusNames.ThrowIfFailed(status, "clCreateBuffer");
-        return OpenCLObjectCount.Created(buffer);
     }
 
     private float* Map(nint buffer, int floats)
@@ -328,38 +209,19 @@ internal sealed unsafe class OpenCLState : RnnState
         return (float*)p;
     }
 
-    private void SetInt(nint kernel, uint index, int value) =>
-        Check(_cl.SetKernelArg(kernel, index, sizeof(int), &value), "clSetKernelArg");
-
-    private void SetBuffer(nint kernel, uint index, nint buffer) =>
-        Check(_cl.SetKernelArg(kernel, index, (nuint)sizeof(nint), &buffer), "clSetKernelArg");
-
     private static void Check(int status, string call) => ClStatusNames.ThrowIfFailed(status, call);
 
     private void ReleaseScratch()
     {
-        Release(ref _proj);
-        Release(ref _mid1);
-        Release(ref _mid0);
-        Release(ref _ys);
-        Release(ref _xs);
+        if (_o is null) return;
+        _o.Release(ref _proj);
+        _o.Release(ref _mid1);
+        _o.Release(ref _mid0);
+        _o.Release(ref _between1);
+        _o.Release(ref _between0);
+        _o.Release(ref _ys);
+        _o.Release(ref _xs);
         _capacity = 0;
-    }
-
-    private void Release(ref nint buffer)
-    {
-        if (buffer == 0) return;
-        _cl.ReleaseMemObject(buffer);
-        OpenCLObjectCount.Released();
-        buffer = 0;
-    }
-
-    private void ReleaseKernel(ref nint kernel)
-    {
-        if (kernel == 0) return;
-        _cl.ReleaseKernel(kernel);
-        OpenCLObjectCount.Released();
-        kernel = 0;
     }
 
     /// <summary>Releases in reverse order of creation; every handle is zeroed once released.</summary>
@@ -367,33 +229,23 @@ internal sealed unsafe class OpenCLState : RnnState
     {
         if (_released) return;
         _released = true;
-        if (_queue != 0) _cl.Finish(_queue);
-        ReleaseScratch();
-        for (int i = _step.Length - 1; i >= 0; i--)
+        if (_queue == 0) return;
+        _cl.Finish(_queue);
+        if (_o is not null)
         {
-            ReleaseKernel(ref _step[i]);
+            ReleaseScratch();
+            _o.ReleaseKernels();
+            for (int i = _modules.Length - 1; i >= 0; i--) _modules[i]?.ReleaseBuffers();
+            if (_yHost != null) _cl.EnqueueUnmapMemObject(_queue, _yPinned, _yHost, 0, null, null);
+            if (_xHost != null) _cl.EnqueueUnmapMemObject(_queue, _xPinned, _xHost, 0, null, null);
+            _yHost = _xHost = null;
+            _cl.Finish(_queue);
+            _o.Release(ref _yPinned);
+            _o.Release(ref _xPinned);
+            System.Runtime.InteropServices.NativeMemory.Free(_o.Sizes);
         }
-        for (int i = _projection.Length - 1; i >= 0; i--)
-        {
-            ReleaseKernel(ref _rows[i]);
-            ReleaseKernel(ref _blocked[i]);
-            ReleaseKernel(ref _projection[i]);
-        }
-        if (_yHost != null) _cl.EnqueueUnmapMemObject(_queue, _yPinned, _yHost, 0, null, null);
-        if (_xHost != null) _cl.EnqueueUnmapMemObject(_queue, _xPinned, _xHost, 0, null, null);
-        _yHost = _xHost = null;
-        if (_queue != 0) _cl.Finish(_queue);
-        Release(ref _yPinned);
-        Release(ref _xPinned);
-        Release(ref _c);
-        Release(ref _hB);
-        Release(ref _hA);
-        if (_queue != 0)
-        {
-            _cl.ReleaseCommandQueue(_queue);
-            OpenCLObjectCount.Released();
-        }
-        System.Runtime.InteropServices.NativeMemory.Free(_sizes);
+        _cl.ReleaseCommandQueue(_queue);
+        OpenCLObjectCount.Released();
     }
 
     protected override void Dispose(bool disposing)

@@ -1,0 +1,243 @@
+using System.Runtime.CompilerServices;
+using RnnRuntime.Model;
+
+namespace RnnRuntime.Backends.Cpu;
+
+/// <summary>
+/// One recurrent module (an nn.RNN/GRU/LSTM stack) prepared for one vector width: every W_ih and
+/// W_hh packed once into panels (<see cref="PackedMatrix"/>), biases folded into the accumulators'
+/// start values as the cell's <see cref="CellSpec"/> allows. Immutable and shared by all sessions;
+/// everything mutable is in <see cref="CpuState"/>. The cell epilogue is a type argument of the
+/// subclass made at prepare time (<see cref="Create"/>), so no kernel switches on the cell kind.
+/// <para>
+/// Step: per layer, W_ih x and the recurrent product W_hh h panel by panel, each group of units
+/// finished by the cell epilogue as soon as its gates are summed; every other step walks the weights
+/// backwards so that what is still in L2 is read first.
+/// Run: per layer and direction, the input projection of many time steps at once (one blocked matrix
+/// product over all T*B rows, or over chunks of at least 128 rows when the gate sums of all of them
+/// would pass 2 MiB), then per time step only the recurrent product and epilogue.
+/// </para>
+/// </summary>
+internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> where TV : struct
+{
+    public static CpuRecurrentModule<S, TV> Create(RecurrentLayer layer, int module) => layer.Cell switch
+    {
+        RnnCellKind.Rnn when layer.Nonlinearity == RnnNonlinearity.Relu => new Specialised<CellEpilogue<S, TV>.RnnRelu>(layer, module),
+        RnnCellKind.Rnn => new Specialised<CellEpilogue<S, TV>.RnnTanh>(layer, module),
+        RnnCellKind.Gru => new Specialised<CellEpilogue<S, TV>.Gru>(layer, module),
+        _ => new Specialised<CellEpilogue<S, TV>.Lstm>(layer, module),
+    };
+
+    protected readonly int _module, _gates, _hidden, _groups, _layers, _directions, _input;
+    protected readonly PackedMatrix[] _ih, _hh;
+
+    protected CpuRecurrentModule(RecurrentLayer layer, int module)
+    {
+        _module = module;
+        _gates = layer.Spec.Gates;
+        _hidden = layer.HiddenSize;
+        _layers = layer.NumLayers;
+        _directions = layer.NumDirections;
+        _input = layer.InputSize;
+        int V = S.Count;
+        _groups = (_hidden + V - 1) / V;
+        PaddedHidden = _groups * V;
+        ColumnFloats = ((_groups * _gates + 1) & ~1) * V;   // PackedMatrix.PaddedColumns * V
+
+        int n = _layers * _directions;
+        _ih = new PackedMatrix[n];
+        _hh = new PackedMatrix[n];
+        for (int l = 0; l < _layers; l++)
+            for (int d = 0; d < _directions; d++)
+            {
+                LayerWeights w = layer.Weights(l, d);
+                var biasX = new float[w.Rows];
+                var biasH = new float[w.Rows];
+                layer.Spec.FoldBiases(w.BiasIh, w.BiasHh, _hidden, biasX, biasH);
+                _ih[l * _directions + d] = new PackedMatrix(w.Ih, biasX, _gates, _hidden, V);
+                _hh[l * _directions + d] = new PackedMatrix(w.Hh, biasH, _gates, _hidden, V);
+            }
+    }
+
+    /// <summary>Floats in one packed row of gate sums: PaddedColumns * V.</summary>
+    public int ColumnFloats { get; }
+
+    /// <summary>H rounded up to whole vectors.</summary>
+    public int PaddedHidden { get; }
+
+    /// <summary>D*H: floats per row of the module's output.</summary>
+    public int OutputWidth => _directions * _hidden;
+
+    /// <summary>One step for B rows: x (B, I) with row stride xStride -> y (B, H) dense.</summary>
+    public abstract void Step(CpuState s, float* x, nint xStride, float* y, bool mirror);
+
+    /// <summary>A sequence: xs (T*B, I) with row stride xStride -> ys (T*B, D*H) dense.</summary>
+    public abstract void Run(CpuState s, float* xs, nint xStride, int steps, float* ys);
+
+    /// <summary>
+    /// Time steps per input-projection chunk: as many as keep the gate sums within
+    /// <see cref="ProjectionBudgetFloats"/> (so they are still in cache when the steps read them, and a
+    /// long sequence does not need T*B*G*H floats of scratch), but never fewer than
+    /// <see cref="MinProjectionRows"/> rows, which the product needs to run at full FMA rate.
+    /// </summary>
+    internal int ChunkSteps(int batch) => Math.Max(1, Math.Max(MinProjectionRows, ProjectionBudgetFloats / ColumnFloats) / batch);
+
+    internal const int ProjectionBudgetFloats = 512 * 1024;   // 2 MiB
+    internal const int MinProjectionRows = 128;
+
+    public void Dispose()
+    {
+        foreach (PackedMatrix? m in _ih) m?.Dispose();
+        foreach (PackedMatrix? m in _hh) m?.Dispose();
+    }
+
+    private sealed class Specialised<TCell>(RecurrentLayer layer, int module) : CpuRecurrentModule<S, TV>(layer, module)
+        where TCell : struct, ICellEpilogue
+    {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public override void Step(CpuState s, float* x, nint xStride, float* y, bool mirror)
+        {
+            int B = s.BatchSize;
+            float* gx = s.Gx((long)B * ColumnFloats);
+            float* input = x;
+            nint inStride = xStride;
+            for (int l = 0; l < _layers; l++)
+            {
+                float* h = s.HiddenPointer(_module, l, 0);
+                float* c = s.CellPointer(_module, l, 0);
+                CellStep(s, _ih[l], input, inStride, gx, _hh[l], h, c, l == _layers - 1 ? y : null, _hidden, mirror);
+                input = h;
+                inStride = _hidden;
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public override void Run(CpuState s, float* xs, nint xStride, int steps, float* ys)
+        {
+            int B = s.BatchSize, D = _directions;
+            long rows = (long)steps * B;
+            nint outWidth = D * _hidden, cf = ColumnFloats;
+            int chunk = ChunkSteps(B);
+            float* gx = s.Gx((long)Math.Min(steps, chunk) * B * cf);
+            float* input = xs;
+            nint inStride = xStride;
+            for (int l = 0; l < _layers; l++)
+            {
+                float* output = l == _layers - 1 ? ys : s.Sequence(l % 2, rows * outWidth);
+                for (int d = 0; d < D; d++)
+                {
+                    PackedMatrix ih = _ih[l * D + d], hh = _hh[l * D + d];
+                    float* h = s.HiddenPointer(_module, l, d);
+                    float* c = s.CellPointer(_module, l, d);
+                    for (int i0 = 0; i0 < steps; i0 += chunk)
+                    {
+                        // The input projection of a whole chunk of time steps (all of them when their
+                        // gate sums fit in the budget), hoisted out of the time loop: one blocked product.
+                        int n = Math.Min(chunk, steps - i0);
+                        nint first = d == 0 ? i0 : steps - i0 - n;
+                        for (int p = 0; p < ih.Panels; p++)
+                            MatMulTile<S, TV>.Panel(ih, p, input + first * B * inStride, inStride, n * B, gx, cf);
+                        for (int i = i0; i < i0 + n; i++)
+                        {
+                            nint t = d == 0 ? i : steps - 1 - i;
+                            CellStep(s, null, null, 0, gx + (t - first) * B * cf, hh, h, c, output + t * B * outWidth + d * _hidden, outWidth, mirror: (i & 1) != 0);
+                        }
+                    }
+                }
+                input = output;
+                inStride = outWidth;
+            }
+        }
+
+        /// <summary>
+        /// One time step of one layer and direction for all B rows. gx = W_ih x + bias (computed here
+        /// unless <paramref name="ih"/> is null: Run has it already) and gh = W_hh h (+ b_hn), panel by
+        /// panel; each group of units is finished by the cell epilogue as soon as both products hold its
+        /// G columns. Then h takes the new values and, when <paramref name="output"/> is not null, so do
+        /// the output rows.
+        /// <para>
+        /// Mirrored steps walk the weights backwards (W_hh from its last panel down, then W_ih), so the
+        /// bytes a step reads first are the ones the previous step read last: when the weights are a
+        /// little larger than L2, LRU keeps those, and each step gets part of its weights from L2 instead
+        /// of streaming all of them from L3. The order changes no result: every column's sum is the same.
+        /// </para>
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void CellStep(CpuState s, PackedMatrix? ih, float* x, nint xStride, float* gx, PackedMatrix hh, float* h, float* c,
+            float* output, nint outStride, bool mirror)
+        {
+            int B = s.BatchSize, H = _hidden;
+            nint cf = ColumnFloats;
+            float* gh = s.Gh.Pointer;
+            if (!mirror)
+            {
+                if (ih is not null)
+                    for (int p = 0; p < ih.Panels; p++) MatMulTile<S, TV>.Panel(ih, p, x, xStride, B, gx, cf);
+                int next = 0;
+                for (int p = 0; p < hh.Panels; p++)
+                {
+                    MatMulTile<S, TV>.Panel(hh, p, h, H, B, gh, cf);
+                    int done = Math.Min(_groups, (p * PackedMatrix.PanelWidth + hh.WidthOf(p)) / _gates);
+                    FinishGroups(s, next, done, gx, gh, h, c);
+                    next = done;
+                }
+            }
+            else
+            {
+                // The same sums in the opposite order: the last product's panels drive the epilogue.
+                PackedMatrix last = ih ?? hh;
+                if (ih is not null)
+                    for (int p = hh.Panels - 1; p >= 0; p--) MatMulTile<S, TV>.Panel(hh, p, h, H, B, gh, cf);
+                int lowest = _groups;
+                for (int p = last.Panels - 1; p >= 0; p--)
+                {
+                    if (ih is not null) MatMulTile<S, TV>.Panel(ih, p, x, xStride, B, gx, cf);
+                    else MatMulTile<S, TV>.Panel(hh, p, h, H, B, gh, cf);
+                    // Groups whose first column is in this panel or later are complete.
+                    int from = (p * PackedMatrix.PanelWidth + _gates - 1) / _gates;
+                    FinishGroups(s, from, lowest, gx, gh, h, c);
+                    lowest = Math.Min(lowest, from);
+                }
+            }
+
+            float* hNew = s.HNew.Pointer;
+            nint hp = PaddedHidden;
+            for (int b = 0; b < B; b++)
+            {
+                var fresh = new ReadOnlySpan<float>(hNew + b * hp, H);
+                fresh.CopyTo(new Span<float>(h + (nint)b * H, H));
+                if (output != null) fresh.CopyTo(new Span<float>(output + b * outStride, H));
+            }
+        }
+
+        /// <summary>Runs the cell epilogue on groups [from, to) of every batch row.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void FinishGroups(CpuState s, int from, int to, float* gx, float* gh, float* h, float* c)
+        {
+            int B = s.BatchSize, H = _hidden, G = _gates, V = S.Count;
+            nint cf = ColumnFloats, hp = PaddedHidden;
+            float* hNew = s.HNew.Pointer;
+            for (int q = from; q < to; q++)
+            {
+                nint col = (nint)q * G * V, unit = (nint)q * V;
+                int count = Math.Min(V, H - (int)unit);
+                for (nint b = 0; b < B; b++)
+                {
+                    float* hb = h + b * H + unit, cb = c == null ? null : c + b * H + unit;
+                    if (count == V)
+                    {
+                        TCell.Finish(gx + b * cf + col, gh + b * cf + col, hb, cb, hNew + b * hp + unit);
+                        continue;
+                    }
+                    // The last group is partial: h and c hold only `count` valid floats here, so work on
+                    // padded copies rather than read past the end of the state.
+                    float* th = s.Tail.Pointer, tc = th + V;
+                    new ReadOnlySpan<float>(hb, count).CopyTo(new Span<float>(th, count));
+                    if (cb != null) new ReadOnlySpan<float>(cb, count).CopyTo(new Span<float>(tc, count));
+                    TCell.Finish(gx + b * cf + col, gh + b * cf + col, th, tc, hNew + b * hp + unit);
+                    if (cb != null) new ReadOnlySpan<float>(tc, count).CopyTo(new Span<float>(cb, count));
+                }
+            }
+        }
+    }
+}

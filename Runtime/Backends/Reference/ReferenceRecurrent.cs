@@ -1,0 +1,93 @@
+using RnnRuntime.Model;
+
+namespace RnnRuntime.Backends.Reference;
+
+/// <summary>A recurrent module (the PyTorch formulas of nn.RNN, nn.GRU and nn.LSTM) over a sequence.</summary>
+internal static class ReferenceRecurrent
+{
+    /// <summary>
+    /// xs [T, B, I] -> ys [T, B, D*H] through every layer and direction of module <paramref name="module"/>,
+    /// from and updating its state; layers between the first and the last write to a and b in turn.
+    /// </summary>
+    public static void Run(ReferenceState s, RecurrentLayer r, int module, ReadOnlySpan<float> xs, int steps, Span<float> ys, Span<float> a, Span<float> b)
+    {
+        int B = s.BatchSize, H = r.HiddenSize, D = r.NumDirections, L = r.NumLayers;
+        int outWidth = D * H, rows = steps * B;
+        ReadOnlySpan<float> input = xs;
+        int inWidth = r.InputSize;
+        for (int layer = 0; layer < L; layer++)
+        {
+            Span<float> output = layer == L - 1 ? ys : (layer % 2 == 0 ? a : b)[..(rows * outWidth)];
+            for (int dir = 0; dir < D; dir++)
+            {
+                LayerWeights w = r.Weights(layer, dir);
+                Span<float> h = s.HiddenOf(module, layer, dir);
+                Span<float> c = r.Spec.HasCellState ? s.CellOf(module, layer, dir) : default;
+                for (int i = 0; i < steps; i++)
+                {
+                    int t = dir == 0 ? i : steps - 1 - i;
+                    for (int item = 0; item < B; item++)
+                    {
+                        ReadOnlySpan<float> x = input.Slice((t * B + item) * inWidth, inWidth);
+                        Span<float> hb = h.Slice(item * H, H);
+                        Span<float> cb = c.IsEmpty ? default : c.Slice(item * H, H);
+                        CellStep(s, r, w, x, hb, cb);
+                        hb.CopyTo(output.Slice((t * B + item) * outWidth + dir * H, H));
+                    }
+                }
+            }
+            input = output;
+            inWidth = outWidth;
+        }
+    }
+
+    /// <summary>One cell update of one batch item: h (and c) are replaced by h' (and c').</summary>
+    private static void CellStep(ReferenceState s, RecurrentLayer r, LayerWeights w, ReadOnlySpan<float> x, Span<float> h, Span<float> c)
+    {
+        int H = r.HiddenSize;
+        double[] gi = s.GatesIh, gh = s.GatesHh, hNew = s.NewH;
+        for (int row = 0; row < w.Rows; row++)
+        {
+            gi[row] = w.BiasIh[row] + ReferenceLayers.Dot(w.WeightIh.GetRowSpan(row), x);
+            gh[row] = w.BiasHh[row] + ReferenceLayers.Dot(w.WeightHh.GetRowSpan(row), h);
+        }
+
+        switch (r.Cell)
+        {
+            case RnnCellKind.Rnn:
+                for (int j = 0; j < H; j++)
+                {
+                    double a = gi[j] + gh[j];
+                    hNew[j] = r.Nonlinearity == RnnNonlinearity.Relu ? Math.Max(a, 0.0) : Math.Tanh(a);
+                }
+                break;
+
+            case RnnCellKind.Gru: // rows r, z, n
+                for (int j = 0; j < H; j++)
+                {
+                    double rg = Sigmoid(gi[j] + gh[j]);
+                    double z = Sigmoid(gi[H + j] + gh[H + j]);
+                    double n = Math.Tanh(gi[2 * H + j] + rg * gh[2 * H + j]);
+                    hNew[j] = (1.0 - z) * n + z * h[j];
+                }
+                break;
+
+            case RnnCellKind.Lstm: // rows i, f, g, o
+                for (int j = 0; j < H; j++)
+                {
+                    double i = Sigmoid(gi[j] + gh[j]);
+                    double f = Sigmoid(gi[H + j] + gh[H + j]);
+                    double g = Math.Tanh(gi[2 * H + j] + gh[2 * H + j]);
+                    double o = Sigmoid(gi[3 * H + j] + gh[3 * H + j]);
+                    double cNew = f * c[j] + i * g;
+                    c[j] = (float)cNew;
+                    hNew[j] = o * Math.Tanh(cNew);
+                }
+                break;
+        }
+
+        for (int j = 0; j < H; j++) h[j] = (float)hNew[j];
+    }
+
+    private static double Sigmoid(double v) => ReferenceLayers.Sigmoid(v);
+}

@@ -1,0 +1,146 @@
+using System.Globalization;
+
+namespace RnnRuntime.Model;
+
+/// <summary>The kinds of layer a network is made of (the names used in layer lists).</summary>
+public enum LayerKind
+{
+    /// <summary>nn.Linear: y = W x + b.</summary>
+    Linear,
+    /// <summary>Elementwise tanh.</summary>
+    Tanh,
+    /// <summary>Elementwise max(x, 0).</summary>
+    Relu,
+    /// <summary>Elementwise 1 / (1 + e^-x).</summary>
+    Sigmoid,
+    /// <summary>A whole nn.RNN / nn.GRU / nn.LSTM stack (layers, directions) with PyTorch's semantics.</summary>
+    Recurrent,
+    /// <summary>Adds the network's input x_t to the current value (a skip around the whole network).</summary>
+    AddInput,
+}
+
+/// <summary>
+/// One layer of a network: what it is and the widths it maps between, per time step and batch item.
+/// Immutable; the session owns every mutable value.
+/// </summary>
+public abstract class NetworkLayer
+{
+    private protected NetworkLayer(int index, string name, int inputWidth, int outputWidth)
+    {
+        Index = index;
+        Name = name;
+        InputWidth = inputWidth;
+        OutputWidth = outputWidth;
+    }
+
+    public abstract LayerKind Kind { get; }
+
+    /// <summary>Position in the network, from 0.</summary>
+    public int Index { get; }
+
+    /// <summary>The module prefix of its tensors in the file (linear, recurrent), else its kind name.</summary>
+    public string Name { get; }
+
+    public int InputWidth { get; }
+    public int OutputWidth { get; }
+
+    /// <summary>Whether it computes in place on its input (activations, add_input): no weights, same width.</summary>
+    public bool IsElementwise => Kind is LayerKind.Tanh or LayerKind.Relu or LayerKind.Sigmoid or LayerKind.AddInput;
+
+    /// <summary>The layer-list name of the kind: linear, tanh, relu, sigmoid, rnn, gru, lstm, add_input.</summary>
+    public string KindName => this is RecurrentLayer r ? r.Spec.Name : NameOf(Kind);
+
+    public static string NameOf(LayerKind kind) => kind switch
+    {
+        LayerKind.Linear => "linear",
+        LayerKind.Tanh => "tanh",
+        LayerKind.Relu => "relu",
+        LayerKind.Sigmoid => "sigmoid",
+        LayerKind.AddInput => "add_input",
+        LayerKind.Recurrent => "recurrent",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
+    public override string ToString() =>
+        $"{KindName}{(IsElementwise ? "" : $" '{Name}'")} {InputWidth.ToString(CultureInfo.InvariantCulture)} -> {OutputWidth.ToString(CultureInfo.InvariantCulture)}";
+}
+
+/// <summary>nn.Linear: y = W x + b, W (out, in); a layer without bias holds zeros.</summary>
+public sealed class LinearLayer : NetworkLayer
+{
+    private readonly float[] _bias;
+
+    internal LinearLayer(int index, string name, WeightTensor weight, float[] bias, bool hasBias)
+        : base(index, name, weight.Columns, weight.Rows)
+    {
+        Weight = weight;
+        _bias = bias;
+        HasBias = hasBias;
+    }
+
+    public override LayerKind Kind => LayerKind.Linear;
+    public WeightTensor Weight { get; }
+    public ReadOnlySpan<float> Bias => _bias;
+    public bool HasBias { get; }
+}
+
+/// <summary>tanh, relu, sigmoid or add_input: elementwise, width unchanged.</summary>
+public sealed class ElementwiseLayer : NetworkLayer
+{
+    internal ElementwiseLayer(int index, LayerKind kind, int width) : base(index, NameOf(kind), width, width)
+    {
+        if (kind is not (LayerKind.Tanh or LayerKind.Relu or LayerKind.Sigmoid or LayerKind.AddInput))
+            throw new ArgumentOutOfRangeException(nameof(kind), kind, "not an elementwise layer");
+        Kind = kind;
+    }
+
+    public override LayerKind Kind { get; }
+}
+
+/// <summary>
+/// A whole recurrent module (nn.RNN / nn.GRU / nn.LSTM): L layers of D directions, today's semantics.
+/// Its state is h (L*D, B, H), then c (L*D, B, H) for an LSTM.
+/// </summary>
+public sealed class RecurrentLayer : NetworkLayer
+{
+    private readonly LayerWeights[] _weights;
+
+    internal RecurrentLayer(int index, string name, RnnCellKind cell, RnnNonlinearity nonlinearity, int inputSize, int hiddenSize,
+        int numLayers, int numDirections, bool hasBias, LayerWeights[] weights)
+        : base(index, name, inputSize, numDirections * hiddenSize)
+    {
+        Spec = CellSpec.Of(cell);
+        Nonlinearity = nonlinearity;
+        HiddenSize = hiddenSize;
+        NumLayers = numLayers;
+        NumDirections = numDirections;
+        HasBias = hasBias;
+        _weights = weights;
+    }
+
+    public override LayerKind Kind => LayerKind.Recurrent;
+    public CellSpec Spec { get; }
+    public RnnCellKind Cell => Spec.Kind;
+    public RnnNonlinearity Nonlinearity { get; }
+    public int InputSize => InputWidth;
+    public int HiddenSize { get; }
+    public int NumLayers { get; }
+    public int NumDirections { get; }
+    public bool HasBias { get; }
+
+    /// <summary>Weights of one layer and direction.</summary>
+    public LayerWeights Weights(int layer, int direction) => _weights[layer * NumDirections + direction];
+
+    /// <summary>Floats of state per batch item: L*D*H for h, as many again for an LSTM's c.</summary>
+    public long StateFloatsPerItem => (Spec.HasCellState ? 2L : 1L) * NumLayers * NumDirections * HiddenSize;
+
+    public long WeightBytes
+    {
+        get
+        {
+            long bytes = 0;
+            foreach (LayerWeights w in _weights) bytes += w.Ih.Bytes + w.Hh.Bytes + 4L * 2 * w.Rows;
+            return bytes;
+        }
+    }
+}

@@ -1,0 +1,119 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace RnnRuntime.Model;
+
+/// <summary>
+/// Maps the tensors of one PyTorch nn.RNN / nn.GRU / nn.LSTM module
+/// (<c>[prefix.]weight_ih_l{k}[_reverse]</c> and friends) to a <see cref="RecurrentLayer"/>: infers the
+/// cell kind and sizes from the shapes and checks that everything is consistent.
+/// </summary>
+internal static partial class RecurrentModuleLoader
+{
+    [GeneratedRegex(@"^(?<prefix>(?:.*\.)?)(?<param>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(?<layer>[0-9]+)(?<rev>_reverse)?$")]
+    private static partial Regex RnnTensorName();
+
+    private static readonly string[] Params = ["weight_ih", "weight_hh", "bias_ih", "bias_hh"];
+
+    internal sealed class ModuleTensors : Dictionary<(string Param, int Layer, int Dir), SafetensorsTensor>;
+
+    /// <summary>The recurrent modules of a file: tensors grouped by module prefix ("" or ending in '.').</summary>
+    public static Dictionary<string, ModuleTensors> FindModules(SafetensorsHeader header)
+    {
+        var byPrefix = new Dictionary<string, ModuleTensors>(StringComparer.Ordinal);
+        foreach (SafetensorsTensor t in header.Tensors.Values)
+        {
+            Match m = RnnTensorName().Match(t.Name);
+            if (!m.Success) continue;
+            if (!int.TryParse(m.Groups["layer"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out int layer) || layer > 1000)
+                throw new RnnModelException("layer index is out of range (0..1000)", t.Name);
+            string prefix = m.Groups["prefix"].Value;
+            if (!byPrefix.TryGetValue(prefix, out var group)) byPrefix[prefix] = group = new();
+            group[(m.Groups["param"].Value, layer, m.Groups["rev"].Success ? 1 : 0)] = t;
+        }
+        return byPrefix;
+    }
+
+    /// <summary>"(no prefix)" or 'encoder.gru', for messages.</summary>
+    public static string Show(string prefix) => prefix.Length == 0 ? "(no prefix)" : $"'{prefix.TrimEnd('.')}'";
+
+    /// <summary>
+    /// Loads the module under <paramref name="prefix"/> ("" or ending in '.'). <paramref name="expected"/>:
+    /// the cell kind a layer list says it is, or null to take it from the shapes. <paramref name="fileDefaultIsStrict"/>:
+    /// whether <paramref name="nonlinearity"/> was said of this module (relu on a GRU or LSTM is then an error).
+    /// </summary>
+    public static RecurrentLayer Load(ReadOnlySpan<byte> file, SafetensorsHeader header, int index, string prefix, ModuleTensors tensors,
+        RnnCellKind? expected, RnnNonlinearity nonlinearity, bool fileDefaultIsStrict)
+    {
+        string N(string param, int layer, int dir) => $"{prefix}{param}_l{layer}{(dir == 1 ? "_reverse" : "")}";
+
+        if (tensors.Keys.Any(k => k.Param == "weight_hr"))
+            throw new RnnModelException("LSTM projections (proj_size > 0) are not supported", N("weight_hr", 0, 0));
+
+        // Sizes and cell kind from layer 0.
+        SafetensorsTensor hh0 = Require(tensors, ("weight_hh", 0, 0), N("weight_hh", 0, 0));
+        if (hh0.Shape.Length != 2 || hh0.Shape[1] < 1 || hh0.Shape[0] % hh0.Shape[1] != 0)
+            throw new RnnModelException($"shape {hh0.ShapeText} is not (G*hidden, hidden) with G = 1 (RNN), 3 (GRU) or 4 (LSTM)", hh0.Name);
+        if (hh0.Shape[1] > 1 << 16)
+            throw new RnnModelException($"hidden size {hh0.Shape[1]} exceeds the supported maximum of 65536", hh0.Name);
+        int hidden = (int)hh0.Shape[1];
+        long gates = hh0.Shape[0] / hidden;
+        RnnCellKind cell = gates switch
+        {
+            1 => RnnCellKind.Rnn,
+            3 => RnnCellKind.Gru,
+            4 => RnnCellKind.Lstm,
+            _ => throw new RnnModelException($"shape {hh0.ShapeText} has {gates} gate blocks of {hidden} rows; expected 1 (RNN), 3 (GRU) or 4 (LSTM)", hh0.Name),
+        };
+        if (expected is RnnCellKind want && want != cell)
+            throw new RnnModelException($"the layer list says {CellSpec.Of(want).Name}, but shape {hh0.ShapeText} is that of a {CellSpec.Of(cell).Name} with hidden size {hidden}", hh0.Name);
+        // A file-wide "nonlinearity" names the activation of the rnn modules; only where it was said of
+        // this module (or the file is this one module) is it an error for a GRU or LSTM.
+        if (nonlinearity == RnnNonlinearity.Relu && cell != RnnCellKind.Rnn && !fileDefaultIsStrict) nonlinearity = RnnNonlinearity.Tanh;
+        if (nonlinearity == RnnNonlinearity.Relu && cell != RnnCellKind.Rnn)
+            throw new RnnModelException($"nonlinearity 'relu' applies to RNN cells only, but the tensors describe a {CellSpec.Of(cell).Name}", hh0.Name);
+        int rows = (int)gates * hidden;
+        SafetensorsTensor ih0 = Require(tensors, ("weight_ih", 0, 0), N("weight_ih", 0, 0));
+        if (ih0.Shape.Length != 2 || ih0.Shape[0] != rows || ih0.Shape[1] < 1 || ih0.Shape[1] > 1 << 20)
+            throw new RnnModelException($"shape {ih0.ShapeText} does not match the expected ({rows}, input_size) for a {CellSpec.Of(cell).Name} with hidden size {hidden}", ih0.Name);
+        int input = (int)ih0.Shape[1];
+
+        int layers = tensors.Keys.Max(k => k.Layer) + 1;
+        int dirs = tensors.Keys.Any(k => k.Dir == 1) ? 2 : 1;
+        bool hasBias = tensors.ContainsKey(("bias_ih", 0, 0)) || tensors.ContainsKey(("bias_hh", 0, 0));
+
+        // Every (layer, direction) has exactly the same set of tensors; nothing else is allowed.
+        foreach (var key in tensors.Keys)
+        {
+            if (key.Param.StartsWith("bias", StringComparison.Ordinal) && !hasBias)
+                throw new RnnModelException("layer 0 has no biases but this tensor is a bias; a model has biases everywhere or nowhere", N(key.Param, key.Layer, key.Dir));
+        }
+        for (int k = 0; k < layers; k++)
+            for (int d = 0; d < dirs; d++)
+                foreach (string p in Params)
+                {
+                    if (!hasBias && p.StartsWith("bias", StringComparison.Ordinal)) continue;
+                    if (!tensors.ContainsKey((p, k, d)))
+                        throw new RnnModelException($"missing: a {layers}-layer{(dirs == 2 ? " bidirectional" : "")} {CellSpec.Of(cell).Name} needs it (the file has tensors for layer {layers - 1}{(dirs == 2 ? " and _reverse ones" : "")})", N(p, k, d));
+                }
+
+        string what = $"a {CellSpec.Of(cell).Name} with hidden size {hidden}";
+        var result = new LayerWeights[layers * dirs];
+        for (int k = 0; k < layers; k++)
+        {
+            int inK = k == 0 ? input : dirs * hidden;
+            for (int d = 0; d < dirs; d++)
+            {
+                var wih = new WeightTensor(rows, inK, CheckedTensor.Read(file, header, tensors[("weight_ih", k, d)], [rows, inK], what));
+                var whh = new WeightTensor(rows, hidden, CheckedTensor.Read(file, header, tensors[("weight_hh", k, d)], [rows, hidden], what));
+                float[] bih = hasBias ? CheckedTensor.Read(file, header, tensors[("bias_ih", k, d)], [rows], what) : new float[rows];
+                float[] bhh = hasBias ? CheckedTensor.Read(file, header, tensors[("bias_hh", k, d)], [rows], what) : new float[rows];
+                result[k * dirs + d] = new LayerWeights(k, d, hidden, wih, whh, bih, bhh);
+            }
+        }
+        return new RecurrentLayer(index, prefix.TrimEnd('.'), cell, nonlinearity, input, hidden, layers, dirs, hasBias, result);
+    }
+
+    private static SafetensorsTensor Require(ModuleTensors tensors, (string, int, int) key, string name)
+        => tensors.TryGetValue(key, out var t) ? t : throw new RnnModelException("missing: every recurrent module has weight_ih_l0 and weight_hh_l0", name);
+}

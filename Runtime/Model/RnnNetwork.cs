@@ -1,0 +1,58 @@
+namespace RnnRuntime.Model;
+
+/// <summary>
+/// A loaded network: its layers in forward order, checked to chain (each layer's input width is the
+/// previous layer's output width; the first's is the network's input). Immutable. It also fixes the
+/// layout of a session's state: the recurrent modules in network order, each h (L*D, B, H) then, for
+/// an LSTM, c (L*D, B, H).
+/// </summary>
+public sealed class RnnNetwork
+{
+    private readonly NetworkLayer[] _layers;
+    private readonly RecurrentLayer[] _recurrent;
+    private readonly long[] _stateStart;   // per recurrent module: floats per batch item before it
+
+    internal RnnNetwork(NetworkLayer[] layers, int inputSize, string prefix)
+    {
+        _layers = layers;
+        InputSize = inputSize;
+        OutputSize = layers[^1].OutputWidth;
+        Prefix = prefix;
+        _recurrent = layers.OfType<RecurrentLayer>().ToArray();
+        _stateStart = new long[_recurrent.Length + 1];
+        for (int m = 0; m < _recurrent.Length; m++) _stateStart[m + 1] = _stateStart[m] + _recurrent[m].StateFloatsPerItem;
+        IsBidirectional = _recurrent.Any(r => r.NumDirections == 2);
+        MaxWidth = Math.Max(inputSize, layers.Max(l => l.OutputWidth));
+    }
+
+    public IReadOnlyList<NetworkLayer> Layers => _layers;
+
+    /// <summary>The recurrent modules, in network order.</summary>
+    public IReadOnlyList<RecurrentLayer> Recurrent => _recurrent;
+
+    public int InputSize { get; }
+    public int OutputSize { get; }
+
+    /// <summary>The widest value between layers (the input included).</summary>
+    public int MaxWidth { get; }
+
+    /// <summary>Whether any recurrent module is bidirectional (then only whole sequences run).</summary>
+    public bool IsBidirectional { get; }
+
+    /// <summary>The module prefix of a one-module network ("" for none); of the first recurrent module otherwise.</summary>
+    public string Prefix { get; }
+
+    /// <summary>Floats of state per batch item, all modules.</summary>
+    public long StateFloatsPerItem => _stateStart[^1];
+
+    /// <summary>Where module <paramref name="module"/>'s h starts in a state of <paramref name="batch"/> items; its c follows h.</summary>
+    public long StateOffset(int module, int batch) => _stateStart[module] * batch;
+
+    /// <summary>Bytes of weights and biases: what a batch-1 step has to read.</summary>
+    public long WeightBytes => _layers.Sum(l => l switch
+    {
+        RecurrentLayer r => r.WeightBytes,
+        LinearLayer f => f.Weight.Bytes + 4L * f.OutputWidth,
+        _ => 0L,
+    });
+}
