@@ -25,12 +25,7 @@ internal static unsafe class Exports
         const string F = "rnnrt_model_load";
         try
         {
-            if (model == null) return Fail(NativeStatus.InvalidArgument, F, "out is NULL; pass the address of an rnnrt_model* to receive the model");
-            *model = 0;
-            if (path == null) return Fail(NativeStatus.InvalidArgument, F, "path is NULL");
-            string file = Marshal.PtrToStringUTF8((nint)path)!;
-            if (file.Length == 0) return Fail(NativeStatus.InvalidArgument, F, "path is empty");
-            return Publish(RnnModel.Load(file, Options(backend)), model);
+            return LoadFile(F, path, Options(backend), model);
         }
         catch (Exception e)
         {
@@ -44,17 +39,107 @@ internal static unsafe class Exports
         const string F = "rnnrt_model_load_memory";
         try
         {
-            if (model == null) return Fail(NativeStatus.InvalidArgument, F, "out is NULL; pass the address of an rnnrt_model* to receive the model");
-            *model = 0;
-            if (data == null) return Fail(NativeStatus.InvalidArgument, F, "data is NULL");
-            if (length > (nuint)RnnModel.MaxFileBytes)
-                return Fail(NativeStatus.Format, F, $"len is {length} bytes; models up to {RnnModel.MaxFileBytes} bytes are supported");
-            return Publish(RnnModel.Load(new ReadOnlySpan<byte>(data, (int)length), Options(backend)), model);
+            return LoadMemory(F, data, length, Options(backend), model);
         }
         catch (Exception e)
         {
             return (int)LastError.FromException(F, e);
         }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "rnnrt_model_load_ex")]
+    public static int ModelLoadEx(byte* path, NativeLoadOptions* options, nint* model)
+    {
+        const string F = "rnnrt_model_load_ex";
+        try
+        {
+            if (model == null) return Fail(NativeStatus.InvalidArgument, F, "out is NULL; pass the address of an rnnrt_model* to receive the model");
+            *model = 0;
+            return Options(F, options, out RnnOptions? o) is int failed ? failed : LoadFile(F, path, o!, model);
+        }
+        catch (Exception e)
+        {
+            return (int)LastError.FromException(F, e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "rnnrt_model_load_memory_ex")]
+    public static int ModelLoadMemoryEx(byte* data, nuint length, NativeLoadOptions* options, nint* model)
+    {
+        const string F = "rnnrt_model_load_memory_ex";
+        try
+        {
+            if (model == null) return Fail(NativeStatus.InvalidArgument, F, "out is NULL; pass the address of an rnnrt_model* to receive the model");
+            *model = 0;
+            return Options(F, options, out RnnOptions? o) is int failed ? failed : LoadMemory(F, data, length, o!, model);
+        }
+        catch (Exception e)
+        {
+            return (int)LastError.FromException(F, e);
+        }
+    }
+
+    private static int LoadFile(string function, byte* path, RnnOptions options, nint* model)
+    {
+        if (model == null) return Fail(NativeStatus.InvalidArgument, function, "out is NULL; pass the address of an rnnrt_model* to receive the model");
+        *model = 0;
+        if (path == null) return Fail(NativeStatus.InvalidArgument, function, "path is NULL");
+        string file = Marshal.PtrToStringUTF8((nint)path)!;
+        if (file.Length == 0) return Fail(NativeStatus.InvalidArgument, function, "path is empty");
+        return Publish(RnnModel.Load(file, options), model);
+    }
+
+    private static int LoadMemory(string function, byte* data, nuint length, RnnOptions options, nint* model)
+    {
+        if (model == null) return Fail(NativeStatus.InvalidArgument, function, "out is NULL; pass the address of an rnnrt_model* to receive the model");
+        *model = 0;
+        if (data == null) return Fail(NativeStatus.InvalidArgument, function, "data is NULL");
+        if (length > (nuint)RnnModel.MaxFileBytes)
+            return Fail(NativeStatus.Format, function, $"len is {length} bytes; models up to {RnnModel.MaxFileBytes} bytes are supported");
+        return Publish(RnnModel.Load(new ReadOnlySpan<byte>(data, (int)length), options), model);
+    }
+
+    /// <summary>struct rnnrt_load_options as RnnOptions; null when it is valid, else the failed status (message set).</summary>
+    private static int? Options(string function, NativeLoadOptions* native, out RnnOptions? options)
+    {
+        options = RnnOptions.Default;
+        if (native == null) return null;
+        if (native->StructSize < (uint)NativeLoadOptions.FirstVersionSize)
+        {
+            options = null;
+            return Fail(NativeStatus.InvalidArgument, function,
+                $"options->struct_size is {native->StructSize}; set it to sizeof(struct rnnrt_load_options) ({NativeLoadOptions.FirstVersionSize} in this version)");
+        }
+        string? layersError = null;
+        string[]? layers = null;
+        if (native->Layers == null && native->LayerCount != 0) layersError = $"options->layers is NULL but layer_count is {native->LayerCount}";
+        else if (native->LayerCount > 1024) layersError = $"options->layer_count is {native->LayerCount}; at most 1024 layers are supported";
+        else if (native->Layers != null)
+        {
+            if (native->LayerCount == 0) layersError = "options->layers is set but layer_count is 0";
+            else
+            {
+                layers = new string[(int)native->LayerCount];
+                for (int i = 0; i < layers.Length && layersError is null; i++)
+                {
+                    if (native->Layers[i] == null) layersError = $"options->layers[{i}] is NULL";
+                    else layers[i] = Marshal.PtrToStringUTF8((nint)native->Layers[i])!;
+                }
+            }
+        }
+        if (layersError is not null)
+        {
+            options = null;
+            return Fail(NativeStatus.InvalidArgument, function, layersError);
+        }
+        options = new RnnOptions
+        {
+            Backend = native->Backend == null ? "auto" : Marshal.PtrToStringUTF8((nint)native->Backend)!,
+            Prefix = native->Prefix == null ? null : Marshal.PtrToStringUTF8((nint)native->Prefix),
+            Device = native->Device == null ? null : Marshal.PtrToStringUTF8((nint)native->Device),
+            Layers = layers,
+        };
+        return null;
     }
 
     [UnmanagedCallersOnly(EntryPoint = "rnnrt_model_info")]
@@ -66,7 +151,7 @@ internal static unsafe class Exports
             if (HandleTable.Find(model, HandleKind.Model, "model", out string? error) is not NativeModel m || m.HandleFreed)
                 return Fail(NativeStatus.InvalidHandle, F, error ?? FreedDuringCall(model));
             if (info == null) return Fail(NativeStatus.InvalidArgument, F, "out is NULL");
-            if (info->StructSize < (uint)sizeof(NativeModelInfo))
+            if (info->StructSize < (uint)NativeModelInfo.FirstVersionSize)
                 return Fail(NativeStatus.InvalidArgument, F,
                     $"out->struct_size is {info->StructSize}; set it to sizeof(struct rnnrt_model_info) ({sizeof(NativeModelInfo)} in this version) before the call");
             RnnModel r = m.Model;
@@ -82,6 +167,8 @@ internal static unsafe class Exports
             var name = new Span<byte>(info->Backend, NativeModelInfo.BackendChars);
             name.Clear();
             for (int i = 0; i < r.Backend.Length && i < name.Length - 1; i++) name[i] = (byte)(r.Backend[i] < 128 ? r.Backend[i] : '?');
+            // Fields past the first version only where the caller's struct has room for them.
+            if (info->StructSize >= (uint)(NativeModelInfo.FirstVersionSize + sizeof(int))) info->LayerCount = r.Layers.Count;
             return 0;
         }
         catch (Exception e)

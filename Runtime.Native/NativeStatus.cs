@@ -31,5 +31,24 @@ internal unsafe struct NativeModelInfo
     public int HasBias;
     public int StateSize;
     public fixed byte Backend[BackendChars];
+    public int LayerCount;
+
+    /// <summary>The struct's size in its first version (it ended at Backend): the least a caller may pass.</summary>
+    public const int FirstVersionSize = 56;
+}
+
+/// <summary>struct rnnrt_load_options of rnnrt.h (a newer caller's struct may be longer: only the fields
+/// that fit in StructSize are read).</summary>
+internal unsafe struct NativeLoadOptions
+{
+    public uint StructSize;
+    public byte* Backend;
+    public byte* Prefix;
+    public byte* Device;
+    public byte** Layers;
+    public nuint LayerCount;
+
+    /// <summary>The struct's size in its first version: the least a caller may pass.</summary>
+    public static int FirstVersionSize => sizeof(NativeLoadOptions);
 }
 #pragma warning restore CS0649

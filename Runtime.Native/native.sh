@@ -185,6 +185,25 @@ cmd_test() {
     tally "valgrind memcheck (valgrind not installed or RNNRT_NO_VALGRIND=1)" 0 skip
   fi
 
+  # The ctypes sample runs networks: one that carries its layer list (rnnrt_model_load) and a plain
+  # state_dict given one (rnnrt_model_load_ex).
+  local py; py=$(command -v python3 || true)
+  if [ -n "$py" ]; then
+    local pyout
+    if pyout=$(RNNRT_LIBRARY="$OUT/librnnrt.so" "$py" "$HERE/samples/stream.py" "$fixtures/net_denoiser.safetensors" 50 2>&1) && grep -q '6 layer(s), input 42, output 22' <<<"$pyout"; then
+      tally "stream.py: network via rnnrt_model_load" 0
+    else
+      printf '%s\n' "$pyout" >&2; tally "stream.py: network via rnnrt_model_load" 1
+    fi
+    if pyout=$(RNNRT_LIBRARY="$OUT/librnnrt.so" "$py" "$HERE/samples/stream.py" "$fixtures/net_options_layers.safetensors" 50 --layers=fc_in,relu,gru,fc,tanh 2>&1) && grep -q '5 layer(s), input 13, output 13' <<<"$pyout"; then
+      tally "stream.py: plain state_dict via rnnrt_model_load_ex --layers" 0
+    else
+      printf '%s\n' "$pyout" >&2; tally "stream.py: plain state_dict via rnnrt_model_load_ex --layers" 1
+    fi
+  else
+    tally "stream.py networks (python3 not found)" 0 skip
+  fi
+
   echo "c-tests: $C_PASSED passed, $C_FAILED failed, $C_SKIPPED skipped"
   [ "$C_FAILED" = 0 ]
 }

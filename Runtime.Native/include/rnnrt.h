@@ -16,9 +16,11 @@
  *
  * Conventions that hold for every function:
  * - Lengths are element counts (floats), never bytes, except `len` of rnnrt_model_load_memory.
- * - Tensors are dense row-major float32, shapes in PyTorch order: x [B, I], y [B, D*H],
- *   xs [steps, B, I], ys [steps, B, D*H], state h [L*D, B, H] followed, for an LSTM, by c [L*D, B, H].
- *   (B batch, I input size, H hidden size, L layers, D directions: 1, or 2 when bidirectional.)
+ * - Tensors are dense row-major float32, shapes in PyTorch order: x [B, I], y [B, O],
+ *   xs [steps, B, I], ys [steps, B, O]; the state is each recurrent module's h [L*D, B, H] followed,
+ *   for an LSTM, by c [L*D, B, H], modules in network order. (B batch, I the network's input size,
+ *   O its output size (D*H for a lone recurrent module), H hidden size, L layers, D directions: 1,
+ *   or 2 when bidirectional.)
  * - Every function that can fail returns rnnrt_status. On failure it also sets this thread's message
  *   (rnnrt_last_error) and changes nothing else: outputs other than *out are left untouched and the
  *   session's state is what it was. `*out` handles are set to NULL on failure.
@@ -118,10 +120,13 @@ RNNRT_API const char* rnnrt_last_error(void);
 typedef struct rnnrt_model rnnrt_model;
 
 /*! rnnrt_model_load():
- *  Loads a .safetensors file holding a PyTorch nn.RNN / nn.GRU / nn.LSTM state_dict (tensor names as
- *  PyTorch writes them, optionally under one module prefix such as "encoder.gru."; F32, F16 or BF16).
- *  The cell kind and sizes come from the tensor shapes; "__metadata__": {"nonlinearity": "relu"}
- *  selects a ReLU RNN.
+ *  Loads a .safetensors file holding a PyTorch network: a whole network saved by rnnrt.save (its layer
+ *  list in the "rnnrt.network" metadata: linear layers, tanh/relu/sigmoid, nn.RNN / nn.GRU / nn.LSTM
+ *  modules, add_input), or a plain nn.RNN / nn.GRU / nn.LSTM state_dict (tensor names as PyTorch
+ *  writes them, optionally under one module prefix such as "encoder.gru."; F32, F16 or BF16). The
+ *  cell kinds and sizes come from the tensor shapes; "__metadata__": {"nonlinearity": "relu"}
+ *  selects a ReLU RNN. For a plain state_dict of a whole network, give its layer list with
+ *  rnnrt_model_load_ex.
  *  path:    UTF-8 file name.
  *  backend: "auto" (or NULL): the fastest backend available here; or "reference", "avx2", "avx512",
  *           "opencl". rnnrt_model_info tells which one "auto" picked.
@@ -138,6 +143,34 @@ RNNRT_API rnnrt_status rnnrt_model_load(const char* path, const char* backend, r
  *  Errors: as rnnrt_model_load, except RNNRT_IO; data NULL is RNNRT_INVALID_ARGUMENT. */
 RNNRT_API rnnrt_status rnnrt_model_load_memory(const void* data, size_t len, const char* backend, rnnrt_model** out);
 
+/*! struct rnnrt_load_options: every load option of RnnOptions (.NET), for rnnrt_model_load_ex. Set
+ *  struct_size to sizeof(struct rnnrt_load_options) and every field you do not need to 0 / NULL
+ *  (`struct rnnrt_load_options o = { 0 }; o.struct_size = sizeof o;`). Later versions append fields; a library reads only
+ *  the fields that fit in struct_size, so a program built against this header keeps working. Strings
+ *  are UTF-8 and read during the call only. */
+struct rnnrt_load_options {
+    uint32_t struct_size;       /* in: sizeof(struct rnnrt_load_options) */
+    const char* backend;        /* NULL or "auto": the fastest backend here; else as rnnrt_model_load */
+    const char* prefix;         /* NULL: the file's only recurrent module (or its layer list). Else the
+                                   module prefix to load ("encoder.gru"); with a layer list, put in front
+                                   of every module name (a checkpoint's "model") */
+    const char* device;         /* OpenCL device: NULL picks the first GPU (else the first device); a
+                                   number is an index into all devices; else part of the device name */
+    const char* const* layers;  /* NULL: the file's "rnnrt.network" layer list, else its one recurrent
+                                   module. Else layer_count names in forward order: module prefixes and
+                                   "tanh", "relu", "sigmoid", "add_input" (e.g. "fc_in", "tanh", "gru") */
+    size_t layer_count;         /* entries in layers (1..1024); 0 when layers is NULL */
+};
+
+/*! rnnrt_model_load_ex(), rnnrt_model_load_memory_ex():
+ *  rnnrt_model_load and rnnrt_model_load_memory with every load option. options NULL: all defaults.
+ *  Errors: as rnnrt_model_load; RNNRT_INVALID_ARGUMENT also for options->struct_size smaller than the
+ *  first version of the struct, layers NULL with layer_count > 0 (or a NULL entry), layer_count over
+ *  1024; RNNRT_FORMAT for a layer list the file does not match (unknown names, widths that do not
+ *  chain, missing tensors), with a message naming the layer. Thread-safe. */
+RNNRT_API rnnrt_status rnnrt_model_load_ex(const char* path, const struct rnnrt_load_options* options, rnnrt_model** out);
+RNNRT_API rnnrt_status rnnrt_model_load_memory_ex(const void* data, size_t len, const struct rnnrt_load_options* options, rnnrt_model** out);
+
 /* Values of rnnrt_model_info.cell: the number of gate blocks of the cell. */
 #define RNNRT_CELL_RNN 1
 #define RNNRT_CELL_GRU 3
@@ -148,7 +181,9 @@ RNNRT_API rnnrt_status rnnrt_model_load_memory(const void* data, size_t len, con
 
 /*! struct rnnrt_model_info: what a model is and which backend runs it. The caller sets struct_size
  *  to sizeof(struct rnnrt_model_info) before the call, so that a newer library can add fields at the
- *  end without breaking programs built against this header. (It is a struct tag only, like POSIX's
+ *  end without breaking programs built against this header (it fills only the fields that fit).
+ *  cell ... has_bias describe the network's first recurrent module (all of a one-module file);
+ *  input_size, output_size and state_size are the whole network's. (It is a struct tag only, like POSIX's
  *  struct stat, because the function of the same name takes it.) */
 struct rnnrt_model_info {
     uint32_t struct_size;   /* in: sizeof(struct rnnrt_model_info) */
@@ -158,16 +193,18 @@ struct rnnrt_model_info {
     int32_t hidden_size;    /* H */
     int32_t num_layers;     /* L */
     int32_t num_directions; /* D: 1, or 2 when bidirectional (then only rnnrt_session_run works) */
-    int32_t output_size;    /* D*H: floats per batch item in y */
+    int32_t output_size;    /* floats per batch item in y: the network's output width (D*H for one module) */
     int32_t has_bias;       /* 1 if the model has biases, else 0 */
-    int32_t state_size;     /* floats of state per batch item: L*D*H, twice that for an LSTM */
+    int32_t state_size;     /* floats of state per batch item: each recurrent module's L*D*H, twice that
+                               for an LSTM, in network order (the rnnrt_session_get_state layout) */
     char backend[16];       /* NUL-terminated name of the backend that runs it, "auto" resolved */
+    int32_t layer_count;    /* layers of the network (1 for a file of one recurrent module) */
 };
 
 /*! rnnrt_model_info():
  *  Fills *out (which must have out->struct_size set, see above).
  *  Errors: RNNRT_INVALID_HANDLE (m not a live model), RNNRT_INVALID_ARGUMENT (out NULL, or
- *  out->struct_size smaller than this header's struct). Thread-safe. */
+ *  out->struct_size smaller than the first version of the struct, which ended at backend). Thread-safe. */
 RNNRT_API rnnrt_status rnnrt_model_info(const rnnrt_model* m, struct rnnrt_model_info* out);
 
 /*! rnnrt_model_free():
@@ -195,19 +232,19 @@ typedef struct rnnrt_session rnnrt_session;
 RNNRT_API rnnrt_status rnnrt_session_create(rnnrt_model* m, int32_t batch, rnnrt_session** out);
 
 /*! rnnrt_session_step():
- *  One time step of a unidirectional model: reads x [B, I] (x_len = B*I floats, all finite), updates
- *  the state and writes y [B, H] (y_len = B*H floats; y is the last layer's new h). x and y must not
- *  overlap. Allocation-free.
+ *  One time step of a unidirectional network: reads x [B, I] (x_len = B*I floats, all finite), updates
+ *  the state and writes y [B, O] (y_len = B*O floats; for a lone recurrent module, its last layer's
+ *  new h). x and y must not overlap. Allocation-free.
  *  Errors: RNNRT_INVALID_HANDLE (s, also when another thread frees s during the call),
  *  RNNRT_SHAPE_MISMATCH (x_len or y_len), RNNRT_INVALID_ARGUMENT
- *  (x or y NULL, a NaN or infinity in x, x and y overlap, the model is bidirectional: a backward
+ *  (x or y NULL, a NaN or infinity in x, x and y overlap, a module is bidirectional: a backward
  *  pass needs the whole sequence, use rnnrt_session_run; s busy in another thread).
  *  On error the state and y are unchanged. */
 RNNRT_API rnnrt_status rnnrt_session_step(rnnrt_session* s, const float* x, size_t x_len, float* y, size_t y_len);
 
 /*! rnnrt_session_run():
  *  A whole sequence, like calling the PyTorch module with h0 = the session's state: reads
- *  xs [steps, B, I] (exactly steps*B*I floats), writes ys [steps, B, D*H] (ys_len = steps*B*D*H)
+ *  xs [steps, B, I] (exactly steps*B*I floats), writes ys [steps, B, O] (ys_len = steps*B*O)
  *  and leaves h_n (and c_n) in the session. Works for bidirectional models too. steps = 0 does
  *  nothing (xs and ys may then be NULL). Allocation-free once the session has seen a run this long.
  *  Errors: as rnnrt_session_step, except that bidirectional models are fine. */

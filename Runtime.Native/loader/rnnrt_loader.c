@@ -35,6 +35,8 @@ typedef struct rnnrt_api {
     const char* (*last_error)(void);
     rnnrt_status (*model_load)(const char*, const char*, rnnrt_model**);
     rnnrt_status (*model_load_memory)(const void*, size_t, const char*, rnnrt_model**);
+    rnnrt_status (*model_load_ex)(const char*, const struct rnnrt_load_options*, rnnrt_model**);
+    rnnrt_status (*model_load_memory_ex)(const void*, size_t, const struct rnnrt_load_options*, rnnrt_model**);
     rnnrt_status (*model_info)(const rnnrt_model*, struct rnnrt_model_info*);
     void (*model_free)(rnnrt_model*);
     rnnrt_status (*session_create)(rnnrt_model*, int32_t, rnnrt_session**);
@@ -157,6 +159,8 @@ static void load(void) {
     RESOLVE(last_error, "rnnrt_last_error");
     RESOLVE(model_load, "rnnrt_model_load");
     RESOLVE(model_load_memory, "rnnrt_model_load_memory");
+    RESOLVE(model_load_ex, "rnnrt_model_load_ex");
+    RESOLVE(model_load_memory_ex, "rnnrt_model_load_memory_ex");
     RESOLVE(model_info, "rnnrt_model_info");
     RESOLVE(model_free, "rnnrt_model_free");
     RESOLVE(session_create, "rnnrt_session_create");
@@ -199,6 +203,18 @@ RNNRT_API rnnrt_status rnnrt_model_load(const char* path, const char* backend, r
 
 RNNRT_API rnnrt_status rnnrt_model_load_memory(const void* data, size_t len, const char* backend, rnnrt_model** out) {
     if (ready()) return g_api.model_load_memory(data, len, backend, out);
+    if (out) *out = NULL;
+    return RNNRT_BACKEND_UNAVAILABLE;
+}
+
+RNNRT_API rnnrt_status rnnrt_model_load_ex(const char* path, const struct rnnrt_load_options* options, rnnrt_model** out) {
+    if (ready()) return g_api.model_load_ex(path, options, out);
+    if (out) *out = NULL;
+    return RNNRT_BACKEND_UNAVAILABLE;
+}
+
+RNNRT_API rnnrt_status rnnrt_model_load_memory_ex(const void* data, size_t len, const struct rnnrt_load_options* options, rnnrt_model** out) {
+    if (ready()) return g_api.model_load_memory_ex(data, len, options, out);
     if (out) *out = NULL;
     return RNNRT_BACKEND_UNAVAILABLE;
 }

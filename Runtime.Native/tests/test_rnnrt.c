@@ -474,19 +474,34 @@ static void check_fixture(const char* name, const char* backend) {
     int sx[4], sh[4], sy[4], nd;
     size_t nx, nh, ny, nc = 0;
     const float *x, *h0, *y, *hn, *c0 = NULL, *cn = NULL;
-    if (!find_tensor(&io, "x", sx, &nd, &x, &nx) || nd != 3 || !find_tensor(&io, "h0", sh, &nd, &h0, &nh) || nd != 3 ||
-        !find_tensor(&io, "y", sy, &nd, &y, &ny) || !find_tensor(&io, "h_n", sh, &nd, &hn, &nh)) {
-        fail_at(__LINE__, "%s: x, h0, y or h_n missing or not F32", path);
+    /* A network case holds its whole state as state0 / state_n (modules in order, h then c). */
+    int network = find_tensor(&io, "state0", sh, &nd, &h0, &nh);
+    if (!find_tensor(&io, "x", sx, &nd, &x, &nx) || nd != 3 || (!network && (!find_tensor(&io, "h0", sh, &nd, &h0, &nh) || nd != 3)) ||
+        !find_tensor(&io, "y", sy, &nd, &y, &ny) || !find_tensor(&io, network ? "state_n" : "h_n", sh, &nd, &hn, &nh)) {
+        fail_at(__LINE__, "%s: x, h0 (state0), y or h_n (state_n) missing or not F32", path);
         free(io.data);
         return;
     }
     int s2[4];
-    if (find_tensor(&io, "c0", s2, &nd, &c0, &nc)) CHECK(find_tensor(&io, "c_n", s2, &nd, &cn, &nc), "c0 without c_n");
+    if (!network && find_tensor(&io, "c0", s2, &nd, &c0, &nc)) CHECK(find_tensor(&io, "c_n", s2, &nd, &cn, &nc), "c0 without c_n");
     const int T = sx[0], B = sx[1], I = sx[2];
 
     snprintf(path, sizeof path, "%s/%s.safetensors", g_fixtures, name);
     rnnrt_model* m = NULL;
-    rnnrt_status st = rnnrt_model_load(path, backend, &m);
+    rnnrt_status st;
+    if (strcmp(name, "net_options_layers") == 0) {
+        /* A plain state_dict of a whole network: the layer list comes from the caller, as a user of
+           safetensors.torch.save_file(net.state_dict()) would give it. */
+        static const char* const layers[] = { "fc_in", "relu", "gru", "fc", "tanh" };
+        struct rnnrt_load_options o = { 0 };
+        o.struct_size = sizeof o;
+        o.backend = backend;
+        o.layers = layers;
+        o.layer_count = 5;
+        st = rnnrt_model_load_ex(path, &o, &m);
+    } else {
+        st = rnnrt_model_load(path, backend, &m);
+    }
     if (st != RNNRT_OK) { fail_at(__LINE__, "load %s: %s %s", path, status_name(st), rnnrt_last_error()); free(io.data); return; }
     struct rnnrt_model_info info;
     info.struct_size = sizeof info;
@@ -512,7 +527,7 @@ static void check_fixture(const char* name, const char* backend) {
     CHECK(dev <= tol && dev_h <= tol && dev_c <= tol, "%s on %s: run |y - torch| %.2e, |h_n| %.2e, |c_n| %.2e > %.0e", name, info.backend, dev, dev_h, dev_c, tol);
     if (dev > g_worst_fixture_dev) g_worst_fixture_dev = dev;
 
-    if (info.num_directions == 1) {
+    if (!strstr(name, "_bi")) {
         /* Streaming the same sequence one step at a time gives the same answer. */
         OK(rnnrt_session_reset(s));
         OK(rnnrt_session_set_state(s, state, nh + nc));
@@ -564,6 +579,88 @@ static void run_fixture_tests(void) {
         }
         free(names[i]);
     }
+}
+
+/* rnnrt_model_load_ex / _memory_ex: options, the layer list, and every way the struct can be wrong. */
+static void test_load_ex(void) {
+    char path[8400];
+    snprintf(path, sizeof path, "%s/net_options_layers.safetensors", g_fixtures);
+    bytes file = read_file(path);
+    if (!file.data) { fail_at(__LINE__, "cannot read %s", path); return; }
+    static const char* const layers[] = { "fc_in", "relu", "gru", "fc", "tanh" };
+    struct rnnrt_load_options o = { 0 };
+        o.struct_size = sizeof o;
+    o.backend = "reference";
+    o.layers = layers;
+    o.layer_count = 5;
+    rnnrt_model* m = NULL;
+    OK(rnnrt_model_load_memory_ex(file.data, file.len, &o, &m));
+    struct rnnrt_model_info info;
+    info.struct_size = sizeof info;
+    OK(rnnrt_model_info(m, &info));
+    CHECK(info.layer_count == 5 && info.input_size == 13 && info.output_size == 13 && info.cell == RNNRT_CELL_GRU && info.hidden_size == 37,
+          "layers %d input %d output %d cell %d hidden %d", info.layer_count, info.input_size, info.output_size, info.cell, info.hidden_size);
+    CHECK(info.state_size == 37, "state_size %d", info.state_size);
+    rnnrt_model_free(m);
+
+    /* A caller built against the first rnnrt_model_info (it ended at backend) still works, and the
+       library writes nothing past the struct it was given. */
+    struct { struct rnnrt_model_info info; int32_t guard; } old;
+    memset(&old, 0x5a, sizeof old);
+    old.info.struct_size = (uint32_t)offsetof(struct rnnrt_model_info, layer_count);
+    m = NULL;
+    OK(rnnrt_model_load_memory_ex(file.data, file.len, NULL, &m));   /* no options: its one GRU module */
+    OK(rnnrt_model_info(m, &old.info));
+    CHECK(old.info.input_size == 37 && old.info.output_size == 37, "the plain file without a layer list is its GRU: %d %d", old.info.input_size, old.info.output_size);
+    CHECK(old.info.layer_count == 0x5a5a5a5a, "layer_count written past a first-version struct_size");
+    rnnrt_model_free(m);
+
+    m = (rnnrt_model*)&m;
+    struct rnnrt_load_options bad = o;
+    bad.struct_size = 4;
+    EXPECT(rnnrt_model_load_memory_ex(file.data, file.len, &bad, &m), RNNRT_INVALID_ARGUMENT, "rnnrt_model_load_memory_ex", "struct_size");
+    CHECK(m == NULL, "*out not NULL after a failed load");
+    bad = o;
+    bad.layers = NULL;
+    EXPECT(rnnrt_model_load_memory_ex(file.data, file.len, &bad, &m), RNNRT_INVALID_ARGUMENT, "rnnrt_model_load_memory_ex", "layers is NULL");
+    bad = o;
+    bad.layer_count = 5000;
+    EXPECT(rnnrt_model_load_memory_ex(file.data, file.len, &bad, &m), RNNRT_INVALID_ARGUMENT, "rnnrt_model_load_memory_ex", "layer_count");
+    static const char* const with_null[] = { "fc_in", NULL };
+    bad = o;
+    bad.layers = with_null;
+    bad.layer_count = 2;
+    EXPECT(rnnrt_model_load_memory_ex(file.data, file.len, &bad, &m), RNNRT_INVALID_ARGUMENT, "rnnrt_model_load_memory_ex", "layers[1] is NULL");
+    static const char* const unknown[] = { "fc_in", "relu", "grux", "fc" };
+    bad = o;
+    bad.layers = unknown;
+    bad.layer_count = 4;
+    EXPECT(rnnrt_model_load_memory_ex(file.data, file.len, &bad, &m), RNNRT_FORMAT, "rnnrt_model_load_memory_ex", "layer 2");
+    static const char* const unchained[] = { "gru", "fc_in" };
+    bad = o;
+    bad.layers = unchained;
+    bad.layer_count = 2;
+    EXPECT(rnnrt_model_load_memory_ex(file.data, file.len, &bad, &m), RNNRT_FORMAT, "rnnrt_model_load_memory_ex", "gives 37");
+    bad = o;
+    bad.backend = "no-such-backend";
+    EXPECT(rnnrt_model_load_memory_ex(file.data, file.len, &bad, &m), RNNRT_BACKEND_UNAVAILABLE, "rnnrt_model_load_memory_ex", "no-such-backend");
+    EXPECT(rnnrt_model_load_ex(path, &o, NULL), RNNRT_INVALID_ARGUMENT, "rnnrt_model_load_ex", "out is NULL");
+    EXPECT(rnnrt_model_load_ex(NULL, &o, &m), RNNRT_INVALID_ARGUMENT, "rnnrt_model_load_ex", "path is NULL");
+    EXPECT(rnnrt_model_load_ex("/nonexistent/net.safetensors", &o, &m), RNNRT_IO, "rnnrt_model_load_ex", "net.safetensors");
+
+    /* From a file, with the options, and a network that carries its own layer list. */
+    m = NULL;
+    OK(rnnrt_model_load_ex(path, &o, &m));
+    rnnrt_model_free(m);
+    snprintf(path, sizeof path, "%s/net_denoiser.safetensors", g_fixtures);
+    m = NULL;
+    OK(rnnrt_model_load_ex(path, NULL, &m));
+    info.struct_size = sizeof info;
+    OK(rnnrt_model_info(m, &info));
+    CHECK(info.layer_count == 6 && info.input_size == 42 && info.output_size == 22 && info.state_size == 24 + 48,
+          "denoiser: layers %d input %d output %d state %d", info.layer_count, info.input_size, info.output_size, info.state_size);
+    rnnrt_model_free(m);
+    free(file.data);
 }
 
 static void test_bad_load(void) {
@@ -1046,6 +1143,7 @@ int main(int argc, char** argv) {
     run_test("step and run match a C GRU", test_step_and_run_match_reference);
     run_test("get_state/set_state/reset", test_state_roundtrip_and_reset);
     run_test("bad loads: NULL, missing, directory, malformed, unknown backend", test_bad_load);
+    run_test("rnnrt_model_load_ex: options, layer lists, struct sizes", test_load_ex);
     run_test("bad arguments: lengths, NULL buffers, NaN, overlap, batch", test_bad_arguments);
     run_test("step on a bidirectional model", test_step_on_bidirectional);
     run_test("bad handles: NULL, wrong kind, garbage, freed, double free", test_bad_handles);

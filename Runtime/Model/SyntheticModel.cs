@@ -16,9 +16,18 @@ public static class SyntheticModel
         ArgumentOutOfRangeException.ThrowIfLessThan(hidden, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(layers, 1);
         var rng = new Random(seed);
+        var tensors = new List<(string, int[], float[])>();
+        AddRecurrent(tensors, rng, prefix, cell, input, hidden, layers, bidirectional, bias);
+        var metadata = relu ? new Dictionary<string, string> { ["nonlinearity"] = "relu" } : null;
+        return SafetensorsWriter.Write(tensors, metadata);
+    }
+
+    /// <summary>The tensors of one nn.RNN/GRU/LSTM module under <paramref name="prefix"/> ("" or ending in '.').</summary>
+    internal static void AddRecurrent(List<(string, int[], float[])> tensors, Random rng, string prefix, RnnCellKind cell,
+        int input, int hidden, int layers, bool bidirectional, bool bias)
+    {
         float k = 1.5f / MathF.Sqrt(hidden);
         int rows = cell.GateCount() * hidden, dirs = bidirectional ? 2 : 1;
-        var tensors = new List<(string, int[], float[])>();
         for (int layer = 0; layer < layers; layer++)
         {
             int width = layer == 0 ? input : dirs * hidden;
@@ -34,8 +43,6 @@ public static class SyntheticModel
                 }
             }
         }
-        var metadata = relu ? new Dictionary<string, string> { ["nonlinearity"] = "relu" } : null;
-        return SafetensorsWriter.Write(tensors, metadata);
     }
 
     /// <summary>count values drawn U(-scale, scale).</summary>
@@ -44,5 +51,62 @@ public static class SyntheticModel
         var values = new float[count];
         for (int i = 0; i < count; i++) values[i] = (float)(rng.NextDouble() * 2 - 1) * scale;
         return values;
+    }
+}
+
+/// <summary>
+/// Seeded random networks (linear layers, activations, recurrent modules, add_input) as safetensors
+/// bytes, with the layer list in the <c>rnnrt.network</c> metadata as <c>rnnrt.save</c> writes it, or
+/// without it (a plain state_dict, loaded with <see cref="RnnOptions.Layers"/> = <see cref="LayerNames"/>).
+/// Recurrent weights as <see cref="SyntheticModel"/>; linear weights U(-1/sqrt(in), 1/sqrt(in)), PyTorch's default.
+/// </summary>
+public sealed class SyntheticNetwork(int seed = 1)
+{
+    private readonly Random _rng = new(seed);
+    private readonly List<(string, int[], float[])> _tensors = [];
+    private readonly List<string> _layers = [];
+    private readonly List<string> _names = [];
+    private bool _relu;
+
+    /// <summary>The layer list as RnnOptions.Layers takes it.</summary>
+    public IReadOnlyList<string> LayerNames => _names;
+
+    public SyntheticNetwork Linear(string name, int inputs, int outputs, bool bias = true)
+    {
+        float k = 1f / MathF.Sqrt(inputs);
+        _tensors.Add((name + ".weight", [outputs, inputs], SyntheticModel.Uniform(_rng, outputs * inputs, k)));
+        if (bias) _tensors.Add((name + ".bias", [outputs], SyntheticModel.Uniform(_rng, outputs, k)));
+        _layers.Add($"{{\"kind\":\"linear\",\"prefix\":\"{name}\"}}");
+        _names.Add(name);
+        return this;
+    }
+
+    /// <summary>tanh, relu, sigmoid or add_input.</summary>
+    public SyntheticNetwork Then(string elementwise)
+    {
+        _layers.Add($"{{\"kind\":\"{elementwise}\"}}");
+        _names.Add(elementwise);
+        return this;
+    }
+
+    public SyntheticNetwork Recurrent(string name, RnnCellKind cell, int input, int hidden, int layers = 1, bool bidirectional = false,
+        bool bias = true, bool relu = false)
+    {
+        SyntheticModel.AddRecurrent(_tensors, _rng, name + ".", cell, input, hidden, layers, bidirectional, bias);
+        string nonlinearity = cell == RnnCellKind.Rnn ? $",\"nonlinearity\":\"{(relu ? "relu" : "tanh")}\"" : "";
+        _layers.Add($"{{\"kind\":\"{cell.Name()}\",\"prefix\":\"{name}\"{nonlinearity}}}");
+        _names.Add(name);
+        _relu |= relu;
+        return this;
+    }
+
+    /// <summary>The file; <paramref name="withLayerList"/> false leaves the layer list out (a plain state_dict).</summary>
+    public byte[] Build(bool withLayerList = true)
+    {
+        if (!withLayerList && _relu) throw new InvalidOperationException("a ReLU RNN needs the layer list to say so");
+        var metadata = withLayerList
+            ? new Dictionary<string, string> { [LayerList.MetadataKey] = $"{{\"version\":{LayerList.Version},\"layers\":[{string.Join(",", _layers)}]}}" }
+            : null;
+        return SafetensorsWriter.Write(_tensors, metadata);
     }
 }

@@ -48,7 +48,8 @@ def save(module, path, layers=None):
     Raises ValueError, naming the layer and why, for: a module type rnnrt does not run, an LSTM
     with proj_size > 0, a subclass of a supported type (its forward may differ), a name that is
     neither a child nor an activation, a child holding tensors the list leaves out, widths that
-    do not chain (add_input included), an empty list, non-floating tensors, and tensors other
+    do not chain (add_input included), an empty list, a list without a recurrent module,
+    non-floating tensors, and tensors other
     than the plain ones (weight norm, parametrizations, extra buffers).
     """
     entries, tensors = _plan(module, layers)
@@ -112,6 +113,9 @@ def _plan(module, layers):
         entries.append(entry)
     if width is None:
         raise ValueError("the layer list has no linear or recurrent layer, so the network's widths are unknown")
+    if not any(e["kind"] in ("rnn", "gru", "lstm") for e in entries):
+        raise ValueError("the layer list has no nn.RNN, nn.GRU or nn.LSTM; rnnrt runs recurrent networks "
+                         "(a session's state lives in those modules)")
 
     for name, t in module.state_dict(keep_vars=True).items():
         if id(t) not in covered:

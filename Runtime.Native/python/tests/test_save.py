@@ -128,17 +128,20 @@ def test_saved_network_computes_the_forward(tmp_path):
 
 
 def test_sequential_default_expands_nested_and_skips_identity(tmp_path):
-    net = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.3), nn.ReLU(),
-                        nn.Sequential(nn.Identity(), nn.Linear(8, 8, bias=False), nn.Sigmoid()), nn.Tanh())
+    body = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.3), nn.ReLU(),
+                         nn.Sequential(nn.Identity(), nn.Linear(8, 8, bias=False), nn.Sigmoid()), nn.Tanh())
+    net = Holder(body=body, gru=nn.GRU(8, 5))
     path = tmp_path / "seq.safetensors"
-    rnnrt.save(net, path)
+    rnnrt.save(net, path, layers=["body", "gru"])
     meta, tensors = read_safetensors(path)
-    assert network(meta) == [{"kind": "linear", "prefix": "0"}, {"kind": "relu"},
-                             {"kind": "linear", "prefix": "3.1"}, {"kind": "sigmoid"}, {"kind": "tanh"}]
-    assert {n: v[1] for n, v in tensors.items()} == {"0.weight": [8, 4], "0.bias": [8], "3.1.weight": [8, 8]}
+    assert network(meta) == [{"kind": "linear", "prefix": "body.0"}, {"kind": "relu"},
+                             {"kind": "linear", "prefix": "body.3.1"}, {"kind": "sigmoid"}, {"kind": "tanh"},
+                             {"kind": "gru", "prefix": "gru"}]
+    assert {n: v[1] for n, v in tensors.items() if n.startswith("body")} == {
+        "body.0.weight": [8, 4], "body.0.bias": [8], "body.3.1.weight": [8, 8]}
     x = torch.randn(3, 2, 4)
     with torch.no_grad():
-        assert torch.allclose(run_file(path, x), net.eval()(x), atol=1e-6)
+        assert torch.allclose(run_file(path, x), net.gru(body.eval()(x))[0], atol=1e-6)
 
 
 def test_single_module_has_empty_prefix_and_pytorch_names(tmp_path):
@@ -200,11 +203,12 @@ def test_shared_module_listed_twice_is_written_once(tmp_path):
         def __init__(self):
             super().__init__()
             self.fc = nn.Linear(4, 4)
+            self.gru = nn.GRU(4, 4)
 
     path = tmp_path / "twice.safetensors"
-    rnnrt.save(Net(), path, layers=["fc", "tanh", "fc"])
+    rnnrt.save(Net(), path, layers=["fc", "tanh", "fc", "gru"])
     meta, tensors = read_safetensors(path)
-    assert list(tensors) == ["fc.weight", "fc.bias"] and len(network(meta)) == 3
+    assert [n for n in tensors if n.startswith("fc")] == ["fc.weight", "fc.bias"] and len(network(meta)) == 4
 
 
 # --- refusals: a ValueError that names the layer and why, and no file ---
@@ -239,7 +243,7 @@ def _int_linear():
 
 
 def _own_parameter():
-    h = Holder(fc=nn.Linear(4, 4))
+    h = Holder(fc=nn.Linear(4, 4), gru=nn.GRU(4, 4))
     h.scale = nn.Parameter(torch.ones(4))
     return h
 
@@ -258,7 +262,7 @@ REFUSALS = {
     "unlisted_child": (Holder(fc=nn.Linear(4, 4), gru=nn.GRU(4, 4)), ["gru"], ["'fc'", "Linear", "list it"]),
     "unlisted_in_sequential": (Holder(body=nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 4)), gru=nn.GRU(4, 4)),
                                ["body.0", "gru"], ["'body.1'", "Linear", "list it"]),
-    "own_parameter": (_own_parameter(), ["fc"], ["Holder itself", "'scale'", "list it"]),
+    "own_parameter": (_own_parameter(), ["fc", "gru"], ["Holder itself", "'scale'", "list it"]),
     "linear_width": (nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(5, 4)), None,
                      ["layer 2 '2' (Linear)", "takes 5", "gives 6"]),
     "recurrent_width": (Holder(fc=nn.Linear(4, 6), gru=nn.GRU(5, 4)), ["fc", "gru"], ["'gru' (GRU)", "takes 5"]),
@@ -266,6 +270,7 @@ REFUSALS = {
     "empty_list": (Holder(fc=nn.Linear(4, 4)), [], ["empty"]),
     "empty_sequential": (nn.Sequential(nn.Dropout()), None, ["empty"]),
     "only_activations": (nn.Sequential(nn.Tanh()), None, ["no linear or recurrent layer"]),
+    "no_recurrent_module": (nn.Sequential(nn.Linear(4, 8), nn.ReLU()), None, ["no nn.RNN, nn.GRU or nn.LSTM"]),
     "custom_without_layers": (Holder(fc=nn.Linear(4, 4)), None, ["Holder", "layers=["]),
     "non_floating": (nn.Sequential(_int_linear()), None, ["'0.weight'", "torch.int32", "not floating"]),
     "weight_norm": (nn.Sequential(_weight_normed()), None, ["'0' (Linear)", "weight_g", "weight norm"]),
@@ -326,4 +331,4 @@ def test_readme_example_runs(tmp_path, monkeypatch):
     exec(compile(code, "README.md", "exec"), {})
     meta, _ = read_safetensors(tmp_path / "net.safetensors")
     assert [layer["kind"] for layer in network(meta)] == ["linear", "tanh", "gru", "linear", "sigmoid"]
-    assert {p.name for p in tmp_path.iterdir()} == {"net.safetensors", "gru.safetensors", "mlp.safetensors"}
+    assert {p.name for p in tmp_path.iterdir()} == {"net.safetensors", "gru.safetensors"}
