@@ -123,6 +123,33 @@ public class CpuParityTests
         }
     }
 
+    /// <summary>Every PyTorch fixture straight against PyTorch's float32 outputs (Run, and Step where
+    /// defined), not only through the reference.</summary>
+    [Theory]
+    [InlineData("avx2")]
+    [InlineData("avx512")]
+    public void FixturesMatchPyTorch(string width)
+    {
+        foreach (string name in PyTorchFixture.Names)
+        {
+            var f = new PyTorchFixture(name);
+            using RnnModel model = f.Load("reference");
+            using var cpu = new CpuRunner(model, width, f.Batch);
+            cpu.State.CopyFrom(f.InitialState);
+            var ys = new float[f["y"].Length];
+            cpu.Run(f["x"], f.Steps, ys);
+            var state = new float[cpu.State.Length];
+            cpu.State.CopyTo(state);
+            Compare.Close(f["y"], ys, Tolerance, $"{name} on {width}: y vs PyTorch float32");
+            Compare.Close(f.FinalState, state, Tolerance, $"{name} on {width}: final state vs PyTorch float32");
+            if (model.IsBidirectional) continue;
+            cpu.State.CopyFrom(f.InitialState);
+            int inLen = f.Batch * model.InputSize, outLen = f.Batch * model.OutputSize;
+            for (int t = 0; t < f.Steps; t++) cpu.Step(f["x"].AsSpan(t * inLen, inLen), ys.AsSpan(t * outLen, outLen));
+            Compare.Close(f["y"], ys, Tolerance, $"{name} on {width}: stepped y vs PyTorch float32");
+        }
+    }
+
     /// <summary>
     /// Runs the model on the reference and on <paramref name="width"/> from the same random initial
     /// state: Run outputs and final state within tolerance; for unidirectional models, streaming the
