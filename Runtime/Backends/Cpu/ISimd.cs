@@ -6,6 +6,9 @@ namespace RnnRuntime.Backends.Cpu;
 /// The vector operations the CPU kernels are written in, one implementation per width
 /// (<see cref="Simd256"/>, <see cref="Simd512"/>). The kernels are generic over a struct that
 /// implements this, so the JIT compiles one specialised, fully inlined copy per width from one source.
+/// A width implements only primitives, each a thin wrapper over one operation of its vector type;
+/// the activations are written once on top of them in <see cref="SimdMath{S, TV}"/>, and a width's
+/// <see cref="Tanh"/> and <see cref="Sigmoid"/> just forward there.
 /// </summary>
 internal unsafe interface ISimd<TV> where TV : struct
 {
@@ -29,13 +32,54 @@ internal unsafe interface ISimd<TV> where TV : struct
     static abstract TV Subtract(TV a, TV b);
     static abstract TV Multiply(TV a, TV b);
 
+    static abstract TV Divide(TV a, TV b);
+
+    /// <summary>-x.</summary>
+    static abstract TV Negate(TV x);
+
+    /// <summary>All lanes = value (a constant when value is one).</summary>
+    static abstract TV Create(float value);
+
+    /// <summary>min(a, b) as the hardware computes it (x86 minps: b where either is NaN or both are zero).</summary>
+    static abstract TV MinNative(TV a, TV b);
+
+    /// <summary>max(a, b) as the hardware computes it (x86 maxps: b where either is NaN or both are zero).</summary>
+    static abstract TV MaxNative(TV a, TV b);
+
+    static abstract TV And(TV a, TV b);
+    static abstract TV Or(TV a, TV b);
+
+    /// <summary>a &amp; ~b.</summary>
+    static abstract TV AndNot(TV a, TV b);
+
+    /// <summary>Per lane, all ones where a == b (never for NaN), else zero.</summary>
+    static abstract TV CompareEqual(TV a, TV b);
+
+    /// <summary>Per lane, all ones where a &lt; b, else zero.</summary>
+    static abstract TV CompareLessThan(TV a, TV b);
+
+    /// <summary>Per lane, all ones where a &lt;= b, else zero.</summary>
+    static abstract TV CompareLessThanOrEqual(TV a, TV b);
+
+    /// <summary>Per bit: a where mask is set, b elsewhere.</summary>
+    static abstract TV ConditionalSelect(TV mask, TV a, TV b);
+
+    // Integer lanes: these read and write the float vector's bits as 32-bit integers.
+
+    /// <summary>All lanes hold the bits of value.</summary>
+    static abstract TV CreateInt32(int value);
+
+    static abstract TV AddInt32(TV a, TV b);
+    static abstract TV SubtractInt32(TV a, TV b);
+    static abstract TV ShiftLeftInt32(TV a, int count);
+
     /// <summary>max(x, 0).</summary>
     static abstract TV Relu(TV x);
 
-    /// <summary>tanh, max abs error &lt;= 1e-6 over all floats; odd (keeps -0); NaN in, NaN out.</summary>
+    /// <summary>tanh, max abs error &lt;= 1e-6 over all floats; odd (keeps -0); NaN in, NaN out (<see cref="SimdMath{S, TV}.Tanh"/>).</summary>
     static abstract TV Tanh(TV x);
 
-    /// <summary>1 / (1 + e^-x), max abs error &lt;= 1e-6 over all floats; exactly 0 and 1 at -inf and +inf; NaN in, NaN out.</summary>
+    /// <summary>1 / (1 + e^-x), max abs error &lt;= 1e-6 over all floats; exactly 0 and 1 at -inf and +inf; NaN in, NaN out (<see cref="SimdMath{S, TV}.Sigmoid"/>).</summary>
     static abstract TV Sigmoid(TV x);
 }
 

@@ -161,7 +161,10 @@ internal static unsafe class MatMulTile<S, TV> where S : ISimd<TV> where TV : st
             else
             {
                 // Few rows share each weight here, so the stream outruns the hardware prefetcher
-                // when the weights come from L3 (the recurrent product of a batch): ask 32 depths ahead.
+                // when the weights come from L3 (the recurrent product of a batch): ask 64*V floats
+                // ahead (2 KiB with AVX2, 4 KiB with AVX-512). A depth row of the panel is width*V
+                // floats, so that is 8 depths ahead in a full panel (8 vectors wide), 16 at width 4,
+                // 32 at width 2 and 10-11 at width 6.
                 S.Prefetch(p0 + off + 64 * V);
                 if (TN.Value > 2) S.Prefetch(p1 + off + 64 * V);
                 TV w0 = S.Load(p0 + off);
