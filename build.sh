@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# One entry point for rnnrt on Linux/macOS. Usage: ./build.sh [run|build|test|bench|publish|gpu-check|fixtures] [args]
+# One entry point for rnnrt on Linux/macOS. Usage: ./build.sh [run|build|test|bench|publish|pack|install|set-version|gpu-check|fixtures] [args]
 #   (no argument)  restore, build, run the main job (stream the bundled model through every backend)
 #   test           every test: xunit suite (all backends present, OpenCL on PoCL) and the C tests
 #   bench [--peers] [args]  BenchmarkDotNet suite (no args: all of it, ~20 min, report in Runtime.Bench/results/);
 #                  args go to BenchmarkDotNet (e.g. --filter '*Step*'); "check" checks every engine; --peers adds ORT and LibTorch
 #   publish        NativeAOT librnnrt + rnnrt.h into artifacts/native
+#   pack           NuGet: artifacts/nuget/RnnRuntime.<version>.nupkg and .snupkg
 #   gpu-check      self-contained OpenCL check program into artifacts/gpu-check
 #   fixtures       regenerate the PyTorch fixtures (needs Debian's python3-torch; never run by CI)
 set -euo pipefail
@@ -98,27 +99,39 @@ cmd_test() {
   if [ "${CI:-}" = "true" ]; then export RNNRT_REQUIRE_OPENCL=1; fi   # a skipped OpenCL suite fails CI
   build
   run_xunit "$@"
-  local passed=$XU_PASSED failed=$XU_FAILED skipped=$XU_SKIPPED
+  T_PASSED=$XU_PASSED T_FAILED=$XU_FAILED T_SKIPPED=$XU_SKIPPED
+  local out st
+  out=$(mktemp)
   if [ -x Runtime.Native/native.sh ]; then
-    local cout cline
-    cout=$(mktemp)
-    set +e
-    native test 2>&1 | tee "$cout"
-    local cstatus=${PIPESTATUS[0]}
-    set -e
-    cline=$(grep -E '^c-tests: [0-9]+ passed, [0-9]+ failed' "$cout" | tail -n 1 || true)
-    rm -f "$cout"
-    if [ -n "$cline" ]; then
-      passed=$((passed + $(sed -E 's/c-tests: ([0-9]+) passed.*/\1/' <<<"$cline")))
-      failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$cline")))
-      if grep -q skipped <<<"$cline"; then skipped=$((skipped + $(sed -E 's/.* ([0-9]+) skipped.*/\1/' <<<"$cline"))); fi
-    fi
-    if [ "$cstatus" != 0 ] && { [ -z "$cline" ] || [ "$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$cline")" = 0 ]; }; then
-      failed=$((failed + 1)); log "the C tests exited with status $cstatus"
-    fi
+    set +e; native test 2>&1 | tee "$out"; st=${PIPESTATUS[0]}; set -e
+    add_counts c-tests "$out" "$st"
   fi
-  echo "tests: $passed passed, $failed failed, $skipped skipped"
-  [ "$failed" = 0 ]
+  # The NuGet package as a user gets it (pack, then a console program built against it, offline).
+  set +e; { cmd_pack && Runtime.Tests/Package/test_package.sh; } 2>&1 | tee "$out"; st=${PIPESTATUS[0]}; set -e
+  add_counts package-tests "$out" "$st"
+  rm -f "$out"
+  echo "tests: $T_PASSED passed, $T_FAILED failed, $T_SKIPPED skipped"
+  [ "$T_FAILED" = 0 ]
+}
+
+cmd_pack() {
+  need_dotnet
+  log "dotnet pack Runtime -> artifacts/nuget"
+  dotnet pack Runtime/Runtime.csproj -c Release -nologo -clp:ErrorsOnly -v:quiet -o artifacts/nuget
+  log "artifacts/nuget: $(cd artifacts/nuget && ls RnnRuntime.*.nupkg RnnRuntime.*.snupkg | tr '\n' ' ')"
+}
+
+# Adds the counts of a "<name>: N passed, F failed, S skipped" line printed by a test script.
+add_counts() {   # add_counts PREFIX OUTPUT_FILE STATUS
+  local line
+  line=$(grep -E "^$1: [0-9]+ passed, [0-9]+ failed" "$2" | tail -n 1 || true)
+  if [ -z "$line" ]; then T_FAILED=$((T_FAILED + 1)); log "$1 printed no summary (exit $3)"; return; fi
+  local p f s=0
+  p=$(sed -E "s/$1: ([0-9]+) passed.*/\1/" <<<"$line")
+  f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
+  if grep -q skipped <<<"$line"; then s=$(sed -E 's/.* ([0-9]+) skipped.*/\1/' <<<"$line"); fi
+  T_PASSED=$((T_PASSED + p)); T_FAILED=$((T_FAILED + f)); T_SKIPPED=$((T_SKIPPED + s))
+  if [ "$3" != 0 ] && [ "$f" = 0 ]; then T_FAILED=$((T_FAILED + 1)); log "$1 exited with status $3"; fi
 }
 
 cmd_run() {
@@ -150,7 +163,8 @@ case "$CMD" in
   test) cmd_test "$@" ;;
   bench) cmd_bench "$@" ;;
   publish) need_dotnet; native publish "$@" ;;
+  pack) cmd_pack ;;
   gpu-check) need_dotnet; ensure_opencl; if [ -x Runtime.Bench/GpuCheck/gpu-check.sh ]; then Runtime.Bench/GpuCheck/gpu-check.sh "$@"; else die "gpu-check is not built yet"; fi ;;
   fixtures) cmd_fixtures "$@" ;;
-  *) die "unknown command '$CMD'; use run, build, test, bench, publish, gpu-check or fixtures" ;;
+  *) die "unknown command '$CMD'; use run, build, test, bench, publish, pack, install, set-version, gpu-check or fixtures" ;;
 esac
