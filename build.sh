@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # One entry point for rnnrt on Linux/macOS. Usage: ./build.sh [run|build|test|bench|publish|pack|install|set-version|gpu-check|fixtures] [args]
 #   (no argument)  restore, build, run the main job (stream the bundled model through every backend)
+#   run [PATH] [--batch B] [--steps N]  the main job on your own .safetensors model (any RNN/GRU/LSTM
+#                  state_dict; a bidirectional one is timed with whole-sequence runs)
 #   test           every test: xunit suite (all backends present, OpenCL on PoCL) and the C tests
 #   bench [--peers] [args]  BenchmarkDotNet suite (no args: all of it, ~20 min, report in Runtime.Bench/results/);
 #                  args go to BenchmarkDotNet (e.g. --filter '*Step*'); "check" checks every engine; --peers adds ORT and LibTorch
 #   publish        NativeAOT librnnrt + rnnrt.h into artifacts/native
 #   pack           NuGet: artifacts/nuget/RnnRuntime.<version>.nupkg and .snupkg
+#   install PREFIX the C library: PREFIX/lib/librnnrt.so.X.Y.Z (+ links, v3/v4 builds), include/rnnrt.h,
+#                  lib/pkgconfig/rnnrt.pc, lib/cmake/rnnrt/ (DESTDIR and RNNRT_LIBDIR are honoured)
+#   set-version X.Y.Z  the one version: Directory.Build.props, rnnrt.h's RNNRT_VERSION_*, and the Python
+#                  package's pyproject.toml when there is one (the tests fail when they disagree)
 #   gpu-check      self-contained OpenCL check program into artifacts/gpu-check
 #   fixtures       regenerate the PyTorch fixtures (needs Debian's python3-torch; never run by CI)
 set -euo pipefail
@@ -136,9 +142,30 @@ add_counts() {   # add_counts PREFIX OUTPUT_FILE STATUS
 
 cmd_run() {
   build
-  log "main job: stream the bundled GRU through every backend present"
-  dotnet "Runtime.Bench/bin/$CONFIG/net10.0/Runtime.Bench.dll" stream "$@"
-  native sample
+  if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
+    log "main job: stream $1 through every backend present"
+    dotnet "Runtime.Bench/bin/$CONFIG/net10.0/Runtime.Bench.dll" stream "$@"
+  else
+    log "main job: stream the bundled GRU through every backend present"
+    dotnet "Runtime.Bench/bin/$CONFIG/net10.0/Runtime.Bench.dll" stream "$@"
+    native sample
+  fi
+}
+
+cmd_set_version() {
+  local v=${1:-}
+  [[ "$v" =~ ^([0-9]+)\.([0-9]+)\.([0-9]+)$ ]] || die "usage: ./build.sh set-version MAJOR.MINOR.PATCH (now $(sed -nE 's|.*<VersionPrefix>([^<]+)</VersionPrefix>.*|\1|p' Directory.Build.props))"
+  local major=${BASH_REMATCH[1]} minor=${BASH_REMATCH[2]} patch=${BASH_REMATCH[3]}
+  [ "$minor" -le 255 ] && [ "$patch" -le 255 ] || die "rnnrt_version() packs minor and patch into 8 bits each"
+  sed -i -E "s|<VersionPrefix>[^<]*</VersionPrefix>|<VersionPrefix>$v</VersionPrefix>|" Directory.Build.props
+  sed -i -E -e "s/^(#define RNNRT_VERSION_MAJOR +)[0-9]+/\1$major/" -e "s/^(#define RNNRT_VERSION_MINOR +)[0-9]+/\1$minor/" \
+    -e "s/^(#define RNNRT_VERSION_PATCH +)[0-9]+/\1$patch/" Runtime.Native/include/rnnrt.h
+  local changed="Directory.Build.props Runtime.Native/include/rnnrt.h"
+  if [ -f Runtime.Native/python/pyproject.toml ]; then
+    sed -i -E "0,/^version *= *\"[^\"]*\"/s//version = \"$v\"/" Runtime.Native/python/pyproject.toml
+    changed="$changed Runtime.Native/python/pyproject.toml"
+  fi
+  log "version $v in $changed"
 }
 
 cmd_bench() {
@@ -164,6 +191,8 @@ case "$CMD" in
   bench) cmd_bench "$@" ;;
   publish) need_dotnet; native publish "$@" ;;
   pack) cmd_pack ;;
+  install) need_dotnet; [ $# -ge 1 ] || die "usage: ./build.sh install PREFIX"; native install "$@" ;;
+  set-version) cmd_set_version "$@" ;;
   gpu-check) need_dotnet; ensure_opencl; if [ -x Runtime.Bench/GpuCheck/gpu-check.sh ]; then Runtime.Bench/GpuCheck/gpu-check.sh "$@"; else die "gpu-check is not built yet"; fi ;;
   fixtures) cmd_fixtures "$@" ;;
   *) die "unknown command '$CMD'; use run, build, test, bench, publish, pack, install, set-version, gpu-check or fixtures" ;;
