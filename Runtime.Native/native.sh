@@ -108,7 +108,7 @@ cmd_install() {
   sed "${subst[@]}" "$HERE/packaging/rnnrtConfigVersion.cmake.in" > "$lib/cmake/rnnrt/rnnrtConfigVersion.cmake"
   chmod 644 "$lib/pkgconfig/rnnrt.pc" "$lib/cmake/rnnrt/"*.cmake
   log "installed rnnrt $VERSION into $dest:"
-  (cd "$dest" && find . -path ./share -prune -o \( -type f -o -type l \) -print | grep -E 'rnnrt' | sed 's|^\./|    |' | sort >&2)
+  (cd "$dest" && find . \( -type f -o -type l \) -path '*rnnrt*' -print | sed 's|^\./|    |' | sort >&2)
   case "$prefix" in /usr|/usr/local) log "run ldconfig (as root) so that programs find librnnrt.so.$MAJOR" ;;
     *) log "programs find librnnrt.so.$MAJOR through an rpath (CMake adds one) or LD_LIBRARY_PATH=$prefix/$libdir_name" ;; esac
 }

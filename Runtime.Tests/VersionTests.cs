@@ -35,10 +35,10 @@ public partial class VersionTests
         Assembly library = typeof(RnnModel).Assembly;
         Version? assembly = library.GetName().Version;
         Assert.NotNull(assembly);
-        Assert.Equal(v, $"{assembly.Major}.{assembly.Minor}.{assembly.Build}");
+        Assert.True(v == $"{assembly.Major}.{assembly.Minor}.{assembly.Build}", $"RnnRuntime.dll is version {assembly}; Directory.Build.props says {v}");
         string? informational = library.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
         Assert.NotNull(informational);
-        Assert.Equal(v, informational.Split('+')[0]);
+        Assert.True(v == informational.Split('+')[0], $"RnnRuntime.dll's informational version is {informational}; Directory.Build.props says {v}");
     }
 
     [Fact]
@@ -51,7 +51,8 @@ public partial class VersionTests
             Assert.True(m.Success, $"rnnrt.h has no RNNRT_VERSION_{part}");
             return m.Groups[1].Value;
         }
-        Assert.Equal(PropsVersion(), $"{Macro("MAJOR")}.{Macro("MINOR")}.{Macro("PATCH")}");
+        string v = PropsVersion(), h = $"{Macro("MAJOR")}.{Macro("MINOR")}.{Macro("PATCH")}";
+        Assert.True(v == h, $"rnnrt.h's RNNRT_VERSION_* say {h}; Directory.Build.props says {v} (./build.sh set-version {v})");
     }
 
     [Fact]
@@ -67,7 +68,8 @@ public partial class VersionTests
         if (!version.Success && DynamicVersionRegex().IsMatch(project.Groups[1].Value))
             Assert.Skip("pyproject.toml declares its version dynamic; the Python package's build must take it from Directory.Build.props");
         Assert.True(version.Success, "pyproject.toml's [project] table has no version = \"X.Y.Z\"");
-        Assert.Equal(PropsVersion(), version.Groups[1].Value);
+        string v = PropsVersion();
+        Assert.True(v == version.Groups[1].Value, $"Runtime.Native/python/pyproject.toml says version {version.Groups[1].Value}; Directory.Build.props says {v} (./build.sh set-version {v})");
     }
 
     [GeneratedRegex(@"<VersionPrefix>([0-9]+\.[0-9]+\.[0-9]+)</VersionPrefix>")]
