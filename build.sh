@@ -53,6 +53,9 @@ ensure_c_toolchain() {
   command -v cc >/dev/null 2>&1 || apt_install gcc || die "a C compiler (cc) is required for the C library and its tests"
   command -v clang >/dev/null 2>&1 || apt_install clang || true   # NativeAOT links with clang when present
   command -v valgrind >/dev/null 2>&1 || apt_install valgrind || log "valgrind not installed; the C tests will run without memcheck"
+  # The install tests build the README's C snippet with pkg-config and with CMake.
+  command -v pkg-config >/dev/null 2>&1 || apt_install pkg-config || log "pkg-config not installed; its install test will be skipped"
+  command -v cmake >/dev/null 2>&1 || apt_install cmake make || log "cmake not installed; its install test will be skipped"
   # NativeAOT links against zlib.
   ldconfig -p 2>/dev/null | grep -q 'libz.so ' || apt_install zlib1g-dev || true
 }

@@ -229,7 +229,7 @@ check_install() {
   else
     tally "README pkg-config build (pkg-config not installed: apt-get install pkg-config)" 0 skip
   fi
-  if command -v cmake >/dev/null 2>&1; then
+  if command -v cmake >/dev/null 2>&1 && command -v make >/dev/null 2>&1; then
     block_after '<!-- test: CMakeLists.txt -->' "$readme" > "$app/CMakeLists.txt"
     local block; block=$(block_after '<!-- test: cmake -->' "$readme")
     ok=0; [ -s "$app/CMakeLists.txt" ] && [ -n "$block" ] && (cd "$app" && env -u LD_LIBRARY_PATH PREFIX="$prefix" RNNRT_LOADER_TRACE=1 bash -euo pipefail -c "$block") >"$t/cmake.log" 2>&1 || { ok=1; cat "$t/cmake.log" >&2; }
@@ -247,7 +247,7 @@ check_install() {
     ok=0; cmake -S "$vt" -B "$vt/build" -DCMAKE_PREFIX_PATH="$prefix" >"$t/cmake-version.log" 2>&1 || { ok=1; cat "$t/cmake-version.log" >&2; }
     tally "rnnrtConfigVersion.cmake: $VERSION EXACT is found, $((MAJOR + 1)).0 is not" $ok
   else
-    tally "README CMake build (cmake not installed: apt-get install cmake)" 0 skip
+    tally "README CMake build (cmake or make not installed: apt-get install cmake make)" 0 skip
   fi
 }
 
