@@ -1,7 +1,8 @@
 #!/usr/bin/env pwsh
 # One entry point for rnnrt on Windows (and anywhere PowerShell 7 runs). Mirrors build.sh:
-#   ./build.ps1 [run|build|test|bench|publish|gpu-check|fixtures] [args]
-# run (default): build, then stream the bundled model through every backend present (the main job)
+#   ./build.ps1 [run|build|test|bench|publish|pack|gpu-check|fixtures] [args]
+# run (default): build, then stream the bundled model (or run PATH [--batch B] [--steps N]: yours) through every backend present
+# pack: the NuGet package, artifacts/nuget/RnnRuntime.<version>.nupkg and .snupkg
 # test: the xunit suite (and, where bash and a C compiler exist, the C tests via Runtime.Native/native.sh)
 param(
     [Parameter(Position = 0)][string]$Command = 'run',
@@ -66,6 +67,13 @@ function Invoke-Run {
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 }
 
+function Invoke-Pack {
+    Need-Dotnet
+    Write-Host '==> dotnet pack Runtime -> artifacts/nuget'
+    dotnet pack Runtime/Runtime.csproj -c Release -nologo -clp:ErrorsOnly -v:quiet -o artifacts/nuget
+    if ($LASTEXITCODE -ne 0) { Fail 'pack failed' }
+}
+
 function Invoke-Publish {
     Need-Dotnet
     if (-not $IsWindows -and (Test-Path Runtime.Native/native.sh)) {
@@ -88,10 +96,11 @@ switch ($Command) {
         exit $LASTEXITCODE
     }
     'publish' { Invoke-Publish }
+    'pack' { Invoke-Pack }
     'gpu-check' {
         if ($IsWindows) { Fail 'gpu-check is packaged for Linux GPU machines; run ./build.sh gpu-check there' }
         & bash ./build.sh gpu-check @Rest; exit $LASTEXITCODE
     }
     'fixtures' { & /usr/bin/python3 Runtime.Tests/Fixtures/make_fixtures.py @Rest; exit $LASTEXITCODE }
-    default { Fail "unknown command '$Command'; use run, build, test, bench, publish, gpu-check or fixtures" }
+    default { Fail "unknown command '$Command'; use run, build, test, bench, publish, pack, gpu-check or fixtures" }
 }

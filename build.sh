@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# One entry point for rnnrt on Linux/macOS. Usage: ./build.sh [run|build|test|bench|publish|gpu-check|fixtures] [args]
+# One entry point for rnnrt on Linux/macOS. Usage: ./build.sh [run|build|test|bench|publish|pack|install|set-version|gpu-check|fixtures] [args]
 #   (no argument)  restore, build, run the main job (stream the bundled model through every backend)
+#   run [PATH] [--batch B] [--steps N]  the main job on your own .safetensors model (any RNN/GRU/LSTM
+#                  state_dict; a bidirectional one is timed with whole-sequence runs)
 #   test           every test: xunit suite (all backends present, OpenCL on PoCL) and the C tests
 #   bench [--peers] [args]  BenchmarkDotNet suite (no args: all of it, ~20 min, report in Runtime.Bench/results/);
 #                  args go to BenchmarkDotNet (e.g. --filter '*Step*'); "check" checks every engine; --peers adds ORT and LibTorch
 #   publish        NativeAOT librnnrt + rnnrt.h into artifacts/native
+#   pack           NuGet: artifacts/nuget/RnnRuntime.<version>.nupkg and .snupkg
+#   install PREFIX the C library: PREFIX/lib/librnnrt.so.X.Y.Z (+ links, v3/v4 builds), include/rnnrt.h,
+#                  lib/pkgconfig/rnnrt.pc, lib/cmake/rnnrt/ (DESTDIR and RNNRT_LIBDIR are honoured)
+#   set-version X.Y.Z  the one version: Directory.Build.props, rnnrt.h's RNNRT_VERSION_*, and the Python
+#                  package's pyproject.toml when there is one (the tests fail when they disagree)
 #   gpu-check      self-contained OpenCL check program into artifacts/gpu-check
 #   fixtures       regenerate the PyTorch fixtures (needs Debian's python3-torch; never run by CI)
 set -euo pipefail
@@ -46,6 +53,9 @@ ensure_c_toolchain() {
   command -v cc >/dev/null 2>&1 || apt_install gcc || die "a C compiler (cc) is required for the C library and its tests"
   command -v clang >/dev/null 2>&1 || apt_install clang || true   # NativeAOT links with clang when present
   command -v valgrind >/dev/null 2>&1 || apt_install valgrind || log "valgrind not installed; the C tests will run without memcheck"
+  # The install tests build the README's C snippet with pkg-config and with CMake.
+  command -v pkg-config >/dev/null 2>&1 || apt_install pkg-config || log "pkg-config not installed; its install test will be skipped"
+  command -v cmake >/dev/null 2>&1 || apt_install cmake make || log "cmake not installed; its install test will be skipped"
   # NativeAOT links against zlib.
   ldconfig -p 2>/dev/null | grep -q 'libz.so ' || apt_install zlib1g-dev || true
 }
@@ -98,34 +108,67 @@ cmd_test() {
   if [ "${CI:-}" = "true" ]; then export RNNRT_REQUIRE_OPENCL=1; fi   # a skipped OpenCL suite fails CI
   build
   run_xunit "$@"
-  local passed=$XU_PASSED failed=$XU_FAILED skipped=$XU_SKIPPED
+  T_PASSED=$XU_PASSED T_FAILED=$XU_FAILED T_SKIPPED=$XU_SKIPPED
+  local out st
+  out=$(mktemp)
   if [ -x Runtime.Native/native.sh ]; then
-    local cout cline
-    cout=$(mktemp)
-    set +e
-    native test 2>&1 | tee "$cout"
-    local cstatus=${PIPESTATUS[0]}
-    set -e
-    cline=$(grep -E '^c-tests: [0-9]+ passed, [0-9]+ failed' "$cout" | tail -n 1 || true)
-    rm -f "$cout"
-    if [ -n "$cline" ]; then
-      passed=$((passed + $(sed -E 's/c-tests: ([0-9]+) passed.*/\1/' <<<"$cline")))
-      failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$cline")))
-      if grep -q skipped <<<"$cline"; then skipped=$((skipped + $(sed -E 's/.* ([0-9]+) skipped.*/\1/' <<<"$cline"))); fi
-    fi
-    if [ "$cstatus" != 0 ] && { [ -z "$cline" ] || [ "$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$cline")" = 0 ]; }; then
-      failed=$((failed + 1)); log "the C tests exited with status $cstatus"
-    fi
+    set +e; native test 2>&1 | tee "$out"; st=${PIPESTATUS[0]}; set -e
+    add_counts c-tests "$out" "$st"
   fi
-  echo "tests: $passed passed, $failed failed, $skipped skipped"
-  [ "$failed" = 0 ]
+  # The NuGet package as a user gets it (pack, then a console program built against it, offline).
+  set +e; { cmd_pack && Runtime.Tests/Package/test_package.sh; } 2>&1 | tee "$out"; st=${PIPESTATUS[0]}; set -e
+  add_counts package-tests "$out" "$st"
+  rm -f "$out"
+  echo "tests: $T_PASSED passed, $T_FAILED failed, $T_SKIPPED skipped"
+  [ "$T_FAILED" = 0 ]
+}
+
+cmd_pack() {
+  need_dotnet
+  log "dotnet pack Runtime -> artifacts/nuget"
+  dotnet pack Runtime/Runtime.csproj -c Release -nologo -clp:ErrorsOnly -v:quiet -o artifacts/nuget
+  log "artifacts/nuget: $(cd artifacts/nuget && ls RnnRuntime.*.nupkg RnnRuntime.*.snupkg | tr '\n' ' ')"
+}
+
+# Adds the counts of a "<name>: N passed, F failed, S skipped" line printed by a test script.
+add_counts() {   # add_counts PREFIX OUTPUT_FILE STATUS
+  local line
+  line=$(grep -E "^$1: [0-9]+ passed, [0-9]+ failed" "$2" | tail -n 1 || true)
+  if [ -z "$line" ]; then T_FAILED=$((T_FAILED + 1)); log "$1 printed no summary (exit $3)"; return; fi
+  local p f s=0
+  p=$(sed -E "s/$1: ([0-9]+) passed.*/\1/" <<<"$line")
+  f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
+  if grep -q skipped <<<"$line"; then s=$(sed -E 's/.* ([0-9]+) skipped.*/\1/' <<<"$line"); fi
+  T_PASSED=$((T_PASSED + p)); T_FAILED=$((T_FAILED + f)); T_SKIPPED=$((T_SKIPPED + s))
+  if [ "$3" != 0 ] && [ "$f" = 0 ]; then T_FAILED=$((T_FAILED + 1)); log "$1 exited with status $3"; fi
 }
 
 cmd_run() {
   build
-  log "main job: stream the bundled GRU through every backend present"
-  dotnet "Runtime.Bench/bin/$CONFIG/net10.0/Runtime.Bench.dll" stream "$@"
-  native sample
+  if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
+    log "main job: stream $1 through every backend present"
+    dotnet "Runtime.Bench/bin/$CONFIG/net10.0/Runtime.Bench.dll" stream "$@"
+  else
+    log "main job: stream the bundled GRU through every backend present"
+    dotnet "Runtime.Bench/bin/$CONFIG/net10.0/Runtime.Bench.dll" stream "$@"
+    native sample
+  fi
+}
+
+cmd_set_version() {
+  local v=${1:-}
+  [[ "$v" =~ ^([0-9]+)\.([0-9]+)\.([0-9]+)$ ]] || die "usage: ./build.sh set-version MAJOR.MINOR.PATCH (now $(sed -nE 's|.*<VersionPrefix>([^<]+)</VersionPrefix>.*|\1|p' Directory.Build.props))"
+  local major=${BASH_REMATCH[1]} minor=${BASH_REMATCH[2]} patch=${BASH_REMATCH[3]}
+  [ "$minor" -le 255 ] && [ "$patch" -le 255 ] || die "rnnrt_version() packs minor and patch into 8 bits each"
+  sed -i -E "s|<VersionPrefix>[^<]*</VersionPrefix>|<VersionPrefix>$v</VersionPrefix>|" Directory.Build.props
+  sed -i -E -e "s/^(#define RNNRT_VERSION_MAJOR +)[0-9]+/\1$major/" -e "s/^(#define RNNRT_VERSION_MINOR +)[0-9]+/\1$minor/" \
+    -e "s/^(#define RNNRT_VERSION_PATCH +)[0-9]+/\1$patch/" Runtime.Native/include/rnnrt.h
+  local changed="Directory.Build.props Runtime.Native/include/rnnrt.h"
+  if [ -f Runtime.Native/python/pyproject.toml ]; then
+    sed -i -E "0,/^version *= *\"[^\"]*\"/s//version = \"$v\"/" Runtime.Native/python/pyproject.toml
+    changed="$changed Runtime.Native/python/pyproject.toml"
+  fi
+  log "version $v in $changed"
 }
 
 cmd_bench() {
@@ -150,7 +193,10 @@ case "$CMD" in
   test) cmd_test "$@" ;;
   bench) cmd_bench "$@" ;;
   publish) need_dotnet; native publish "$@" ;;
+  pack) cmd_pack ;;
+  install) need_dotnet; [ $# -ge 1 ] || die "usage: ./build.sh install PREFIX"; native install "$@" ;;
+  set-version) cmd_set_version "$@" ;;
   gpu-check) need_dotnet; ensure_opencl; if [ -x Runtime.Bench/GpuCheck/gpu-check.sh ]; then Runtime.Bench/GpuCheck/gpu-check.sh "$@"; else die "gpu-check is not built yet"; fi ;;
   fixtures) cmd_fixtures "$@" ;;
-  *) die "unknown command '$CMD'; use run, build, test, bench, publish, gpu-check or fixtures" ;;
+  *) die "unknown command '$CMD'; use run, build, test, bench, publish, pack, install, set-version, gpu-check or fixtures" ;;
 esac

@@ -10,14 +10,39 @@ namespace RnnRuntime.Native;
 /// </summary>
 internal static unsafe class Exports
 {
-    // Keep in step with RNNRT_VERSION_* in include/rnnrt.h (the C tests compare them).
-    public const int VersionMajor = 0, VersionMinor = 1, VersionPatch = 0;
-
+    // RnnrtVersion is generated from Directory.Build.props; the build checks RNNRT_VERSION_* in
+    // include/rnnrt.h against the same number, and the C tests compare rnnrt_version() with them.
     [UnmanagedCallersOnly(EntryPoint = "rnnrt_version")]
-    public static uint Version() => (uint)(VersionMajor << 16 | VersionMinor << 8 | VersionPatch);
+    public static uint Version() => (uint)(RnnrtVersion.Major << 16 | RnnrtVersion.Minor << 8 | RnnrtVersion.Patch);
 
     [UnmanagedCallersOnly(EntryPoint = "rnnrt_last_error")]
     public static byte* LastErrorMessage() => LastError.Get();
+
+    [UnmanagedCallersOnly(EntryPoint = "rnnrt_status_string")]
+    public static byte* StatusString(int status) => StatusName((NativeStatus)status);
+
+    /// <summary>
+    /// The enumerator's name as a NUL-terminated static string (UTF-8 literals live in the image's
+    /// read-only data, so the pointer stays valid for the life of the process). The loader has the
+    /// same table in C, so that the name is there even when no build can be loaded.
+    /// </summary>
+    internal static byte* StatusName(NativeStatus status)
+    {
+        ReadOnlySpan<byte> name = status switch
+        {
+            NativeStatus.Ok => "RNNRT_OK\0"u8,
+            NativeStatus.InvalidArgument => "RNNRT_INVALID_ARGUMENT\0"u8,
+            NativeStatus.ShapeMismatch => "RNNRT_SHAPE_MISMATCH\0"u8,
+            NativeStatus.Io => "RNNRT_IO\0"u8,
+            NativeStatus.Format => "RNNRT_FORMAT\0"u8,
+            NativeStatus.BackendUnavailable => "RNNRT_BACKEND_UNAVAILABLE\0"u8,
+            NativeStatus.InvalidHandle => "RNNRT_INVALID_HANDLE\0"u8,
+            NativeStatus.OutOfMemory => "RNNRT_OUT_OF_MEMORY\0"u8,
+            NativeStatus.Internal => "RNNRT_INTERNAL\0"u8,
+            _ => "RNNRT_UNKNOWN_STATUS\0"u8,
+        };
+        return (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(name));
+    }
 
     [UnmanagedCallersOnly(EntryPoint = "rnnrt_model_load")]
     public static int ModelLoad(byte* path, byte* backend, nint* model)

@@ -3,10 +3,18 @@
 # this script installs nothing and says what is missing instead.
 #
 #   native.sh publish    NativeAOT builds for x86-64-v3 and x86-64-v4 + the C loader + rnnrt.h
-#                        into artifacts/native/ (librnnrt.so, librnnrt_v3.so, librnnrt_v4.so, include/)
+#                        into artifacts/native/ (librnnrt.so.X.Y.Z and its links librnnrt.so.X and
+#                        librnnrt.so, librnnrt_v3.so, librnnrt_v4.so, include/)
+#   native.sh install PREFIX   publishes if needed, then installs PREFIX/lib/librnnrt.so.X.Y.Z (soname
+#                        librnnrt.so.X, links librnnrt.so.X and librnnrt.so), librnnrt_v3.so.X.Y.Z and
+#                        librnnrt_v4.so.X.Y.Z beside it, PREFIX/include/rnnrt.h, PREFIX/lib/pkgconfig/rnnrt.pc,
+#                        PREFIX/lib/cmake/rnnrt/rnnrtConfig{,Version}.cmake, PREFIX/share/doc/rnnrt/LICENSE.
+#                        DESTDIR=/staging installs under /staging/PREFIX (for packagers); RNNRT_LIBDIR=lib64
+#                        (or lib/x86_64-linux-gnu) changes the library folder.
 #   native.sh test       header check (C99 and C++, -Wall -Wextra -Werror), the C tests against the
 #                        PyTorch fixtures, loader failure modes; under valgrind memcheck when present.
 #                        Last line: "c-tests: N passed, F failed, S skipped"
+#   native.sh install-test   only the install checks of `test` (a temporary prefix, pkg-config, CMake)
 #   native.sh sample     builds and runs samples/stream.c (and samples/stream.py when python3 is there)
 #   native.sh overhead   rnnrt_session_step from C vs RnnSession.Step from C#, GRU hidden 64, batch 1
 #
@@ -25,6 +33,16 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'native.sh: %s\n' "$*" >&2; exit 1; }
 
+# The version: VersionPrefix in Directory.Build.props, the one place it is set; rnnrt.h must agree.
+VERSION=$(sed -nE 's|.*<VersionPrefix>([0-9]+\.[0-9]+\.[0-9]+)</VersionPrefix>.*|\1|p' "$ROOT/Directory.Build.props" | head -n 1)
+[ -n "$VERSION" ] || { printf 'native.sh: no <VersionPrefix>X.Y.Z</VersionPrefix> in Directory.Build.props\n' >&2; exit 1; }
+MAJOR=${VERSION%%.*}
+header_version() {
+  local h=$HERE/include/rnnrt.h
+  printf '%s.%s.%s' "$(sed -nE 's/^#define RNNRT_VERSION_MAJOR +([0-9]+).*/\1/p' "$h")" \
+    "$(sed -nE 's/^#define RNNRT_VERSION_MINOR +([0-9]+).*/\1/p' "$h")" "$(sed -nE 's/^#define RNNRT_VERSION_PATCH +([0-9]+).*/\1/p' "$h")"
+}
+
 need_cc() { command -v "$CC" >/dev/null 2>&1 || die "a C compiler is required (CC=$CC not found; apt-get install gcc)"; }
 need_dotnet() { command -v dotnet >/dev/null 2>&1 || die "the .NET 10 SDK is required to publish librnnrt (dotnet not on PATH)"; }
 
@@ -41,12 +59,17 @@ publish_isa() {
   cp "$BUILD/publish-$tag/rnnrt.so" "$OUT/librnnrt_$tag.so"
 }
 
+# The loader is what programs link: librnnrt.so.X.Y.Z with soname librnnrt.so.X, and the two links a
+# linker (-lrnnrt) and the dynamic loader (NEEDED librnnrt.so.X) look for.
 build_loader() {
   need_cc
+  [ "$(header_version)" = "$VERSION" ] || die "include/rnnrt.h says $(header_version), Directory.Build.props says $VERSION; run ./build.sh set-version $VERSION"
   mkdir -p "$OUT/include"
   cp "$HERE/include/rnnrt.h" "$OUT/include/rnnrt.h"
   "$CC" -std=c99 -O2 -fPIC -shared -fvisibility=hidden -Wall -Wextra -Werror -DRNNRT_BUILDING \
-    -I"$HERE/include" "$HERE/loader/rnnrt_loader.c" -o "$OUT/librnnrt.so" -Wl,-soname,librnnrt.so -ldl -lpthread
+    -I"$HERE/include" "$HERE/loader/rnnrt_loader.c" -o "$OUT/librnnrt.so.$VERSION" -Wl,-soname,"librnnrt.so.$MAJOR" -ldl -lpthread
+  ln -sfn "librnnrt.so.$VERSION" "$OUT/librnnrt.so.$MAJOR"
+  ln -sfn "librnnrt.so.$MAJOR" "$OUT/librnnrt.so"
 }
 
 cmd_publish() {
@@ -56,7 +79,38 @@ cmd_publish() {
   publish_isa x86-64-v3 v3
   publish_isa x86-64-v4 v4
   build_loader
-  log "artifacts/native: $(cd "$OUT" && echo librnnrt*.so include/rnnrt.h)"
+  log "artifacts/native: $(cd "$OUT" && echo librnnrt*.so* include/rnnrt.h)"
+}
+
+# Installs into $DESTDIR$PREFIX; rnnrt.pc names $PREFIX (what the files will be once unpacked there).
+cmd_install() {
+  local prefix=${1:-}
+  [ -n "$prefix" ] || die "usage: native.sh install PREFIX (e.g. /usr/local or \$HOME/.local)"
+  case "$prefix" in /*) ;; *) prefix="$(pwd)/$prefix" ;; esac
+  prefix=${prefix%/}
+  local libdir_name=${RNNRT_LIBDIR:-lib}
+  ensure_published
+  local dest="${DESTDIR:-}$prefix" lib="${DESTDIR:-}$prefix/$libdir_name"
+  mkdir -p "$lib/pkgconfig" "$lib/cmake/rnnrt" "$dest/include" "$dest/share/doc/rnnrt" || die "cannot create folders under $dest"
+  install -m 755 "$OUT/librnnrt.so.$VERSION" "$lib/librnnrt.so.$VERSION"
+  ln -sfn "librnnrt.so.$VERSION" "$lib/librnnrt.so.$MAJOR"
+  ln -sfn "librnnrt.so.$MAJOR" "$lib/librnnrt.so"
+  # The builds under this version's name: the loader looks for librnnrt_vN.so.X.Y.Z first, so two
+  # installed versions never load each other's builds.
+  install -m 755 "$OUT/librnnrt_v3.so" "$lib/librnnrt_v3.so.$VERSION"
+  install -m 755 "$OUT/librnnrt_v4.so" "$lib/librnnrt_v4.so.$VERSION"
+  install -m 644 "$HERE/include/rnnrt.h" "$dest/include/rnnrt.h"
+  install -m 644 "$ROOT/LICENSE" "$dest/share/doc/rnnrt/LICENSE"
+  local up; up=$(echo "$libdir_name" | sed -E 's#[^/]+#..#g')
+  local subst=(-e "s|@PREFIX@|$prefix|g" -e "s|@LIBDIR@|$libdir_name|g" -e "s|@LIBDIR_TO_PREFIX@|$up|g" -e "s|@VERSION@|$VERSION|g" -e "s|@MAJOR@|$MAJOR|g")
+  sed "${subst[@]}" "$HERE/packaging/rnnrt.pc.in" > "$lib/pkgconfig/rnnrt.pc"
+  sed "${subst[@]}" "$HERE/packaging/rnnrtConfig.cmake.in" > "$lib/cmake/rnnrt/rnnrtConfig.cmake"
+  sed "${subst[@]}" "$HERE/packaging/rnnrtConfigVersion.cmake.in" > "$lib/cmake/rnnrt/rnnrtConfigVersion.cmake"
+  chmod 644 "$lib/pkgconfig/rnnrt.pc" "$lib/cmake/rnnrt/"*.cmake
+  log "installed rnnrt $VERSION into $dest:"
+  (cd "$dest" && find . \( -type f -o -type l \) -path '*rnnrt*' -print | sed 's|^\./|    |' | sort >&2)
+  case "$prefix" in /usr|/usr/local) log "run ldconfig (as root) so that programs find librnnrt.so.$MAJOR" ;;
+    *) log "programs find librnnrt.so.$MAJOR through an rpath (CMake adds one) or LD_LIBRARY_PATH=$prefix/$libdir_name" ;; esac
 }
 
 # Publish only when a source is newer than what is there (a NativeAOT publish is not free).
@@ -102,6 +156,8 @@ check_header() {
     tally "rnnrt.h compiles as C++11 with $cxx (-pedantic -Wall -Wextra -Werror)" $ok
   done
   [ $found = 1 ] || tally "rnnrt.h compiles as C++ (no C++ compiler here)" 0 skip
+  ok=0; [ "$(header_version)" = "$VERSION" ] || ok=1
+  tally "rnnrt.h's RNNRT_VERSION_* ($(header_version)) is Directory.Build.props' VersionPrefix ($VERSION)" $ok
   # Exactly the header's functions are exported, by the loader and by both builds.
   local declared
   declared=$(grep -oE '^RNNRT_API [^(]*[ *](rnnrt_[a-z_]+)\(' "$HERE/include/rnnrt.h" | grep -oE 'rnnrt_[a-z_]+\($' | tr -d '(' | sort)
@@ -129,6 +185,72 @@ check_header() {
   done
 }
 
+# The first fenced block after the line holding MARKER in FILE (README snippets the tests run as written).
+block_after() { awk -v m="$1" 'index($0, m) { f = 1; next } f && /^```/ { if (in_) exit; in_ = 1; next } in_ { print }' "$2"; }
+
+# What `./build.sh install PREFIX` gives a user: the files, links and sonames, then the top-level
+# README's C snippet built with pkg-config and with CMake exactly as the README says, each run on the
+# bundled model, each checked to load the build installed beside librnnrt.so.X (not the source tree's).
+check_install() {
+  local t="$BUILD/install-test" ok
+  local prefix="$t/prefix" lib="$t/prefix/lib"
+  rm -rf "$t"; mkdir -p "$t"
+  ok=0; ( cmd_install "$prefix" ) >"$t/install.log" 2>&1 || { ok=1; cat "$t/install.log" >&2; }
+  tally "native.sh install PREFIX" $ok
+  [ $ok = 0 ] || return 0
+  ok=0
+  [ -f "$lib/librnnrt.so.$VERSION" ] && [ ! -L "$lib/librnnrt.so.$VERSION" ] || ok=1
+  [ "$(readlink "$lib/librnnrt.so.$MAJOR")" = "librnnrt.so.$VERSION" ] && [ "$(readlink "$lib/librnnrt.so")" = "librnnrt.so.$MAJOR" ] || ok=1
+  local f
+  for f in lib/librnnrt_v3.so.$VERSION lib/librnnrt_v4.so.$VERSION include/rnnrt.h lib/pkgconfig/rnnrt.pc \
+           lib/cmake/rnnrt/rnnrtConfig.cmake lib/cmake/rnnrt/rnnrtConfigVersion.cmake share/doc/rnnrt/LICENSE; do
+    [ -f "$prefix/$f" ] || { ok=1; log "missing: PREFIX/$f"; }
+  done
+  tally "PREFIX holds librnnrt.so.$VERSION, its links .so.$MAJOR and .so, the v3/v4 builds, rnnrt.h, rnnrt.pc, the CMake package, LICENSE" $ok
+  ok=0
+  readelf -d "$lib/librnnrt.so.$VERSION" | grep -qF "Library soname: [librnnrt.so.$MAJOR]" || ok=1
+  readelf -d "$lib/librnnrt_v3.so.$VERSION" | grep -qF "Library soname: [librnnrt_v3.so.$VERSION]" || ok=1
+  readelf -d "$lib/librnnrt_v4.so.$VERSION" | grep -qF "Library soname: [librnnrt_v4.so.$VERSION]" || ok=1
+  tally "sonames: librnnrt.so.$MAJOR (the loader), librnnrt_v3.so.$VERSION and librnnrt_v4.so.$VERSION (the builds)" $ok
+
+  local app="$t/app" readme="$ROOT/README.md"
+  mkdir -p "$app/Runtime.Bench"
+  ln -s "$ROOT/Runtime.Bench/Models" "$app/Runtime.Bench/Models"   # the snippet opens the bundled model by a relative path
+  sed -n '/^```c$/,/^```$/p' "$readme" | sed '1d;$d' > "$app/app.c"
+  # The loader's trace names the build it loaded: it must be the installed one, found beside librnnrt.so.X.
+  local want="loaded $lib/librnnrt_v[34].so.$VERSION"
+  if command -v pkg-config >/dev/null 2>&1; then
+    ok=0; [ "$(PKG_CONFIG_PATH="$lib/pkgconfig" pkg-config --modversion rnnrt)" = "$VERSION" ] || ok=1
+    tally "pkg-config --modversion rnnrt is $VERSION" $ok
+    local block; block=$(block_after '<!-- test: pkg-config -->' "$readme")
+    ok=0; [ -n "$block" ] && (cd "$app" && env -u LD_LIBRARY_PATH PREFIX="$prefix" RNNRT_LOADER_TRACE=1 bash -euo pipefail -c "$block") 2>"$t/pkg-config.log" || { ok=1; cat "$t/pkg-config.log" >&2; }
+    grep -q "$want" "$t/pkg-config.log" || { ok=1; log "the pkg-config build did not load the installed build: $(cat "$t/pkg-config.log")"; }
+    tally "README: the C snippet builds with pkg-config --cflags --libs rnnrt and runs on the installed library" $ok
+  else
+    tally "README pkg-config build (pkg-config not installed: apt-get install pkg-config)" 0 skip
+  fi
+  if command -v cmake >/dev/null 2>&1 && command -v make >/dev/null 2>&1; then
+    block_after '<!-- test: CMakeLists.txt -->' "$readme" > "$app/CMakeLists.txt"
+    local block; block=$(block_after '<!-- test: cmake -->' "$readme")
+    ok=0; [ -s "$app/CMakeLists.txt" ] && [ -n "$block" ] && (cd "$app" && env -u LD_LIBRARY_PATH PREFIX="$prefix" RNNRT_LOADER_TRACE=1 bash -euo pipefail -c "$block") >"$t/cmake.log" 2>&1 || { ok=1; cat "$t/cmake.log" >&2; }
+    grep -q "$want" "$t/cmake.log" || { ok=1; log "the CMake build did not load the installed build"; }
+    tally "README: the C snippet builds with find_package(rnnrt) and rnnrt::rnnrt and runs on the installed library" $ok
+    # Moved elsewhere, the prefix still works: the CMake files and the loader find everything relative to themselves.
+    local moved="$t/moved"; cp -a "$prefix" "$moved"; rm -rf "$app/build"
+    ok=0; (cd "$app" && env -u LD_LIBRARY_PATH PREFIX="$moved" RNNRT_LOADER_TRACE=1 bash -euo pipefail -c "$block") >"$t/cmake-moved.log" 2>&1 || { ok=1; cat "$t/cmake-moved.log" >&2; }
+    grep -q "loaded $moved/lib/librnnrt_v[34].so.$VERSION" "$t/cmake-moved.log" || ok=1
+    tally "a copied prefix works as well (relocatable CMake package, loader finds the builds beside itself)" $ok
+    # The version file: this version (EXACT) is found; the next major version is not.
+    local vt="$t/version"; mkdir -p "$vt"
+    printf 'cmake_minimum_required(VERSION 3.16)\nproject(v NONE)\nfind_package(rnnrt %s EXACT REQUIRED)\nfind_package(rnnrt %s.0 QUIET)\nif(rnnrt_FOUND)\n  message(FATAL_ERROR "rnnrt %s.0 should not be found")\nendif()\n' \
+      "$VERSION" $((MAJOR + 1)) $((MAJOR + 1)) > "$vt/CMakeLists.txt"
+    ok=0; cmake -S "$vt" -B "$vt/build" -DCMAKE_PREFIX_PATH="$prefix" >"$t/cmake-version.log" 2>&1 || { ok=1; cat "$t/cmake-version.log" >&2; }
+    tally "rnnrtConfigVersion.cmake: $VERSION EXACT is found, $((MAJOR + 1)).0 is not" $ok
+  else
+    tally "README CMake build (cmake or make not installed: apt-get install cmake make)" 0 skip
+  fi
+}
+
 # Runs a test binary that prints "c-tests: N passed, F failed, S skipped" and adds its counts.
 run_counted() {
   local name=$1; shift
@@ -154,7 +276,7 @@ cmd_test() {
   ensure_published
   mkdir -p "$BUILD"
   check_header
-  cc_prog "$BUILD/test_rnnrt" "$HERE/tests/test_rnnrt.c" -pthread
+  cc_prog "$BUILD/test_rnnrt" "$HERE/tests/test_rnnrt.c" -pthread -ldl
   local fixtures=${RNNRT_FIXTURES:-$ROOT/Runtime.Tests/Fixtures}
 
   # The whole suite through the loader (which picks v3 or v4 here).
@@ -164,8 +286,8 @@ cmd_test() {
 
   # The loader's failure modes: each must turn into a status and a message, never an abort.
   local lone="$BUILD/lone"
-  rm -rf "$lone"; mkdir -p "$lone"; cp "$OUT/librnnrt.so" "$lone/"
-  "$CC" -std=c99 -O2 -I"$OUT/include" "$HERE/tests/test_rnnrt.c" -o "$lone/test_rnnrt" -L"$lone" -lrnnrt -Wl,-rpath,"$lone" -lm -pthread
+  rm -rf "$lone"; mkdir -p "$lone"; cp -P "$OUT/librnnrt.so" "$OUT/librnnrt.so.$MAJOR" "$OUT/librnnrt.so.$VERSION" "$lone/"
+  "$CC" -std=c99 -O2 -I"$OUT/include" "$HERE/tests/test_rnnrt.c" -o "$lone/test_rnnrt" -L"$lone" -lrnnrt -Wl,-rpath,"$lone" -lm -pthread -ldl
   run_counted loader_missing_build "$lone/test_rnnrt" --expect-unavailable "cannot load the x86-64-v"
   run_counted loader_bad_isa env RNNRT_ISA=v9 "$BUILD/test_rnnrt" --expect-unavailable "RNNRT_ISA='v9' is not understood"
   run_counted loader_refuses_v4 env RNNRT_ISA=v4 RNNRT_LOADER_ASSUME_NO_AVX512=1 "$BUILD/test_rnnrt" --expect-unavailable "lacks AVX512F"
@@ -175,6 +297,8 @@ cmd_test() {
   else
     run_counted loader_refuses_v4_here env RNNRT_ISA=v4 "$BUILD/test_rnnrt" --expect-unavailable "lacks AVX512"
   fi
+
+  check_install
 
   # Memcheck: no errors, nothing definitely lost. The suppressions cover NativeAOT runtime internals only.
   if [ "${RNNRT_NO_VALGRIND:-0}" != 1 ] && command -v valgrind >/dev/null 2>&1; then
@@ -272,8 +396,10 @@ cmd_overhead() {
 
 case "$CMD" in
   publish) cmd_publish ;;
+  install) cmd_install "$@" ;;
+  install-test) need_cc; ensure_published; mkdir -p "$BUILD"; check_install; echo "c-tests: $C_PASSED passed, $C_FAILED failed, $C_SKIPPED skipped"; [ "$C_FAILED" = 0 ] ;;
   test) cmd_test "$@" ;;
   sample) cmd_sample "$@" ;;
   overhead) cmd_overhead "$@" ;;
-  *) die "usage: native.sh publish|test|sample|overhead" ;;
+  *) die "usage: native.sh publish|install PREFIX|test|sample|overhead" ;;
 esac

@@ -1,5 +1,6 @@
 /*
  * rnnrt.h - the C API of rnnrt, a runtime for trained recurrent networks (Elman RNN, GRU, LSTM).
+ * Copyright (c) 2026 the rnnrt authors. SPDX-License-Identifier: MIT (the LICENSE file).
  *
  * Load a PyTorch nn.RNN / nn.GRU / nn.LSTM state_dict saved as .safetensors, create a session (the
  * hidden state of one stream, or of a batch of B streams), then push one frame at a time through
@@ -12,7 +13,9 @@
  *     rnnrt_session_step(s, x, 64, y, 256);
  *     rnnrt_session_free(s); rnnrt_model_free(m);
  *
- * Link with -lrnnrt (librnnrt.so beside librnnrt_v3.so and librnnrt_v4.so, see below).
+ * Link with -lrnnrt: `pkg-config --cflags --libs rnnrt`, or find_package(rnnrt) and the target
+ * rnnrt::rnnrt in CMake, once `./build.sh install PREFIX` has installed it (librnnrt.so.X.Y.Z with
+ * soname librnnrt.so.X, beside the builds librnnrt_v3.so.X.Y.Z and librnnrt_v4.so.X.Y.Z, see below).
  *
  * Conventions that hold for every function:
  * - Lengths are element counts (floats), never bytes, except `len` of rnnrt_model_load_memory.
@@ -39,7 +42,8 @@
  *
  * Instruction sets (x86-64): librnnrt.so is a small loader. On first use it checks the CPU (CPUID and
  * XGETBV) and loads librnnrt_v4.so (AVX-512 kernels) when the CPU and OS support AVX-512F/BW/CD/DQ/VL,
- * else librnnrt_v3.so (AVX2 + FMA kernels); both are looked for in the loader's own directory.
+ * else librnnrt_v3.so (AVX2 + FMA kernels); both are looked for in the loader's own directory, first
+ * under this version's name (librnnrt_v4.so.X.Y.Z, as installed), then as librnnrt_v4.so (as built).
  * RNNRT_ISA=v3 or RNNRT_ISA=v4 in the environment forces a choice (v4 is still refused on a CPU
  * without AVX-512: loading it there would abort the process). If no build can be loaded, every call
  * returns RNNRT_BACKEND_UNAVAILABLE and rnnrt_last_error() says why.
@@ -76,6 +80,13 @@ extern "C" {
 #define RNNRT_VERSION_MINOR 1
 #define RNNRT_VERSION_PATCH 0
 #define RNNRT_VERSION_NUMBER ((RNNRT_VERSION_MAJOR << 16) | (RNNRT_VERSION_MINOR << 8) | RNNRT_VERSION_PATCH)
+/* The same as a string, "MAJOR.MINOR.PATCH". (All of these equal the version of the NuGet package,
+ * librnnrt.so.MAJOR.MINOR.PATCH, rnnrt.pc and the CMake package: one number, set in the source tree's
+ * Directory.Build.props and checked against this header by the build.) */
+#define RNNRT_QUOTE_(x) #x
+#define RNNRT_EXPAND_AND_QUOTE_(x) RNNRT_QUOTE_(x)
+#define RNNRT_VERSION_STRING \
+    RNNRT_EXPAND_AND_QUOTE_(RNNRT_VERSION_MAJOR) "." RNNRT_EXPAND_AND_QUOTE_(RNNRT_VERSION_MINOR) "." RNNRT_EXPAND_AND_QUOTE_(RNNRT_VERSION_PATCH)
 
 /*! rnnrt_version():
  *  The version of the library actually loaded, (major << 16) | (minor << 8) | patch.
@@ -111,6 +122,14 @@ typedef enum rnnrt_status {
  *  call on the same thread (copy it if you need it longer) and is per thread, so other threads'
  *  failures never overwrite it. */
 RNNRT_API const char* rnnrt_last_error(void);
+
+/*! rnnrt_status_string():
+ *  The name of a status code as a static NUL-terminated string: "RNNRT_OK", "RNNRT_FORMAT", ...
+ *  exactly the enumerator's name; "RNNRT_UNKNOWN_STATUS" for any other value. Never NULL, never
+ *  fails, needs no model: it answers even when the loader could not load a build. The string is the
+ *  library's, valid for the life of the process: never free it. Thread-safe.
+ *  (What went wrong in a call is rnnrt_last_error(); this only names the code.) */
+RNNRT_API const char* rnnrt_status_string(rnnrt_status status);
 
 /*-************************************
  *  Models

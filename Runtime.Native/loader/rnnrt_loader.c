@@ -8,12 +8,16 @@
  * the OS (XGETBV: the kernel saves zmm/opmask state) have been checked. That check lives here, in
  * plain C that runs on any x86-64.
  *
- * On the first call (pthread_once) this file looks for librnnrt_v4.so / librnnrt_v3.so in its own
- * directory, dlopens the widest one the machine supports, resolves every function once with dlsym
+ * On the first call (pthread_once) this file looks for the builds in its own directory (found with
+ * dladdr, so wherever librnnrt.so.X lives, installed or not): librnnrt_v4.so.X.Y.Z / librnnrt_v3.so.X.Y.Z
+ * (this version's names, as `native.sh install` puts them beside librnnrt.so.X.Y.Z, so that two
+ * installed versions never pick up each other's builds), else librnnrt_v4.so / librnnrt_v3.so (as
+ * `native.sh publish` leaves them), dlopens the widest one the machine supports, resolves every function once with dlsym
  * and from then on each export is one indirect call. RNNRT_ISA=v3|v4 overrides the choice (v4 is
  * still refused without AVX-512); RNNRT_LOADER_TRACE=1 prints what was chosen to stderr;
  * RNNRT_LOADER_ASSUME_NO_AVX512=1 makes it act as on a CPU without AVX-512 (for the tests).
- * If nothing loads, every function returns RNNRT_BACKEND_UNAVAILABLE and rnnrt_last_error() says why.
+ * If nothing loads, every function returns RNNRT_BACKEND_UNAVAILABLE and rnnrt_last_error() says why;
+ * rnnrt_version() and rnnrt_status_string() answer here, without a build.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -21,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rnnrt.h"
 
@@ -137,13 +142,20 @@ static void load(void) {
         return;
     }
 
-    char dir[4096], path[4200];
+    char dir[4096], path[4200], versioned[4200];
     own_directory(dir, sizeof dir);
+    snprintf(versioned, sizeof versioned, "%slibrnnrt_v%d.so.%s", dir, want, RNNRT_VERSION_STRING);
     snprintf(path, sizeof path, "%slibrnnrt_v%d.so", dir, want);
+    const int installed = access(versioned, F_OK) == 0;
+    if (installed) memcpy(path, versioned, sizeof path);
     void* lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
         const char* why = dlerror();
-        snprintf(g_error, sizeof g_error, "librnnrt: cannot load the x86-64-v%d build %s: %s", want, path, why ? why : "unknown dlopen error");
+        if (installed)
+            snprintf(g_error, sizeof g_error, "librnnrt: cannot load the x86-64-v%d build %s: %s", want, path, why ? why : "unknown dlopen error");
+        else
+            snprintf(g_error, sizeof g_error, "librnnrt: cannot load the x86-64-v%d build %s (%.64s is not there either): %s", want, path,
+                     versioned + strlen(dir), why ? why : "unknown dlopen error");
         return;
     }
 
@@ -193,6 +205,23 @@ RNNRT_API uint32_t rnnrt_version(void) {
 
 RNNRT_API const char* rnnrt_last_error(void) {
     return ready() ? g_api.last_error() : g_error;
+}
+
+/* Here rather than forwarded: it must answer when no build could be loaded. The builds export the
+ * same table (Exports.cs); the C tests compare the two for every code. */
+RNNRT_API const char* rnnrt_status_string(rnnrt_status status) {
+    switch (status) {
+    case RNNRT_OK: return "RNNRT_OK";
+    case RNNRT_INVALID_ARGUMENT: return "RNNRT_INVALID_ARGUMENT";
+    case RNNRT_SHAPE_MISMATCH: return "RNNRT_SHAPE_MISMATCH";
+    case RNNRT_IO: return "RNNRT_IO";
+    case RNNRT_FORMAT: return "RNNRT_FORMAT";
+    case RNNRT_BACKEND_UNAVAILABLE: return "RNNRT_BACKEND_UNAVAILABLE";
+    case RNNRT_INVALID_HANDLE: return "RNNRT_INVALID_HANDLE";
+    case RNNRT_OUT_OF_MEMORY: return "RNNRT_OUT_OF_MEMORY";
+    case RNNRT_INTERNAL: return "RNNRT_INTERNAL";
+    }
+    return "RNNRT_UNKNOWN_STATUS";
 }
 
 RNNRT_API rnnrt_status rnnrt_model_load(const char* path, const char* backend, rnnrt_model** out) {

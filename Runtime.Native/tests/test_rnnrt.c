@@ -12,6 +12,8 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
+#include <dlfcn.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
@@ -286,6 +288,42 @@ static int find_tensor(const bytes* file, const char* name, int shape[4], int* n
 static void test_version(void) {
     CHECK(rnnrt_version() == RNNRT_VERSION_NUMBER, "rnnrt_version() 0x%06x != RNNRT_VERSION_NUMBER 0x%06x", rnnrt_version(), RNNRT_VERSION_NUMBER);
     CHECK((rnnrt_version() >> 16) == RNNRT_VERSION_MAJOR, "major version");
+}
+
+/* Every code's name, and the fixed answer for codes that are not in the enum. */
+static const struct { int code; const char* name; } g_status_names[] = {
+    { RNNRT_OK, "RNNRT_OK" }, { RNNRT_INVALID_ARGUMENT, "RNNRT_INVALID_ARGUMENT" },
+    { RNNRT_SHAPE_MISMATCH, "RNNRT_SHAPE_MISMATCH" }, { RNNRT_IO, "RNNRT_IO" }, { RNNRT_FORMAT, "RNNRT_FORMAT" },
+    { RNNRT_BACKEND_UNAVAILABLE, "RNNRT_BACKEND_UNAVAILABLE" }, { RNNRT_INVALID_HANDLE, "RNNRT_INVALID_HANDLE" },
+    { RNNRT_OUT_OF_MEMORY, "RNNRT_OUT_OF_MEMORY" }, { RNNRT_INTERNAL, "RNNRT_INTERNAL" },
+    { -1, "RNNRT_UNKNOWN_STATUS" }, { 9, "RNNRT_UNKNOWN_STATUS" }, { 1000, "RNNRT_UNKNOWN_STATUS" },
+    { INT_MIN, "RNNRT_UNKNOWN_STATUS" }, { INT_MAX, "RNNRT_UNKNOWN_STATUS" },
+};
+
+static void check_status_names(const char* (*fn)(rnnrt_status), const char* who) {
+    for (size_t i = 0; i < sizeof g_status_names / sizeof g_status_names[0]; i++) {
+        const char* got = fn((rnnrt_status)g_status_names[i].code);
+        CHECK(got != NULL, "%s(%d) returned NULL", who, g_status_names[i].code);
+        if (got) CHECK(strcmp(got, g_status_names[i].name) == 0, "%s(%d) is \"%s\", expected \"%s\"", who, g_status_names[i].code, got, g_status_names[i].name);
+        CHECK(fn((rnnrt_status)g_status_names[i].code) == got, "%s(%d): not the same static string twice", who, g_status_names[i].code);
+    }
+}
+
+static int mapped_build_path(char* path, size_t size);
+
+static void test_status_string(void) {
+    check_status_names(rnnrt_status_string, "rnnrt_status_string");
+    /* The build's own export (what a program gets where there is no loader in front) says the same. */
+    char path[4096];
+    if (!mapped_build_path(path, sizeof path)) { fail_at(__LINE__, "no librnnrt_v3/v4 build is mapped"); return; }
+    void* lib = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
+    CHECK(lib != NULL, "dlopen(%s, RTLD_NOLOAD): %s", path, dlerror());
+    if (!lib) return;
+    const char* (*direct)(rnnrt_status);
+    *(void**)(&direct) = dlsym(lib, "rnnrt_status_string");
+    CHECK(direct != NULL, "%s does not export rnnrt_status_string", path);
+    if (direct) check_status_names(direct, path);
+    dlclose(lib);
 }
 
 static void* fresh_thread_error(void* arg) {
@@ -1081,6 +1119,8 @@ static void test_loader_unavailable(void) {
     UNAVAILABLE(rnnrt_session_get_state(s, v, 4));
     UNAVAILABLE(rnnrt_session_set_state(s, v, 4));
 #undef UNAVAILABLE
+    /* Needs no build: the loader names the codes itself. */
+    check_status_names(rnnrt_status_string, "rnnrt_status_string without a build");
     rnnrt_session_free(s);
     rnnrt_model_free(m);
     fprintf(stderr, "       message: %s\n", rnnrt_last_error());
@@ -1100,6 +1140,22 @@ static void test_loader_isa(void) {
     while (maps && fgets(line, sizeof line, maps)) if (strstr(line, want)) found = 1;
     if (maps) fclose(maps);
     CHECK(found, "%s is not mapped", want);
+}
+
+/* The file of the build the loader mapped, from /proc/self/maps; 0 if none. */
+static int mapped_build_path(char* path, size_t size) {
+    FILE* maps = fopen("/proc/self/maps", "r");
+    char line[4096];
+    int found = 0;
+    while (!found && maps && fgets(line, sizeof line, maps)) {
+        char* file = strchr(line, '/');
+        if (!file || (!strstr(file, "/librnnrt_v3.so") && !strstr(file, "/librnnrt_v4.so"))) continue;
+        file[strcspn(file, "\n")] = '\0';
+        snprintf(path, size, "%s", file);
+        found = 1;
+    }
+    if (maps) fclose(maps);
+    return found;
 }
 
 /* Which build the loader mapped, from /proc/self/maps. */
@@ -1138,6 +1194,7 @@ int main(int argc, char** argv) {
 
     run_test("rnnrt_version matches the header", test_version);
     run_test("rnnrt_last_error is per thread, never NULL", test_last_error_is_per_thread);
+    run_test("rnnrt_status_string names every code, loader and build alike", test_status_string);
     run_test("rnnrt_model_info reports shape and backend", test_model_info);
     run_test("rnnrt_model_load from a file", test_load_file);
     run_test("step and run match a C GRU", test_step_and_run_match_reference);
