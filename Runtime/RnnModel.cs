@@ -18,6 +18,7 @@ public sealed class RnnModel : IDisposable
     private readonly IRnnBackend _backend;
     private readonly IPreparedRnn _prepared;
     private int _disposed;
+    private int _leases = 1;   // the model's own, and one per live session state
 
     private RnnModel(RnnNetwork network, RnnOptions options)
     {
@@ -31,6 +32,7 @@ public sealed class RnnModel : IDisposable
         }
         catch
         {
+            GC.SuppressFinalize(this);   // nothing was prepared: the finalizer has nothing to release
             _backend.Dispose();
             throw;
         }
@@ -133,11 +135,39 @@ public sealed class RnnModel : IDisposable
     private static string Describe(RecurrentLayer r) =>
         $"{r.Spec.Name}{(r.Cell == RnnCellKind.Rnn ? "_" + r.Nonlinearity.ToString().ToLowerInvariant() : "")} input {r.InputSize} hidden {r.HiddenSize} layers {r.NumLayers}{(r.NumDirections == 2 ? " bidirectional" : "")}{(r.HasBias ? "" : " no-bias")}";
 
-    /// <summary>Releases the backend's resources (device memory, kernels). Sessions must be disposed first.</summary>
+    /// <summary>
+    /// Ends the model: no session can be created from it, and calls on its sessions are refused with
+    /// ObjectDisposedException from now on (a call already running finishes). The backend's resources
+    /// (device memory, kernels) are released when the last session is disposed too, never under a call.
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        _prepared.Dispose();
-        _backend.Dispose();
+        GC.SuppressFinalize(this);
+        ReleaseLease();
+    }
+
+    /// <summary>A model nobody disposed releases its backend's resources when the GC finds it and its sessions.</summary>
+    ~RnnModel()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0) ReleaseLease();
+    }
+
+    /// <summary>Keeps the prepared model alive for one more session state; refused once disposed.</summary>
+    internal void AcquireLease()
+    {
+        while (true)
+        {
+            int n = Volatile.Read(ref _leases);
+            ObjectDisposedException.ThrowIf(n <= 0 || _disposed != 0, this);
+            if (Interlocked.CompareExchange(ref _leases, n + 1, n) == n) return;
+        }
+    }
+
+    internal void ReleaseLease()
+    {
+        if (Interlocked.Decrement(ref _leases) != 0) return;
+        _prepared?.Dispose();
+        _backend?.Dispose();
     }
 }

@@ -12,13 +12,18 @@ namespace RnnRuntime;
 /// </summary>
 public abstract class RnnState : IDisposable
 {
-    private bool _disposed;
+    private int _disposed;
+    private int _leased;
 
+    /// <summary>Takes a lease on the model: its prepared weights and device objects stay until the last
+    /// state made from it is gone, even when the model is disposed first.</summary>
     protected RnnState(RnnModel model, int batchSize)
     {
         Model = model;
         BatchSize = batchSize;
         Length = model.StateLength(batchSize);
+        model.AcquireLease();
+        _leased = 1;
     }
 
     public RnnModel Model { get; }
@@ -40,14 +45,29 @@ public abstract class RnnState : IDisposable
     /// <summary>A sequence, from and updating the state: xs [T, B, I] -> ys [T, B, O]; already checked.</summary>
     internal abstract void Run(ReadOnlySpan<float> xs, int steps, Span<float> ys);
 
+    /// <param name="disposing">false on the finalizer thread: release only native and device
+    /// objects (managed members may already be finalized, and release themselves).</param>
     protected virtual void Dispose(bool disposing) { }
 
     public void Dispose()
     {
-        if (_disposed) return;
-        _disposed = true;
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         Dispose(true);
+        ReleaseLease();
         GC.SuppressFinalize(this);
+    }
+
+    /// <summary>A state nobody disposed (its session was dropped) gives back what it holds when the GC finds it.</summary>
+    ~RnnState()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        Dispose(false);
+        ReleaseLease();
+    }
+
+    private void ReleaseLease()
+    {
+        if (Interlocked.Exchange(ref _leased, 0) == 1) Model.ReleaseLease();
     }
 }
 

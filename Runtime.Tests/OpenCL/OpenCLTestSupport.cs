@@ -28,7 +28,7 @@ internal static class OpenCLTestSupport
 
     public static readonly RnnOptions Reference = new() { Backend = "reference" };
 
-    /// <summary>A PyTorch-layout model with weights U(-k, k), k = 1.5/sqrt(H) (DESIGN.md: well-conditioned).</summary>
+    /// <summary>A PyTorch-layout model with weights U(-k, k), k = 1.5/sqrt(H) (well-conditioned: see SyntheticModel).</summary>
     public static byte[] RandomModel(RnnCellKind cell, int input, int hidden, int layers = 1, bool bidirectional = false,
         bool bias = true, bool relu = false, int seed = 1)
         => SyntheticModel.Create(cell, input, hidden, layers, bidirectional, bias, relu, seed);

@@ -2,7 +2,7 @@ using RnnRuntime.Model;
 
 namespace RnnRuntime.Tests.Support;
 
-/// <summary>Random PyTorch-layout models, weights U(-k, k) with k = 1.5/sqrt(H) (well-conditioned; see DESIGN.md).</summary>
+/// <summary>Random PyTorch-layout models, weights U(-k, k) with k = 1.5/sqrt(H) (well-conditioned; see SyntheticModel).</summary>
 public static class TestModels
 {
     public static byte[] Create(RnnCellKind cell, int input, int hidden, int layers = 1, bool bidirectional = false,

@@ -5,7 +5,8 @@ namespace RnnRuntime.Memory;
 /// <summary>
 /// A block of native memory, 64-byte aligned (one cache line, one AVX-512 vector), that the GC never
 /// moves: kernels may keep raw pointers into it. Rented from <see cref="AlignedBufferPool"/>;
-/// Dispose gives it back. Not thread-safe: it belongs to one session.
+/// Dispose gives it back (and so does the finalizer of one nobody disposed). Not thread-safe: it
+/// belongs to one session.
 /// </summary>
 public sealed unsafe class AlignedBuffer : IDisposable
 {
@@ -46,11 +47,21 @@ public sealed unsafe class AlignedBuffer : IDisposable
 
     public void Dispose()
     {
+        Release();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>A buffer nobody disposed goes back when the GC finds it: the native memory of a session
+    /// that was only dropped is reclaimed like the managed part.</summary>
+    ~AlignedBuffer() => Release();
+
+    private void Release()
+    {
         float* p = _pointer;
         if (p == null) return;
         _pointer = null;
         if (_pool is not null) _pool.Return(p, Capacity);
-        else AlignedBufferPool.Free(p);
+        else AlignedBufferPool.Free(p, Capacity);
     }
 
     private static void ThrowDisposed() => throw new ObjectDisposedException(nameof(AlignedBuffer));

@@ -41,6 +41,9 @@ public sealed unsafe class AlignedBufferPool
         {
             p = (float*)NativeMemory.AlignedAlloc((nuint)capacity * sizeof(float), Alignment);
             if (p == null) throw new OutOfMemoryException($"could not allocate {capacity * 4L} bytes");
+            // The GC sees only the small managed handle; telling it about the native block makes it
+            // collect (and finalize) dropped sessions before their native memory piles up.
+            GC.AddMemoryPressure(capacity * 4L);
         }
         NativeMemory.Clear(p, (nuint)capacity * sizeof(float));
         return new AlignedBuffer(p, length, capacity, capacity <= MaxPooledFloats ? this : null);
@@ -51,8 +54,12 @@ public sealed unsafe class AlignedBufferPool
         int log2 = BitOperations.Log2((uint)capacity);
         var stack = _classes[log2];
         if (stack.Count < MaxRetainedPerClass) stack.Push((nint)p);
-        else Free(p);
+        else Free(p, capacity);
     }
 
-    internal static void Free(float* p) => NativeMemory.AlignedFree(p);
+    internal static void Free(float* p, int capacity)
+    {
+        NativeMemory.AlignedFree(p);
+        GC.RemoveMemoryPressure(capacity * 4L);
+    }
 }
