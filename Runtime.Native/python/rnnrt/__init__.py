@@ -26,13 +26,15 @@ def _find_version():
     here = _os.path.dirname(_os.path.abspath(__file__))
     try:
         with open(_os.path.join(here, "..", "pyproject.toml"), encoding="utf-8") as f:
-            table = None
+            table, fields = None, {}
             for line in f:
                 if line.startswith("["):
                     table = line.strip()
-                m = _re.match(r'version\s*=\s*"([^"]+)"', line)
+                m = _re.match(r'(name|version)\s*=\s*"([^"]+)"', line)
                 if m and table == "[project]":
-                    return m.group(1)
+                    fields.setdefault(m.group(1), m.group(2))
+            if fields.get("name") == "rnnrt" and "version" in fields:
+                return fields["version"]
     except OSError:
         pass
     try:  # installed: the distribution's metadata

@@ -325,3 +325,12 @@ def test_import_needs_neither_numpy_nor_torch():
                 "try: rnnrt.Model\nexcept ImportError as e: print('Model needs', e.name)")
     assert r.returncode == 0 and r.stdout.split() == [rnnrt.__version__, "True", "True", "Model", "needs", "numpy"], \
         r.stdout + r.stderr
+
+
+def test_readme_run_example_runs_as_printed(monkeypatch, capsys):
+    readme = open(os.path.join(PACKAGE_ROOT, "..", "README.md")).read()
+    code = readme.split("<!-- test: python-run -->\n```python\n", 1)[1].split("```\n", 1)[0]
+    monkeypatch.chdir(os.path.join(PACKAGE_ROOT, "..", ".."))     # the repository root, as the README says
+    exec(compile(code, "README.md", "exec"), {})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("1 layer(s), input 64, output 256, ") and lines[1] == "RNNRT_IO", lines
