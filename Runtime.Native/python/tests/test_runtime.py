@@ -334,3 +334,14 @@ def test_readme_run_example_runs_as_printed(monkeypatch, capsys):
     exec(compile(code, "README.md", "exec"), {})
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("1 layer(s), input 64, output 256, ") and lines[1] == "RNNRT_IO", lines
+
+
+def test_device_option_reaches_the_opencl_backend():
+    path = os.path.join(FIXTURES, "gru_l1_b1.safetensors")
+    try:
+        rnnrt.Model(path, "opencl").close()
+    except rnnrt.Error as e:
+        pytest.skip(f"no OpenCL here: {e.message}")
+    with pytest.raises(rnnrt.Error) as e:
+        rnnrt.Model(path, "opencl", device="no-such-device")
+    assert e.value.status == "RNNRT_BACKEND_UNAVAILABLE" and "no-such-device" in e.value.message
