@@ -167,8 +167,12 @@ class Session:
         if model._handle is None:
             raise _closed("Model")
         lib = model._lib
+        batch = int(batch)
+        if not -2 ** 31 <= batch < 2 ** 31:   # the library checks 1..65536; an int32 must reach it
+            raise Error("RNNRT_INVALID_ARGUMENT", f"rnnrt.Model.session: batch {batch} is out of range (1..65536)",
+                        _native.INVALID_ARGUMENT)
         h = ctypes.c_void_p()
-        st = lib.rnnrt_session_create(model._handle, int(batch), ctypes.byref(h))
+        st = lib.rnnrt_session_create(model._handle, batch, ctypes.byref(h))
         if st != 0:
             _native.raise_for(st)
         self._lib, self._handle, self.model, self.batch = lib, h.value, model, int(batch)

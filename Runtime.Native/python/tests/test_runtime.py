@@ -198,7 +198,7 @@ def test_errors_carry_status_and_message(tmp_path):
         rnnrt.Model(DENOISER, "no-such-backend")
     assert e.value.status == "RNNRT_BACKEND_UNAVAILABLE" and "no-such-backend" in e.value.message
     with rnnrt.Model(DENOISER) as m:
-        for batch in (0, -1, 65537):
+        for batch in (0, -1, 65537, 2 ** 40):
             with pytest.raises(rnnrt.Error) as e:
                 m.session(batch)
             assert e.value.status == "RNNRT_INVALID_ARGUMENT"
