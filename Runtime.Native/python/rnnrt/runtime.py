@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _native
-from ._native import Error
+from ._native import Error  # noqa: F401 (rnnrt.runtime.Error is rnnrt.Error)
 
 _F32 = np.dtype(np.float32)
 _CELLS = {1: "rnn", 3: "gru", 4: "lstm"}
@@ -35,12 +35,17 @@ class ModelInfo:
     layer_count: int     # layers of the network (1 for a file of one recurrent module)
 
 
+def _error(code, message):
+    """The package's own checks fail like the library does: rnnrt_status_string's name, a message."""
+    return Error(_native.status_name(code), message, code)
+
+
 def _closed(what):
-    return Error("RNNRT_INVALID_HANDLE", f"rnnrt.{what}: used after close()", _native.INVALID_HANDLE)
+    return _error(_native.INVALID_HANDLE, f"rnnrt.{what}: used after close()")
 
 
 def _shape_error(message):
-    return Error("RNNRT_SHAPE_MISMATCH", message, _native.SHAPE_MISMATCH)
+    return _error(_native.SHAPE_MISMATCH, message)
 
 
 def _as_input(a):
@@ -52,8 +57,7 @@ def _as_input(a):
 
 def _check_out(out, shape, name):
     if not isinstance(out, np.ndarray) or out.dtype != _F32 or not out.flags.c_contiguous or not out.flags.writeable:
-        raise Error("RNNRT_INVALID_ARGUMENT", f"{name}: out must be a writeable C-contiguous float32 numpy array",
-                    _native.INVALID_ARGUMENT)
+        raise _error(_native.INVALID_ARGUMENT, f"{name}: out must be a writeable C-contiguous float32 numpy array")
     if out.shape != shape:
         raise _shape_error(f"{name}: out has shape {list(out.shape)}; expected {list(shape)}")
     return out
@@ -169,8 +173,7 @@ class Session:
         lib = model._lib
         batch = int(batch)
         if not -2 ** 31 <= batch < 2 ** 31:   # the library checks 1..65536; an int32 must reach it
-            raise Error("RNNRT_INVALID_ARGUMENT", f"rnnrt.Model.session: batch {batch} is out of range (1..65536)",
-                        _native.INVALID_ARGUMENT)
+            raise _error(_native.INVALID_ARGUMENT, f"rnnrt.Model.session: batch {batch} is out of range (1..65536)")
         h = ctypes.c_void_p()
         st = lib.rnnrt_session_create(model._handle, batch, ctypes.byref(h))
         if st != 0:
