@@ -114,10 +114,13 @@ def test_batch_one_takes_vectors_and_sequences_without_batch_axis():
         ys = s.run(f.x[:, 0, :])                 # [T, I] -> [T, O]
         assert ys.shape == (f.steps, m.info.output_size)
         np.testing.assert_allclose(ys, f.y[:, 0, :], rtol=0, atol=TOLERANCE)
-        s.set_state(f.state0)
+        s.set_state(f.state0.reshape(1, 1, -1))  # PyTorch's h0 [L*D, B, H] as it is
         y = s.step(f.x[0, 0])                    # [I] -> [O]
         assert y.shape == (m.info.output_size,)
         np.testing.assert_allclose(y, f.y[0, 0], rtol=0, atol=TOLERANCE)
+        state = np.empty(m.info.state_size, np.float32)
+        assert s.get_state(out=state) is state
+        np.testing.assert_array_equal(state, y)  # a lone GRU's output is its last layer's h
 
 
 def test_inputs_of_other_types_and_layouts_are_converted_once():
