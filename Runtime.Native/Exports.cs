@@ -133,7 +133,7 @@ internal static unsafe class Exports
         {
             options = null;
             return Fail(NativeStatus.InvalidArgument, function,
-                $"options->struct_size is {native->StructSize}; set it to sizeof(struct rnnrt_load_options) ({NativeLoadOptions.FirstVersionSize} in this version)");
+                $"options->struct_size is {native->StructSize}; set it to sizeof(struct rnnrt_load_options) ({sizeof(NativeLoadOptions)} in this version)");
         }
         string? layersError = null;
         string[]? layers = null;
@@ -157,12 +157,30 @@ internal static unsafe class Exports
             options = null;
             return Fail(NativeStatus.InvalidArgument, function, layersError);
         }
+        // Fields past the first version only where the caller's struct has them.
+        RnnNonlinearity? nonlinearity = null;
+        if (NativeLoadOptions.Has(native->StructSize, NativeLoadOptions.FirstVersionSize + sizeof(nint)) && native->Nonlinearity != null)
+        {
+            string n = Marshal.PtrToStringUTF8((nint)native->Nonlinearity)!;
+            nonlinearity = n switch
+            {
+                "tanh" => RnnNonlinearity.Tanh,
+                "relu" => RnnNonlinearity.Relu,
+                _ => null,
+            };
+            if (nonlinearity is null)
+            {
+                options = null;
+                return Fail(NativeStatus.InvalidArgument, function, $"options->nonlinearity is '{n}'; expected \"tanh\", \"relu\" or NULL");
+            }
+        }
         options = new RnnOptions
         {
             Backend = native->Backend == null ? "auto" : Marshal.PtrToStringUTF8((nint)native->Backend)!,
             Prefix = native->Prefix == null ? null : Marshal.PtrToStringUTF8((nint)native->Prefix),
             Device = native->Device == null ? null : Marshal.PtrToStringUTF8((nint)native->Device),
             Layers = layers,
+            Nonlinearity = nonlinearity,
         };
         return null;
     }

@@ -47,8 +47,12 @@ internal unsafe struct NativeLoadOptions
     public byte* Device;
     public byte** Layers;
     public nuint LayerCount;
+    public byte* Nonlinearity;
 
-    /// <summary>The struct's size in its first version: the least a caller may pass.</summary>
-    public static int FirstVersionSize => sizeof(NativeLoadOptions);
+    /// <summary>The struct's size in its first version (it ended at LayerCount): the least a caller may pass.</summary>
+    public const int FirstVersionSize = 48;
+
+    /// <summary>Whether a caller's struct of <paramref name="structSize"/> bytes has the field ending at <paramref name="end"/>.</summary>
+    public static bool Has(uint structSize, int end) => structSize >= (uint)end;
 }
 #pragma warning restore CS0649

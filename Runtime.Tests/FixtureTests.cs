@@ -19,6 +19,7 @@ public class FixtureTests
             "lstm_l1_b1", "lstm_l2_b3", "lstm_bi_l2_b3", "lstm_nobias_l1_b3", "lstm_f16_bi_l1_b1", "lstm_prefixed_l1_b1",
             "gru_meta_l2_b1", "gru_long_t1000_b1", "lstm_long_t1000_b2", "rnn_h64_l1_b1",
             "net_guitarml", "net_denoiser", "net_rtneural", "net_bigru_head", "net_options_layers", "net_odd", "net_nobias",
+            "rnn_cell_tanh_b1", "rnn_cell_relu_b3", "gru_cell_b3", "gru_cell_nobias_b1", "lstm_cell_prefixed_b2", "rnn_relu_plain_l2_b3",
         ];
         Assert.Equal(expected.Order(), PyTorchFixture.Names);
     }
@@ -45,7 +46,7 @@ public class FixtureTests
     public void ShapesAreInferredFromTensors(string name)
     {
         var f = new PyTorchFixture(name);
-        using RnnModel m = RnnModel.Load(f.ModelPath, new RnnOptions { Backend = "reference" });
+        using RnnModel m = RnnModel.Load(f.ModelPath, f.Options("reference"));
         float[] x = f["x"], h0 = f["h0"], y = f["y"];
         Assert.Equal(x.Length, f.Steps * f.Batch * m.InputSize);
         Assert.Equal(y.Length, f.Steps * f.Batch * m.OutputSize);
@@ -55,5 +56,25 @@ public class FixtureTests
         Assert.Equal(!name.Contains("nobias"), m.HasBias);
         Assert.Equal(name.Contains("relu") ? RnnNonlinearity.Relu : RnnNonlinearity.Tanh, m.Nonlinearity);
         Assert.Equal(name.Contains("prefixed") ? "encoder.lstm" : "", m.Prefix);
+        Assert.Equal(name.Contains("_cell_"), ((Model.RecurrentLayer)m.Layers[0]).IsCell);
+    }
+
+    /// <summary>A ReLU RNN saved as a plain state_dict says nothing: without the option it is what
+    /// PyTorch's own default would make of it, tanh; with RnnOptions.Nonlinearity it matches PyTorch.</summary>
+    [Theory]
+    [InlineData("rnn_relu_plain_l2_b3")]
+    [InlineData("rnn_cell_relu_b3")]
+    public void PlainReluLoadsAsTanhUnlessTheOptionSaysRelu(string name)
+    {
+        var f = new PyTorchFixture(name);
+        Assert.Equal(RnnNonlinearity.Relu, f.Nonlinearity);
+        using var plain = RnnModel.Load(f.ModelBytes, new RnnOptions { Backend = "reference" });
+        Assert.Equal(RnnNonlinearity.Tanh, plain.Nonlinearity);
+        using RnnSession s = plain.CreateSession(f.Batch);
+        s.SetState(f.InitialState);
+        var ys = new float[f["y"].Length];
+        s.Run(f["x"], f.Steps, ys);
+        Assert.True(Compare.MaxAbsDiff(f["y"], ys) > 1e-2, "tanh and relu should give visibly different outputs");
+        FixtureParity.CheckRun(f, "reference", Tolerance);   // loads with the option
     }
 }

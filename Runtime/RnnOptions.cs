@@ -28,5 +28,14 @@ public sealed record RnnOptions
     /// </summary>
     public IReadOnlyList<string>? Layers { get; init; }
 
+    /// <summary>
+    /// The activation of nn.RNN modules, which a state_dict does not record: null takes it from the
+    /// file (a layer list's per-module <c>nonlinearity</c>, else <c>__metadata__</c> "nonlinearity"),
+    /// and where the file says nothing either, tanh, PyTorch's own default. Where the file says the
+    /// other one, loading fails rather than guess. GRU and LSTM modules have none (Relu on a file of
+    /// one GRU or LSTM is an error).
+    /// </summary>
+    public RnnNonlinearity? Nonlinearity { get; init; }
+
     public static RnnOptions Default { get; } = new();
 }

@@ -179,6 +179,9 @@ struct rnnrt_load_options {
                                    module. Else layer_count names in forward order: module prefixes and
                                    "tanh", "relu", "sigmoid", "add_input" (e.g. "fc_in", "tanh", "gru") */
     size_t layer_count;         /* entries in layers (1..1024); 0 when layers is NULL */
+    const char* nonlinearity;   /* nn.RNN's activation, which a state_dict does not record: NULL takes
+                                   it from the file, else tanh (PyTorch's default); "tanh" or "relu"
+                                   says it (an error where the file says the other one) */
 };
 
 /*! rnnrt_model_load_ex(), rnnrt_model_load_memory_ex():

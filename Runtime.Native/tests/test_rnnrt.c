@@ -537,6 +537,13 @@ static void check_fixture(const char* name, const char* backend) {
         o.layers = layers;
         o.layer_count = 5;
         st = rnnrt_model_load_ex(path, &o, &m);
+    } else if (strstr(name, "relu_plain") || strcmp(name, "rnn_cell_relu_b3") == 0) {
+        /* A ReLU RNN saved as a plain state_dict: the file cannot say relu, the caller does. */
+        struct rnnrt_load_options o = { 0 };
+        o.struct_size = sizeof o;
+        o.backend = backend;
+        o.nonlinearity = "relu";
+        st = rnnrt_model_load_ex(path, &o, &m);
     } else {
         st = rnnrt_model_load(path, backend, &m);
     }
@@ -679,6 +686,23 @@ static void test_load_ex(void) {
     bad.layers = unchained;
     bad.layer_count = 2;
     EXPECT(rnnrt_model_load_memory_ex(file.data, file.len, &bad, &m), RNNRT_FORMAT, "rnnrt_model_load_memory_ex", "gives 37");
+    bad = o;
+    bad.nonlinearity = "gelu";
+    EXPECT(rnnrt_model_load_memory_ex(file.data, file.len, &bad, &m), RNNRT_INVALID_ARGUMENT, "rnnrt_model_load_memory_ex", "nonlinearity is 'gelu'");
+    bad = o;
+    bad.nonlinearity = "relu";   /* the list's module is a GRU: relu is for RNN modules only, and ignored by a network's GRU */
+    m = NULL;
+    OK(rnnrt_model_load_memory_ex(file.data, file.len, &bad, &m));
+    rnnrt_model_free(m);
+    m = (rnnrt_model*)&m;
+    /* A caller built against the first version (it ended at layer_count): nonlinearity is not read. */
+    bad = o;
+    bad.struct_size = (uint32_t)offsetof(struct rnnrt_load_options, nonlinearity);
+    bad.nonlinearity = "not read";
+    m = NULL;
+    OK(rnnrt_model_load_memory_ex(file.data, file.len, &bad, &m));
+    rnnrt_model_free(m);
+    m = (rnnrt_model*)&m;
     bad = o;
     bad.backend = "no-such-backend";
     EXPECT(rnnrt_model_load_memory_ex(file.data, file.len, &bad, &m), RNNRT_BACKEND_UNAVAILABLE, "rnnrt_model_load_memory_ex", "no-such-backend");

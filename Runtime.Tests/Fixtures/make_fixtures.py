@@ -286,6 +286,77 @@ def main():
     net_case("net_options_layers", OptionsLayers, B=2, T=10, seed=105, plain=True)
     net_case("net_odd", Odd, B=3, T=10, seed=106)
     net_case("net_nobias", NoBias, B=1, T=9, seed=107)
+    write_cells()
+
+
+def cell_case(name, cell, I, H, B, T, seed, bias=True, relu=False, prefix="", say_relu=True):
+    """An nn.RNNCell / GRUCell / LSTMCell stepped by a Python loop, the way people stream with them:
+    the model file is the cell's plain state_dict (names without _l0), the io file the module layout
+    with L*D = 1. A ReLU cell's file records nothing unless say_relu: the io metadata then tells the
+    test to load it with RnnOptions.Nonlinearity."""
+    torch.manual_seed(seed)
+    kw = dict(input_size=I, hidden_size=H, bias=bias)
+    m = {"rnn": lambda: nn.RNNCell(nonlinearity="relu" if relu else "tanh", **kw),
+         "gru": lambda: nn.GRUCell(**kw), "lstm": lambda: nn.LSTMCell(**kw)}[cell]()
+    k = 1.5 / math.sqrt(H)
+    with torch.no_grad():
+        for p in m.parameters():
+            p.uniform_(-k, k)
+    x = torch.rand(T, B, I) * 2 - 1
+    h0 = (torch.rand(1, B, H) * 2 - 1) * 0.5
+    c0 = (torch.rand(1, B, H) * 2 - 1) * 0.5
+
+    def run(mod, xs, h, c):
+        ys = []
+        for t in range(xs.shape[0]):
+            if cell == "lstm":
+                h, c = mod(xs[t], (h, c))
+            else:
+                h = mod(xs[t], h)
+            ys.append(h)
+        return torch.stack(ys), h[None], (c[None] if cell == "lstm" else None)
+
+    with torch.no_grad():
+        y, hn, cn = run(m, x, h0[0], c0[0])
+        y64, hn64, cn64 = run(copy.deepcopy(m).double(), x.double(), h0[0].double(), c0[0].double())
+    meta = {"nonlinearity": "relu"} if relu and say_relu else None
+    save_safetensors(os.path.join(HERE, name + ".safetensors"), [(prefix + n, t) for n, t in m.state_dict().items()], metadata=meta)
+    io = [("x", x), ("h0", h0)] + ([("c0", c0)] if cell == "lstm" else [])
+    io += [("y", y), ("h_n", hn)] + ([("c_n", cn)] if cell == "lstm" else [])
+    io += [("y64", y64), ("h_n64", hn64)] + ([("c_n64", cn64)] if cell == "lstm" else [])
+    save_safetensors(os.path.join(HERE, name + ".io.safetensors"), io,
+                     metadata={"nonlinearity": "relu"} if relu and not say_relu else None)
+    print(f"{name:28s} {cell} cell I={I} H={H} B={B} T={T}: |y32 - y64| max {(y.double() - y64).abs().max().item():.2e}")
+
+
+def plain_relu_case(name, I, H, L, B, T, seed):
+    """nn.RNN(nonlinearity='relu') saved with a plain state_dict: the file cannot say relu, so the io
+    metadata asks the test to load it with RnnOptions.Nonlinearity (without it, tanh, as PyTorch's default)."""
+    torch.manual_seed(seed)
+    m = nn.RNN(I, H, num_layers=L, nonlinearity="relu")
+    k = 1.5 / math.sqrt(H)
+    with torch.no_grad():
+        for p in m.parameters():
+            p.uniform_(-k, k)
+    x = torch.rand(T, B, I) * 2 - 1
+    h0 = (torch.rand(L, B, H) * 2 - 1) * 0.5
+    with torch.no_grad():
+        y, hn = m(x, h0)
+        y64, hn64 = copy.deepcopy(m).double()(x.double(), h0.double())
+    save_safetensors(os.path.join(HERE, name + ".safetensors"), list(m.state_dict().items()))
+    save_safetensors(os.path.join(HERE, name + ".io.safetensors"),
+                     [("x", x), ("h0", h0), ("y", y), ("h_n", hn), ("y64", y64), ("h_n64", hn64)],
+                     metadata={"nonlinearity": "relu"})
+    print(f"{name:28s} rnn relu, plain state_dict I={I} H={H} L={L} B={B} T={T}")
+
+
+def write_cells():
+    cell_case("rnn_cell_tanh_b1", "rnn", 13, 37, B=1, T=9, seed=201)
+    cell_case("rnn_cell_relu_b3", "rnn", 13, 37, B=3, T=9, seed=202, relu=True, say_relu=False)
+    cell_case("gru_cell_b3", "gru", 13, 37, B=3, T=9, seed=203)
+    cell_case("gru_cell_nobias_b1", "gru", 13, 37, B=1, T=9, seed=204, bias=False)
+    cell_case("lstm_cell_prefixed_b2", "lstm", 13, 37, B=2, T=9, seed=205, prefix="encoder.lstm.")
+    plain_relu_case("rnn_relu_plain_l2_b3", 13, 37, L=2, B=3, T=9, seed=206)
 
 
 if __name__ == "__main__":

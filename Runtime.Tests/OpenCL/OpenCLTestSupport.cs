@@ -60,7 +60,7 @@ internal static class OpenCLTestSupport
     /// </summary>
     public static void AssertRunMatchesReference(byte[] file, RnnModel model, int batch, int steps, int seed, string what)
     {
-        using var reference = RnnModel.Load(file, Reference with { Layers = model.Options.Layers });
+        using var reference = RnnModel.Load(file, model.Options with { Backend = "reference", Device = null });
         using RnnSession expected = reference.CreateSession(batch);
         using RnnSession actual = model.CreateSession(batch);
         var rng = new Random(seed);

@@ -41,7 +41,12 @@ public sealed class PyTorchFixture
         }
         if (header.Metadata.TryGetValue("layers", out string? layers))
             Layers = System.Text.Json.JsonSerializer.Deserialize<string[]>(layers);
+        if (header.Metadata.TryGetValue("nonlinearity", out string? n))
+            Nonlinearity = n == "relu" ? RnnNonlinearity.Relu : RnnNonlinearity.Tanh;
     }
+
+    /// <summary>The activation a plain state_dict case is loaded with (RnnOptions.Nonlinearity): the file cannot say it.</summary>
+    public RnnNonlinearity? Nonlinearity { get; }
 
     /// <summary>The layer list a plain state_dict case is loaded with (RnnOptions.Layers), else null.</summary>
     public string[]? Layers { get; }
@@ -49,7 +54,7 @@ public sealed class PyTorchFixture
     /// <summary>A network case: the io file holds the whole network's state as state0 / state_n.</summary>
     public bool IsNetwork => _tensors.ContainsKey("state0");
 
-    public RnnOptions Options(string backend) => new() { Backend = backend, Layers = Layers };
+    public RnnOptions Options(string backend) => new() { Backend = backend, Layers = Layers, Nonlinearity = Nonlinearity };
 
     public string Name { get; }
     public string ModelPath { get; }

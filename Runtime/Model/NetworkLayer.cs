@@ -128,6 +128,10 @@ public sealed class RecurrentLayer : NetworkLayer
     public int NumDirections { get; }
     public bool HasBias { get; }
 
+    /// <summary>Loaded from an nn.RNNCell / GRUCell / LSTMCell state_dict (one layer, one direction):
+    /// a Step is exactly the cell's forward.</summary>
+    public bool IsCell { get; init; }
+
     /// <summary>Weights of one layer and direction.</summary>
     public LayerWeights Weights(int layer, int direction) => _weights[layer * NumDirections + direction];
 

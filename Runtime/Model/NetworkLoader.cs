@@ -14,7 +14,10 @@ internal static class NetworkLoader
     {
         SafetensorsHeader header = SafetensorsHeader.Parse(file);
         var modules = RecurrentModuleLoader.FindModules(header);
-        RnnNonlinearity fileNonlinearity = ReadNonlinearity(header);
+        RnnNonlinearity? said = ReadNonlinearity(header);
+        if (options.Nonlinearity is RnnNonlinearity wanted && said is RnnNonlinearity inFile && wanted != inFile)
+            throw new RnnModelException($"RnnOptions.Nonlinearity is {Name(wanted)} but the file's __metadata__ says '{Name(inFile)}'; leave the option unset to use the file's");
+        RnnNonlinearity fileNonlinearity = options.Nonlinearity ?? said ?? RnnNonlinearity.Tanh;
 
         List<LayerEntry>? entries = options.Layers is not null
             ? LayerList.FromOptions(options.Layers)
@@ -55,6 +58,8 @@ internal static class NetworkLoader
                 {
                     if (!isRecurrent)
                         throw Layer(e, $"no {(e.Cell is RnnCellKind c ? CellSpec.Of(c).Name : "recurrent")} tensors under prefix '{prefix}' ({Near(header, dotted)}); expected {dotted}weight_ih_l0, {dotted}weight_hh_l0, ...");
+                    if (options.Nonlinearity is RnnNonlinearity o && e.Nonlinearity is RnnNonlinearity listed && o != listed)
+                        throw Layer(e, $"the layer list says nonlinearity '{Name(listed)}' but RnnOptions.Nonlinearity is {Name(o)}; leave the option unset to use the file's");
                     try
                     {
                         layer = RecurrentModuleLoader.Load(file, header, e.Index, dotted, modules[dotted], e.Cell, e.Nonlinearity ?? fileNonlinearity, fileDefaultIsStrict: e.Nonlinearity is not null);
@@ -148,9 +153,12 @@ internal static class NetworkLoader
         throw new RnnModelException($"the file holds {all.Count} RNN modules ({string.Join(", ", all.Select(RecurrentModuleLoader.Show))}); choose one with RnnOptions.Prefix, or run them all as a network with RnnOptions.Layers or an '{LayerList.MetadataKey}' layer list (rnnrt.save writes one)");
     }
 
-    private static RnnNonlinearity ReadNonlinearity(SafetensorsHeader header)
+    private static string Name(RnnNonlinearity n) => n == RnnNonlinearity.Relu ? "relu" : "tanh";
+
+    /// <summary>The file-wide "nonlinearity" of __metadata__, or null where the file says nothing.</summary>
+    private static RnnNonlinearity? ReadNonlinearity(SafetensorsHeader header)
     {
-        if (!header.Metadata.TryGetValue("nonlinearity", out string? value)) return RnnNonlinearity.Tanh;
+        if (!header.Metadata.TryGetValue("nonlinearity", out string? value)) return null;
         return value switch
         {
             "tanh" => RnnNonlinearity.Tanh,

@@ -13,22 +13,45 @@ internal static partial class RecurrentModuleLoader
     [GeneratedRegex(@"^(?<prefix>(?:.*\.)?)(?<param>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(?<layer>[0-9]+)(?<rev>_reverse)?$")]
     private static partial Regex RnnTensorName();
 
+    /// <summary>nn.RNNCell / GRUCell / LSTMCell: the same tensors without the layer suffix.</summary>
+    [GeneratedRegex(@"^(?<prefix>(?:.*\.)?)(?<param>weight_ih|weight_hh|bias_ih|bias_hh)$")]
+    private static partial Regex CellTensorName();
+
     private static readonly string[] Params = ["weight_ih", "weight_hh", "bias_ih", "bias_hh"];
 
-    internal sealed class ModuleTensors : Dictionary<(string Param, int Layer, int Dir), SafetensorsTensor>;
+    /// <summary>One module's tensors by (parameter, layer, direction); a cell's are layer 0, direction 0.</summary>
+    internal sealed class ModuleTensors : Dictionary<(string Param, int Layer, int Dir), SafetensorsTensor>
+    {
+        /// <summary>An nn.*Cell: tensor names without the <c>_l{k}</c> suffix.</summary>
+        public bool IsCell { get; set; }
 
-    /// <summary>The recurrent modules of a file: tensors grouped by module prefix ("" or ending in '.').</summary>
+        /// <summary>Whether some tensor of the prefix had the other naming (a cell's beside a module's).</summary>
+        public string? MixedWith { get; set; }
+    }
+
+    /// <summary>The recurrent modules and cells of a file: tensors grouped by module prefix ("" or ending in '.').</summary>
     public static Dictionary<string, ModuleTensors> FindModules(SafetensorsHeader header)
     {
         var byPrefix = new Dictionary<string, ModuleTensors>(StringComparer.Ordinal);
         foreach (SafetensorsTensor t in header.Tensors.Values)
         {
             Match m = RnnTensorName().Match(t.Name);
-            if (!m.Success) continue;
-            if (!int.TryParse(m.Groups["layer"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out int layer) || layer > 1000)
-                throw new RnnModelException("layer index is out of range (0..1000)", t.Name);
+            bool cell = false;
+            int layer = 0;
+            if (m.Success)
+            {
+                if (!int.TryParse(m.Groups["layer"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out layer) || layer > 1000)
+                    throw new RnnModelException("layer index is out of range (0..1000)", t.Name);
+            }
+            else
+            {
+                m = CellTensorName().Match(t.Name);
+                if (!m.Success) continue;
+                cell = true;
+            }
             string prefix = m.Groups["prefix"].Value;
-            if (!byPrefix.TryGetValue(prefix, out var group)) byPrefix[prefix] = group = new();
+            if (!byPrefix.TryGetValue(prefix, out var group)) byPrefix[prefix] = group = new() { IsCell = cell };
+            if (group.IsCell != cell) group.MixedWith ??= t.Name;
             group[(m.Groups["param"].Value, layer, m.Groups["rev"].Success ? 1 : 0)] = t;
         }
         return byPrefix;
@@ -45,13 +68,16 @@ internal static partial class RecurrentModuleLoader
     public static RecurrentLayer Load(ReadOnlySpan<byte> file, SafetensorsHeader header, int index, string prefix, ModuleTensors tensors,
         RnnCellKind? expected, RnnNonlinearity nonlinearity, bool fileDefaultIsStrict)
     {
-        string N(string param, int layer, int dir) => $"{prefix}{param}_l{layer}{(dir == 1 ? "_reverse" : "")}";
+        string N(string param, int layer, int dir) => tensors.IsCell ? prefix + param : $"{prefix}{param}_l{layer}{(dir == 1 ? "_reverse" : "")}";
+
+        if (tensors.MixedWith is string mixed)
+            throw new RnnModelException($"the prefix {Show(prefix)} has both cell tensors (weight_ih, as nn.GRUCell names them) and module tensors (weight_ih_l0, as nn.GRU does); one prefix is one module", mixed);
 
         if (tensors.Keys.Any(k => k.Param == "weight_hr"))
             throw new RnnModelException("LSTM projections (proj_size > 0) are not supported", N("weight_hr", 0, 0));
 
         // Sizes and cell kind from layer 0.
-        SafetensorsTensor hh0 = Require(tensors, ("weight_hh", 0, 0), N("weight_hh", 0, 0));
+        SafetensorsTensor hh0 = Require(tensors, ("weight_hh", 0, 0), N("weight_hh", 0, 0), tensors.IsCell);
         if (hh0.Shape.Length != 2 || hh0.Shape[1] < 1 || hh0.Shape[0] % hh0.Shape[1] != 0)
             throw new RnnModelException($"shape {hh0.ShapeText} is not (G*hidden, hidden) with G = 1 (RNN), 3 (GRU) or 4 (LSTM)", hh0.Name);
         if (hh0.Shape[1] > 1 << 16)
@@ -73,7 +99,7 @@ internal static partial class RecurrentModuleLoader
         if (nonlinearity == RnnNonlinearity.Relu && cell != RnnCellKind.Rnn)
             throw new RnnModelException($"nonlinearity 'relu' applies to RNN cells only, but the tensors describe a {CellSpec.Of(cell).Name}", hh0.Name);
         int rows = (int)gates * hidden;
-        SafetensorsTensor ih0 = Require(tensors, ("weight_ih", 0, 0), N("weight_ih", 0, 0));
+        SafetensorsTensor ih0 = Require(tensors, ("weight_ih", 0, 0), N("weight_ih", 0, 0), tensors.IsCell);
         if (ih0.Shape.Length != 2 || ih0.Shape[0] != rows || ih0.Shape[1] < 1 || ih0.Shape[1] > 1 << 20)
             throw new RnnModelException($"shape {ih0.ShapeText} does not match the expected ({rows}, input_size) for a {CellSpec.Of(cell).Name} with hidden size {hidden}", ih0.Name);
         int input = (int)ih0.Shape[1];
@@ -111,9 +137,11 @@ internal static partial class RecurrentModuleLoader
                 result[k * dirs + d] = new LayerWeights(k, d, hidden, wih, whh, bih, bhh);
             }
         }
-        return new RecurrentLayer(index, prefix.TrimEnd('.'), cell, nonlinearity, input, hidden, layers, dirs, hasBias, result);
+        return new RecurrentLayer(index, prefix.TrimEnd('.'), cell, nonlinearity, input, hidden, layers, dirs, hasBias, result) { IsCell = tensors.IsCell };
     }
 
-    private static SafetensorsTensor Require(ModuleTensors tensors, (string, int, int) key, string name)
-        => tensors.TryGetValue(key, out var t) ? t : throw new RnnModelException("missing: every recurrent module has weight_ih_l0 and weight_hh_l0", name);
+    private static SafetensorsTensor Require(ModuleTensors tensors, (string, int, int) key, string name, bool cell)
+        => tensors.TryGetValue(key, out var t) ? t : throw new RnnModelException(cell
+            ? "missing: every recurrent cell has weight_ih and weight_hh"
+            : "missing: every recurrent module has weight_ih_l0 and weight_hh_l0", name);
 }

@@ -3,6 +3,7 @@
 A network is an ordered list of layers, applied per time step to [T, B, features]:
   linear              nn.Linear                   tensors <prefix>.weight, <prefix>.bias
   rnn / gru / lstm    nn.RNN / nn.GRU / nn.LSTM   tensors <prefix>.weight_ih_l0 ... (PyTorch's names)
+                      nn.RNNCell / GRUCell / LSTMCell, stepped over the sequence: <prefix>.weight_ih ...
   tanh, relu, sigmoid nn.Tanh / nn.ReLU / nn.Sigmoid, or the name alone
   add_input           the network's input x_t added to the current value (a residual skip)
 The file holds those modules' tensors under their state_dict names (float32) and, in
@@ -19,7 +20,9 @@ from torch import nn
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid}
 ADD_INPUT = "add_input"
 _RECURRENT = {nn.RNN: "rnn", nn.GRU: "gru", nn.LSTM: "lstm"}
-_SUPPORTED = ("nn.Linear, nn.RNN, nn.GRU, nn.LSTM (proj_size 0), nn.Tanh, nn.ReLU, nn.Sigmoid, "
+_CELLS = {nn.RNNCell: "rnn", nn.GRUCell: "gru", nn.LSTMCell: "lstm"}
+_SUPPORTED = ("nn.Linear, nn.RNN, nn.GRU, nn.LSTM (proj_size 0), nn.RNNCell, nn.GRUCell, nn.LSTMCell, "
+              "nn.Tanh, nn.ReLU, nn.Sigmoid, "
               "nn.Sequential of these; nn.Dropout* and nn.Identity are skipped")
 # Identity at inference: skipped wherever they appear.
 _SKIPPED = tuple(getattr(nn, n) for n in ("Identity", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d",
@@ -63,7 +66,7 @@ def _plan(module, layers):
     if not isinstance(module, nn.Module):
         raise TypeError(f"expected a torch.nn.Module, got {type(module).__name__}")
     if layers is None:
-        if type(module) not in (nn.Sequential, nn.Linear, *_RECURRENT):
+        if type(module) not in (nn.Sequential, nn.Linear, *_RECURRENT, *_CELLS):
             raise ValueError(f"{type(module).__name__} is not a plain nn.Sequential, so rnnrt cannot know its "
                              f"forward order: pass layers=[...] naming its child modules and activations "
                              f"in forward order, e.g. layers=['fc_in', 'tanh', 'gru', 'fc', 'sigmoid']")
@@ -172,7 +175,11 @@ def _describe(where, m):
         names = [f"{w}_l{k}{s}" for k in range(m.num_layers) for s in ("", "_reverse")[:d]
                  for w in ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if m.bias else ())]
         return _RECURRENT[t], names, m.input_size, m.hidden_size * d
-    base = next((c for c in (nn.Linear, *_RECURRENT, *ACTIVATIONS.values()) if isinstance(m, c)), None)
+    if t in _CELLS:
+        # A cell stepped over time by the caller's loop is a one-layer module: the same tensors
+        # without the _l0 suffix, and rnnrt's Step is exactly the cell's forward.
+        return _CELLS[t], ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if m.bias else []), m.input_size, m.hidden_size
+    base = next((c for c in (nn.Linear, *_RECURRENT, *_CELLS, *ACTIVATIONS.values()) if isinstance(m, c)), None)
     if base is not None:
         raise ValueError(f"{where} is a subclass of nn.{base.__name__} whose forward may differ; "
                          f"rnnrt only takes nn.{base.__name__} itself")

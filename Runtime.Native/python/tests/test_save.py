@@ -332,3 +332,19 @@ def test_readme_example_runs(tmp_path, monkeypatch):
     meta, _ = read_safetensors(tmp_path / "net.safetensors")
     assert [layer["kind"] for layer in network(meta)] == ["linear", "tanh", "gru", "linear", "sigmoid"]
     assert {p.name for p in tmp_path.iterdir()} == {"net.safetensors", "gru.safetensors"}
+
+
+def test_cells_are_one_layer_modules_with_their_own_names(tmp_path):
+    class Streamer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell, self.head = nn.LSTMCell(3, 6), nn.Linear(6, 2)
+
+    path = tmp_path / "cell.safetensors"
+    assert rnnrt.save(Streamer(), path, layers=["cell", "head"]) == [
+        {"kind": "lstm", "prefix": "cell"}, {"kind": "linear", "prefix": "head"}]
+    _, tensors = read_safetensors(path)
+    assert {n: v[1] for n, v in tensors.items() if n.startswith("cell")} == {
+        "cell.weight_ih": [24, 3], "cell.weight_hh": [24, 6], "cell.bias_ih": [24], "cell.bias_hh": [24]}
+    relu = rnnrt.save(nn.RNNCell(3, 4, nonlinearity="relu", bias=False), tmp_path / "relu.safetensors")
+    assert relu == [{"kind": "rnn", "prefix": "", "nonlinearity": "relu"}]
