@@ -44,7 +44,7 @@ class LoadOptionsStruct(ctypes.Structure):
     """struct rnnrt_load_options of rnnrt.h."""
     _fields_ = [("struct_size", ctypes.c_uint32), ("backend", ctypes.c_char_p), ("prefix", ctypes.c_char_p),
                 ("device", ctypes.c_char_p), ("layers", ctypes.POINTER(ctypes.c_char_p)),
-                ("layer_count", ctypes.c_size_t)]
+                ("layer_count", ctypes.c_size_t), ("nonlinearity", ctypes.c_char_p)]
 
 
 def _version():

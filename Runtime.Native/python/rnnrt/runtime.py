@@ -73,28 +73,30 @@ class Model:
     "avx2", "avx512" or "opencl". prefix: the module prefix to load ("encoder.gru"), or with a layer
     list put in front of every module name. device: the OpenCL device (an index or part of its name).
     layers: the layer list of a plain state_dict, module prefixes and "tanh"/"relu"/"sigmoid"/
-    "add_input" in forward order (a file written by rnnrt.save carries its own).
+    "add_input" in forward order (a file written by rnnrt.save carries its own). nonlinearity: an
+    nn.RNN's "tanh" or "relu", which a plain state_dict does not record (None: the file's word, else tanh).
     Raises rnnrt.Error (RNNRT_IO, RNNRT_FORMAT, RNNRT_BACKEND_UNAVAILABLE, ...).
     """
 
-    def __init__(self, path, backend="auto", *, prefix=None, device=None, layers=None):
+    def __init__(self, path, backend="auto", *, prefix=None, device=None, layers=None, nonlinearity=None):
         self._handle = None
-        self._load(os.fsencode(path), None, backend, prefix, device, layers)
+        self._load(os.fsencode(path), None, backend, prefix, device, layers, nonlinearity)
 
     @classmethod
-    def from_bytes(cls, data, backend="auto", *, prefix=None, device=None, layers=None):
+    def from_bytes(cls, data, backend="auto", *, prefix=None, device=None, layers=None, nonlinearity=None):
         """The same from the bytes of a .safetensors file (read during the call only)."""
         self = cls.__new__(cls)
         self._handle = None
-        self._load(None, bytes(data), backend, prefix, device, layers)
+        self._load(None, bytes(data), backend, prefix, device, layers, nonlinearity)
         return self
 
-    def _load(self, path, data, backend, prefix, device, layers):
+    def _load(self, path, data, backend, prefix, device, layers, nonlinearity):
         lib = _native.library()
         o = _native.LoadOptionsStruct(struct_size=ctypes.sizeof(_native.LoadOptionsStruct))
         o.backend = None if backend is None else str(backend).encode()
         o.prefix = None if prefix is None else str(prefix).encode()
         o.device = None if device is None else str(device).encode()
+        o.nonlinearity = None if nonlinearity is None else str(nonlinearity).encode()
         if layers is not None:
             if isinstance(layers, (str, bytes)):
                 raise TypeError("layers must be a list of names, not one string")

@@ -37,6 +37,7 @@ class Fixture:
         self.model_path = os.path.join(FIXTURES, name + ".safetensors")
         meta, t = read_safetensors(os.path.join(FIXTURES, name + ".io.safetensors"))
         self.layers = json.loads(meta["layers"]) if "layers" in meta else None
+        self.nonlinearity = meta.get("nonlinearity")   # a plain ReLU state_dict: the file cannot say it
         self.x, self.y = t["x"], t["y"]
         self.steps, self.batch = self.x.shape[0], self.x.shape[1]
         if "state0" in t:
@@ -47,4 +48,7 @@ class Fixture:
         self.bidirectional = meta.get("bidirectional") == "true" or "_bi" in name
 
     def options(self):
-        return {} if self.layers is None else {"layers": self.layers}
+        o = {} if self.layers is None else {"layers": self.layers}
+        if self.nonlinearity is not None:
+            o["nonlinearity"] = self.nonlinearity
+        return o

@@ -30,7 +30,8 @@ BIGRU = os.path.join(FIXTURES, "gru_bi_l2_b3.safetensors")
 
 
 def test_fixtures_are_here():
-    assert "net_options_layers" in NAMES and "lstm_prefixed_l1_b1" in NAMES and len(NAMES) >= 27
+    assert {"net_options_layers", "lstm_prefixed_l1_b1", "rnn_relu_plain_l2_b3", "rnn_cell_relu_b3"} <= set(NAMES)
+    assert len(NAMES) >= 33
 
 
 def load(f, backend):
@@ -97,6 +98,18 @@ def test_prefix_and_from_bytes():
     with pytest.raises(rnnrt.Error) as e:
         rnnrt.Model(f.model_path, prefix="decoder")
     assert e.value.status == "RNNRT_FORMAT" and "decoder" in e.value.message
+
+
+def test_nonlinearity_option():
+    path = os.path.join(FIXTURES, "rnn_relu_plain_l2_b3.safetensors")
+    with rnnrt.Model(path) as tanh, rnnrt.Model(path, nonlinearity="relu") as relu:
+        assert (tanh.info.nonlinearity, relu.info.nonlinearity) == ("tanh", "relu")
+    with pytest.raises(rnnrt.Error) as e:
+        rnnrt.Model(path, nonlinearity="gelu")
+    assert e.value.status == "RNNRT_INVALID_ARGUMENT" and "gelu" in e.value.message
+    with pytest.raises(rnnrt.Error) as e:   # the file says relu: the option may not contradict it
+        rnnrt.Model(os.path.join(FIXTURES, "rnn_relu_l2_b3.safetensors"), nonlinearity="tanh")
+    assert e.value.status in ("RNNRT_FORMAT", "RNNRT_INVALID_ARGUMENT"), e.value
 
 
 def test_layers_option_is_needed_for_a_plain_state_dict():
