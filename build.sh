@@ -3,7 +3,7 @@
 #   (no argument)  restore, build, run the main job (stream the bundled model through every backend)
 #   run [PATH] [--batch B] [--steps N]  the main job on your own .safetensors model (any RNN/GRU/LSTM
 #                  state_dict; a bidirectional one is timed with whole-sequence runs)
-#   test           every test: xunit suite (all backends present, OpenCL on PoCL) and the C tests
+#   test           every test: xunit suite (all backends present, OpenCL on PoCL), the C tests, the Python package's pytest suite
 #   bench [--peers] [args]  BenchmarkDotNet suite (no args: all of it, ~20 min, report in Runtime.Bench/results/);
 #                  args go to BenchmarkDotNet (e.g. --filter '*Step*'); "check" checks every engine; --peers adds ORT and LibTorch
 #   publish        NativeAOT librnnrt + rnnrt.h into artifacts/native
@@ -115,12 +115,45 @@ cmd_test() {
     set +e; native test 2>&1 | tee "$out"; st=${PIPESTATUS[0]}; set -e
     add_counts c-tests "$out" "$st"
   fi
+  # The Python package (after the C tests, which publish artifacts/native that it loads).
+  set +e; python_tests 2>&1 | tee "$out"; st=${PIPESTATUS[0]}; set -e
+  add_counts python-tests "$out" "$st"
   # The NuGet package as a user gets it (pack, then a console program built against it, offline).
   set +e; { cmd_pack && Runtime.Tests/Package/test_package.sh; } 2>&1 | tee "$out"; st=${PIPESTATUS[0]}; set -e
   add_counts package-tests "$out" "$st"
   rm -f "$out"
   echo "tests: $T_PASSED passed, $T_FAILED failed, $T_SKIPPED skipped"
   [ "$T_FAILED" = 0 ]
+}
+
+# Runtime.Native/python's pytest suite under Debian's interpreter (it owns python3-numpy, -pytest,
+# -setuptools, -torch); prints "python-tests: N passed, F failed, S skipped". Without numpy or pytest
+# (and no root to install them) the suite counts as one skipped test.
+python_tests() {
+  local py=/usr/bin/python3 st=0
+  if [ ! -x $py ]; then
+    log "skip: the Python package's tests (no $py)"; echo "python-tests: 0 passed, 0 failed, 1 skipped"; return 0
+  fi
+  $py -c 'import numpy, pytest' >/dev/null 2>&1 || apt_install python3-numpy python3-pytest || true
+  # The install test needs venv and setuptools; it skips itself without them.
+  $py -c 'import ensurepip, setuptools' >/dev/null 2>&1 || apt_install python3-venv python3-setuptools || true
+  if ! $py -c 'import numpy, pytest' >/dev/null 2>&1; then
+    log "skip: the Python package's tests ($py lacks numpy or pytest: apt-get install python3-numpy python3-pytest)"
+    echo "python-tests: 0 passed, 0 failed, 1 skipped"; return 0
+  fi
+  local xml; xml=$(mktemp)
+  log "pytest Runtime.Native/python/tests ($py)"
+  RNNRT_REQUIRE_LIBRARY=1 $py -m pytest -q -p no:cacheprovider --junitxml="$xml" Runtime.Native/python/tests || st=$?
+  $py - "$xml" <<'PY' || st=1
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+n = lambda k: sum(int(s.get(k, 0)) for s in suites)
+failed, skipped = n("failures") + n("errors"), n("skipped")
+print(f"python-tests: {n('tests') - failed - skipped} passed, {failed} failed, {skipped} skipped")
+PY
+  rm -f "$xml"
+  return $st
 }
 
 cmd_pack() {

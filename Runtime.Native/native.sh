@@ -15,7 +15,7 @@
 #                        PyTorch fixtures, loader failure modes; under valgrind memcheck when present.
 #                        Last line: "c-tests: N passed, F failed, S skipped"
 #   native.sh install-test   only the install checks of `test` (a temporary prefix, pkg-config, CMake)
-#   native.sh sample     builds and runs samples/stream.c (and samples/stream.py when python3 is there)
+#   native.sh sample     builds and runs samples/stream.c (and samples/stream.py when a python3 with numpy is there)
 #   native.sh overhead   rnnrt_session_step from C vs RnnSession.Step from C#, GRU hidden 64, batch 1
 #
 # Environment: CC (default cc), RNNRT_FIXTURES (default Runtime.Tests/Fixtures),
@@ -128,6 +128,16 @@ ensure_published() {
 cc_prog() {
   local out=$1; shift
   "$CC" -std=c99 -O2 -Wall -Wextra -Werror -I"$OUT/include" "$@" -o "$out" -L"$OUT" -lrnnrt -Wl,-rpath,"$OUT" -lm
+}
+
+# The first of Debian's interpreter and the python3 on PATH that has numpy (what samples/stream.py and
+# the rnnrt package need); empty when none has.
+python_with_numpy() {
+  local p
+  for p in /usr/bin/python3 python3; do
+    command -v "$p" >/dev/null 2>&1 && "$p" -c 'import numpy' >/dev/null 2>&1 && { command -v "$p"; return 0; }
+  done
+  return 0
 }
 
 # Counts for the closing line; each check below adds to them.
@@ -309,9 +319,9 @@ cmd_test() {
     tally "valgrind memcheck (valgrind not installed or RNNRT_NO_VALGRIND=1)" 0 skip
   fi
 
-  # The ctypes sample runs networks: one that carries its layer list (rnnrt_model_load) and a plain
-  # state_dict given one (rnnrt_model_load_ex).
-  local py; py=$(command -v python3 || true)
+  # The Python sample (the rnnrt package) runs networks: one that carries its layer list and a plain
+  # state_dict given one (layers=, through rnnrt_model_load_ex).
+  local py; py=$(python_with_numpy)
   if [ -n "$py" ]; then
     local pyout
     if pyout=$(RNNRT_LIBRARY="$OUT/librnnrt.so" "$py" "$HERE/samples/stream.py" "$fixtures/net_denoiser.safetensors" 50 2>&1) && grep -q '6 layer(s), input 42, output 22' <<<"$pyout"; then
@@ -325,7 +335,7 @@ cmd_test() {
       printf '%s\n' "$pyout" >&2; tally "stream.py: plain state_dict via rnnrt_model_load_ex --layers" 1
     fi
   else
-    tally "stream.py networks (python3 not found)" 0 skip
+    tally "stream.py networks (no python3 with numpy: apt-get install python3-numpy)" 0 skip
   fi
 
   echo "c-tests: $C_PASSED passed, $C_FAILED failed, $C_SKIPPED skipped"
@@ -341,13 +351,12 @@ cmd_sample() {
   [ -f "$model" ] || die "model $model not found (the bundled model is Runtime.Bench/Models/gru_i64_h256.safetensors, made by ./build.sh fixtures)"
   log "samples/stream.c on $model"
   "$BUILD/stream" "$model" "${2:-3000}"
-  local py=""
-  for p in /usr/bin/python3 python3; do command -v $p >/dev/null 2>&1 && { py=$p; break; }; done
+  local py; py=$(python_with_numpy)
   if [ -n "$py" ]; then
     log "samples/stream.py ($py)"
     RNNRT_LIBRARY="$OUT/librnnrt.so" "$py" "$HERE/samples/stream.py" "$model" 1000
   else
-    log "python3 not found; skipping samples/stream.py"
+    log "no python3 with numpy found (apt-get install python3-numpy); skipping samples/stream.py"
   fi
 }
 
