@@ -61,6 +61,26 @@ public static class Engines
         return new RnnrtEngine(name, m, kind, batch, steps);
     }
 
+    /// <summary>Engines for the network scenarios: rnnrt's backends and ONNX Runtime (LibTorch does not run networks here).</summary>
+    public static IReadOnlyList<string> ForNetworks() => All().Where(e => !e.StartsWith("torch-", StringComparison.Ordinal)).ToList();
+
+    /// <summary>One engine prepared for a network scenario: rnnrt through the public API, or ONNX Runtime on the same weights.</summary>
+    public static IEngine CreateNetwork(string name, BenchNetwork n, ScenarioKind kind, int batch, int steps)
+    {
+#if PEERS
+        switch (name)
+        {
+            case "ort-1t": return new RnnRuntime.Bench.Peers.OrtEngine(n, kind, batch, steps, threads: 1);
+            case "ort-2t": return new RnnRuntime.Bench.Peers.OrtEngine(n, kind, batch, steps, threads: 2);
+        }
+#endif
+        if (name.StartsWith("torch-", StringComparison.Ordinal))
+            throw new InvalidOperationException($"engine '{name}' does not run the network scenarios (ONNX Runtime is the peer there)");
+        if (IsPeer(name))
+            throw new InvalidOperationException($"engine '{name}' needs a peer build: ./build.sh bench --peers (dotnet build Runtime.Bench -p:Peers=true)");
+        return new RnnrtEngine(name, n, kind, batch, steps);
+    }
+
     /// <summary>
     /// The reference backend computes in double, one scalar at a time: at hidden 1024 one Run of
     /// 100 x 16 steps takes tens of seconds. It stays the baseline at 64 and 256 only.
