@@ -76,5 +76,12 @@ public class NetworkRunBench : NetworkScenarioBase
 /// <summary>The suite's job and exporters; no roofline columns (the networks report has its own figures).</summary>
 public sealed class NetworkConfig : ManualConfig
 {
-    public NetworkConfig() => SuiteConfig.AddCommon(this);
+    public NetworkConfig()
+    {
+        SuiteConfig.AddCommon(this);
+        AddFilter(new BenchmarkDotNet.Filters.SimpleFilter(c =>
+            !(c.Parameters.Items.FirstOrDefault(p => p.Name == "Engine")?.Value is string e &&
+              c.Parameters.Items.FirstOrDefault(p => p.Name == "Network")?.Value is string n &&
+              Engines.NetworkSkip(e, n) is not null)));
+    }
 }

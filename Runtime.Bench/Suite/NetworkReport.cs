@@ -74,6 +74,9 @@ public static class NetworkReport
         sb.AppendLine($"Times are BenchmarkDotNet medians, batch 1. rnnrt in ratios = `{mine}` (auto resolves to `{auto}`). Ratio = peer time / rnnrt time: above 1, rnnrt is faster.  ");
         sb.AppendLine("Floor (Step): the variant's weight bytes / read bandwidth of a buffer that size. A `-recurrent` row is the same file loaded with " +
                       "RnnOptions.Layers naming only its recurrent modules: the same weights without the linear layers, activations and skip.");
+        foreach (string e in engines)
+            foreach (string v in BenchNetwork.All.Where(v => Engines.NetworkSkip(e, v) is not null).Take(1))
+                sb.AppendLine($"Not timed: {e} on {string.Join(", ", BenchNetwork.All.Where(x => Engines.NetworkSkip(e, x) is not null))}: {Engines.NetworkSkip(e, v)} (`check networks` shows it).  ");
         sb.AppendLine();
 
         sb.AppendLine("| network | layers | in -> out | weight bytes | linear layers' bytes |");
