@@ -10,11 +10,13 @@ namespace RnnRuntime.Bench.Suite;
 /// </summary>
 public abstract class NetworkScenarioBase
 {
-    [ParamsSource(nameof(NetworkNames))]
-    public string Network { get; set; } = "";
-
+    // Engine first: BenchmarkDotNet runs the cases in this order, so each network and its recurrent
+    // part run back to back on the same engine (the 1.15x target compares them).
     [ParamsSource(nameof(EngineNames))]
     public string Engine { get; set; } = "";
+
+    [ParamsSource(nameof(NetworkNames))]
+    public string Network { get; set; } = "";
 
     public static IEnumerable<string> NetworkNames => BenchNetwork.All;
 
