@@ -13,22 +13,40 @@ if (args.Length > 0 && args[0] == "profile")
     return ProfileJob.Run(args[1..]);
 
 string[] bdnArgs = args.Length == 0 ? ["--filter", "*"] : args;
-var summaries = BenchmarkSwitcher.FromTypes([typeof(MachineBench), typeof(StepBench), typeof(RunBench), typeof(ProjectionBench), typeof(OverheadBench)]).Run(bdnArgs).ToList();
-var rows = Report.Collect(summaries);
-if (summaries.Any(s => s.BenchmarksCases.Length > 0))
+var summaries = BenchmarkSwitcher.FromTypes([typeof(MachineBench), typeof(StepBench), typeof(RunBench), typeof(ProjectionBench), typeof(OverheadBench),
+    typeof(NetworkStepBench), typeof(NetworkRunBench)]).Run(bdnArgs).ToList();
+bool Ran(BenchmarkDotNet.Reports.Summary s) => s.BenchmarksCases.Length > 0;
+bool IsNetworks(BenchmarkDotNet.Reports.Summary s) => NetworkScenarioBase.IsNetworkScenario(s.BenchmarksCases[0].Descriptor.Type);
+var suite = summaries.Where(s => Ran(s) && !IsNetworks(s)).ToList();
+var networks = summaries.Where(s => Ran(s) && IsNetworks(s)).ToList();
+if (suite.Count > 0 || networks.Count > 0)
 {
     MachineProbe.Refresh();
     string name = Environment.GetEnvironmentVariable("RNNRT_BENCH_REPORT") is { Length: > 0 } n ? n : Engines.PeersBuilt ? "peers" : "backends";
-    string md = Report.Write(rows, name, Report.MachineLine(), summaries, Report.ProjectionMarkdown(summaries) + Report.OverheadMarkdown(summaries));
-    // Keep BenchmarkDotNet's own full tables (every column, error, allocation) beside the report.
-    string raw = Path.Combine(Path.GetDirectoryName(md)!, name + "-raw");
+    // The module suite's report (only when its scenarios ran: a networks-only run leaves it alone),
+    // then the networks' report beside it, each with BenchmarkDotNet's own full tables (every column,
+    // error, allocation) in its -raw folder.
+    if (suite.Count > 0)
+    {
+        string md = Report.Write(Report.Collect(suite), name, Report.MachineLine(), suite, Report.ProjectionMarkdown(suite) + Report.OverheadMarkdown(suite));
+        Console.WriteLine($"report: {md}, its picture and {CopyRaw(suite, Path.Combine(Path.GetDirectoryName(md)!, name + "-raw"))}");
+    }
+    if (networks.Count > 0)
+    {
+        string md = NetworkReport.Write(NetworkReport.Collect(networks), name + "-networks", Report.MachineLine());
+        Console.WriteLine($"report: {md} and {CopyRaw(networks, Path.Combine(Path.GetDirectoryName(md)!, name + "-networks-raw"))}");
+    }
+}
+return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
+
+static string CopyRaw(IEnumerable<BenchmarkDotNet.Reports.Summary> summaries, string raw)
+{
     Directory.CreateDirectory(raw);
-    foreach (var s in summaries.Where(s => s.BenchmarksCases.Length > 0))
+    foreach (var s in summaries)
     {
         Type type = s.BenchmarksCases[0].Descriptor.Type;
         string file = Path.Combine(s.ResultsDirectoryPath, type.FullName + "-report-github.md");
         if (File.Exists(file)) File.Copy(file, Path.Combine(raw, type.Name + ".md"), overwrite: true);
     }
-    Console.WriteLine($"report: {md}, its picture and {raw}");
+    return raw;
 }
-return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;

@@ -13,15 +13,27 @@ public static class Allocations
     private const int Calls = 8;
     private static readonly ConcurrentDictionary<(string, RnnCellKind, int, ScenarioKind, int), double> Measured = new();
 
-    public static void Measure(string engine, RnnCellKind cell, int hidden, ScenarioKind kind, int batch, IEngine e)
+    private static readonly ConcurrentDictionary<(string, string, ScenarioKind), double> MeasuredNetworks = new();
+
+    public static void Measure(string engine, RnnCellKind cell, int hidden, ScenarioKind kind, int batch, IEngine e) =>
+        Measured[(engine, cell, hidden, kind, batch)] = PerCall(e);
+
+    /// <summary>The same for a network scenario (batch 1).</summary>
+    public static void Measure(string engine, string network, ScenarioKind kind, IEngine e) =>
+        MeasuredNetworks[(engine, network, kind)] = PerCall(e);
+
+    public static double? PerCall(CaseInfo c) =>
+        Measured.TryGetValue((c.Engine, c.Cell, c.Hidden, c.Kind, c.Batch), out double v) ? v : null;
+
+    public static double? PerCall(string engine, string network, ScenarioKind kind) =>
+        MeasuredNetworks.TryGetValue((engine, network, kind), out double v) ? v : null;
+
+    private static double PerCall(IEngine e)
     {
         for (int i = 0; i < 3; i++) e.Invoke();
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < Calls; i++) e.Invoke();
         long bytes = GC.GetAllocatedBytesForCurrentThread() - before;
-        Measured[(engine, cell, hidden, kind, batch)] = bytes / (double)Calls;
+        return bytes / (double)Calls;
     }
-
-    public static double? PerCall(CaseInfo c) =>
-        Measured.TryGetValue((c.Engine, c.Cell, c.Hidden, c.Kind, c.Batch), out double v) ? v : null;
 }

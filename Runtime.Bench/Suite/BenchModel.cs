@@ -8,7 +8,7 @@ namespace RnnRuntime.Bench.Suite;
 /// weights drawn U(-k, k), k = 1.5/sqrt(H): well-conditioned, so a peer's outputs can be compared
 /// with the reference's after 100 steps. Keeps the PyTorch-layout arrays for the peers.
 /// </summary>
-public sealed class BenchModel
+public sealed class BenchModel : IBenchSubject
 {
     public const int Seed = 20261127;
 
@@ -55,6 +55,12 @@ public sealed class BenchModel
     public float[] BiasIh { get; }
     public float[] BiasHh { get; }
     public byte[] Safetensors { get; }
+
+    /// <summary>A plain state_dict of one module: no layer list.</summary>
+    public IReadOnlyList<string>? Layers => null;
+
+    /// <summary>Outputs per step and batch item: the hidden state.</summary>
+    public int Output => Hidden;
 
     /// <summary>Bytes a batch-1 step must read: both weight matrices and both biases, float32.</summary>
     public long WeightBytes => 4L * (WeightIh.Length + WeightHh.Length + BiasIh.Length + BiasHh.Length);

@@ -10,16 +10,19 @@ public sealed class RnnrtEngine : IEngine
     private readonly int _steps;
     private readonly ScenarioKind _kind;
 
-    public RnnrtEngine(string backend, BenchModel m, ScenarioKind kind, int batch, int steps)
+    /// <summary>A module of the suite or a network: the file loaded with its layer list (if any) through the public API.</summary>
+    public RnnrtEngine(string backend, IBenchSubject m, ScenarioKind kind, int batch, int steps)
     {
-        _model = RnnModel.Load(m.Safetensors, new RnnOptions { Backend = backend });
+        _model = RnnModel.Load(m.Safetensors, new RnnOptions { Backend = backend, Layers = m.Layers });
         if (_model.Backend != backend)
             throw new InvalidOperationException($"asked for backend '{backend}', got '{_model.Backend}'");
         _session = _model.CreateSession(batch);
         _kind = kind;
         _steps = kind == ScenarioKind.Step ? 1 : steps;
         _input = GC.AllocateArray<float>(_steps * batch * m.Input, pinned: true);
-        _output = GC.AllocateArray<float>(_steps * batch * m.Hidden, pinned: true);
+        if (_model.InputSize != m.Input || _model.OutputSize != m.Output)
+            throw new InvalidOperationException($"{m} loaded as {_model.InputSize} -> {_model.OutputSize}, expected {m.Input} -> {m.Output}");
+        _output = GC.AllocateArray<float>(_steps * batch * m.Output, pinned: true);
         Name = backend;
     }
 

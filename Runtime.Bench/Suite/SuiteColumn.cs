@@ -81,6 +81,7 @@ public sealed class SuiteColumn(SuiteColumn.Kind kind) : CustomColumn(
 
     public static string FormatNs(double ns) => ns switch
     {
+        < 0 => "-" + FormatNs(-ns),
         < 1e3 => (ns).ToString("F1", CultureInfo.InvariantCulture) + " ns",
         < 1e6 => (ns / 1e3).ToString("F2", CultureInfo.InvariantCulture) + " us",
         _ => (ns / 1e6).ToString("F2", CultureInfo.InvariantCulture) + " ms",

@@ -15,22 +15,22 @@ public static class Verifier
     /// <summary>Largest allowed |engine - reference| over every output of 100 steps (float32 vs double).</summary>
     public const double Tolerance = 1e-4;
 
-    private static readonly ConcurrentDictionary<(BenchModel, int), (float[] Xs, float[] Ys)> Expected = new();
+    private static readonly ConcurrentDictionary<(IBenchSubject, int), (float[] Xs, float[] Ys)> Expected = new();
 
     /// <summary>The reference's outputs for <see cref="Steps"/> steps of batch <paramref name="batch"/> from zero.</summary>
-    public static (float[] Xs, float[] Ys) Reference(BenchModel m, int batch) =>
+    public static (float[] Xs, float[] Ys) Reference(IBenchSubject m, int batch) =>
         Expected.GetOrAdd((m, batch), _ =>
         {
             float[] xs = m.Inputs(Steps, batch);
-            var ys = new float[Steps * batch * m.Hidden];
-            using var model = RnnModel.Load(m.Safetensors, new RnnOptions { Backend = Engines.Reference });
+            var ys = new float[Steps * batch * m.Output];
+            using var model = RnnModel.Load(m.Safetensors, new RnnOptions { Backend = Engines.Reference, Layers = m.Layers });
             using var session = model.CreateSession(batch);
             session.Run(xs, Steps, ys);
             return (xs, ys);
         });
 
     /// <summary>Max |engine - reference| over 100 steps, driving the engine through its timed call; state reset after.</summary>
-    public static double MaxDeviation(IEngine engine, BenchModel m, ScenarioKind kind, int batch)
+    public static double MaxDeviation(IEngine engine, IBenchSubject m, ScenarioKind kind, int batch)
     {
         var (xs, expected) = Reference(m, batch);
         engine.ResetState();
@@ -43,7 +43,7 @@ public static class Verifier
         }
         else
         {
-            int xLen = batch * m.Input, yLen = batch * m.Hidden;
+            int xLen = batch * m.Input, yLen = batch * m.Output;
             for (int t = 0; t < Steps; t++)
             {
                 xs.AsSpan(t * xLen, xLen).CopyTo(engine.Input);
@@ -56,7 +56,7 @@ public static class Verifier
     }
 
     /// <summary>Throws unless the engine agrees with the reference within <see cref="Tolerance"/>.</summary>
-    public static double Check(IEngine engine, BenchModel m, ScenarioKind kind, int batch)
+    public static double Check(IEngine engine, IBenchSubject m, ScenarioKind kind, int batch)
     {
         double dev = MaxDeviation(engine, m, kind, batch);
         if (!(dev <= Tolerance))

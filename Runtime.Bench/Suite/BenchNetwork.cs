@@ -1,0 +1,100 @@
+using System.Collections.Concurrent;
+using RnnRuntime.Model;
+
+namespace RnnRuntime.Bench.Suite;
+
+/// <summary>
+/// The networks of the suite, built by <see cref="SyntheticNetwork"/> from a fixed seed (recurrent
+/// weights U(-1.5/sqrt(H), 1.5/sqrt(H)), linear weights PyTorch's default), each file carrying its
+/// <c>rnnrt.network</c> layer list, loaded through the public API:
+/// <list type="bullet">
+/// <item><c>guitarml</c>: LSTM(1, 40) -> Linear(40, 1) + add_input (GuitarML's amp models).</item>
+/// <item><c>denoiser</c>: Linear(42, 24) -> tanh -> GRU(24, 24) -> GRU(24, 48) -> Linear(48, 22) -> sigmoid (an RNNoise-like shape).</item>
+/// </list>
+/// Each has a recurrent part, <c>NAME-recurrent</c>: the same file loaded with RnnOptions.Layers
+/// naming only its recurrent modules (so the same weights), the network without its linear layers,
+/// activations and skip. The 1.15x target compares the two in the same run.
+/// </summary>
+public sealed class BenchNetwork : IBenchSubject
+{
+    public const string GuitarMl = "guitarml";
+    public const string Denoiser = "denoiser";
+    public const string RecurrentSuffix = "-recurrent";
+
+    /// <summary>The whole networks, in table order.</summary>
+    public static readonly string[] Networks = [GuitarMl, Denoiser];
+
+    /// <summary>Every variant the scenarios time: each network, then its recurrent part.</summary>
+    public static readonly string[] All = [GuitarMl, GuitarMl + RecurrentSuffix, Denoiser, Denoiser + RecurrentSuffix];
+
+    private static readonly ConcurrentDictionary<string, BenchNetwork> Cache = new();
+
+    private BenchNetwork(string name)
+    {
+        Name = name;
+        bool part = name.EndsWith(RecurrentSuffix, StringComparison.Ordinal);
+        string network = part ? name[..^RecurrentSuffix.Length] : name;
+        (Safetensors, Shape, string[] recurrent) = network switch
+        {
+            GuitarMl => (new SyntheticNetwork(BenchModel.Seed + 1)
+                    .Recurrent("lstm", RnnCellKind.Lstm, 1, 40).Linear("lin", 40, 1).Then("add_input").Build(),
+                "LSTM(1, 40) -> Linear(40, 1) + input", new[] { "lstm" }),
+            Denoiser => (new SyntheticNetwork(BenchModel.Seed + 2)
+                    .Linear("fc_in", 42, 24).Then("tanh")
+                    .Recurrent("gru1", RnnCellKind.Gru, 24, 24).Recurrent("gru2", RnnCellKind.Gru, 24, 48)
+                    .Linear("fc_out", 48, 22).Then("sigmoid").Build(),
+                "Linear(42, 24) -> tanh -> GRU(24, 24) -> GRU(24, 48) -> Linear(48, 22) -> sigmoid", new[] { "gru1", "gru2" }),
+            _ => throw new ArgumentException($"unknown bench network '{name}'; known: {string.Join(", ", All)}", nameof(name)),
+        };
+        if (part)
+        {
+            Layers = recurrent;
+            Shape = $"{Shape}: the recurrent modules alone ({string.Join(" -> ", recurrent)})";
+        }
+        using RnnModel model = Load(Engines.Reference);
+        Input = model.InputSize;
+        Output = model.OutputSize;
+        WeightBytes = model.WeightBytes;
+        LinearBytes = model.Layers.OfType<LinearLayer>().Sum(l => l.Weight.Bytes + 4L * l.OutputWidth);
+    }
+
+    public static BenchNetwork Get(string name) => Cache.GetOrAdd(name, n => new BenchNetwork(n));
+
+    /// <summary>guitarml, guitarml-recurrent, denoiser or denoiser-recurrent.</summary>
+    public string Name { get; }
+
+    /// <summary>The layers, as a PyTorch user would write them.</summary>
+    public string Shape { get; }
+
+    public bool IsRecurrentPart => Layers is not null;
+
+    /// <summary>The whole network's name (itself for a whole network).</summary>
+    public string Network => IsRecurrentPart ? Name[..^RecurrentSuffix.Length] : Name;
+
+    /// <summary>The recurrent part of a whole network (itself for a part).</summary>
+    public BenchNetwork RecurrentPart => IsRecurrentPart ? this : Get(Name + RecurrentSuffix);
+
+    public byte[] Safetensors { get; }
+    public IReadOnlyList<string>? Layers { get; }
+    public int Input { get; }
+    public int Output { get; }
+
+    /// <summary>Bytes of every weight and bias: what a batch-1 step reads (the floor's bytes).</summary>
+    public long WeightBytes { get; }
+
+    /// <summary>Bytes of the linear layers' weights and biases alone (0 for a recurrent part).</summary>
+    public long LinearBytes { get; }
+
+    /// <summary>Loads the network through the public API on <paramref name="backend"/>.</summary>
+    public RnnModel Load(string backend) => RnnModel.Load(Safetensors, new RnnOptions { Backend = backend, Layers = Layers });
+
+    public float[] Inputs(int steps, int batch)
+    {
+        var rng = new Random(BenchModel.Seed ^ (steps * 7919 + batch * 104729 + 31 * Input + Output));
+        var xs = GC.AllocateArray<float>(steps * batch * Input, pinned: true);
+        for (int i = 0; i < xs.Length; i++) xs[i] = (float)(rng.NextDouble() * 2 - 1);
+        return xs;
+    }
+
+    public override string ToString() => Name;
+}
