@@ -3,7 +3,8 @@ using RnnRuntime.Bench;
 using RnnRuntime.Bench.Suite;
 
 // "stream" is the main job of ./build.sh; "check" verifies every engine against the reference;
-// "profile" loops one scenario for an external profiler;
+// "profile" loops one scenario for an external profiler; "pairs" measures only the networks' 1.15x
+// target (each network interleaved with its recurrent part, a few seconds);
 // anything else goes to BenchmarkDotNet (no arguments: the whole suite), then the report.
 if (args.Length > 0 && args[0] == "stream")
     return StreamJob.Run(args[1..]);
@@ -11,6 +12,8 @@ if (args.Length > 0 && args[0] == "check")
     return CheckJob.Run(args[1..]);
 if (args.Length > 0 && args[0] == "profile")
     return ProfileJob.Run(args[1..]);
+if (args.Length > 0 && args[0] == "pairs")
+    return NetworkReport.PrintPairs();
 
 string[] bdnArgs = args.Length == 0 ? ["--filter", "*"] : args;
 var summaries = BenchmarkSwitcher.FromTypes([typeof(MachineBench), typeof(StepBench), typeof(RunBench), typeof(ProjectionBench), typeof(OverheadBench),

@@ -40,6 +40,23 @@ public static class NetworkReport
     /// <summary>The linear layers' share of the floor: their bytes at the bandwidth of the whole network's footprint.</summary>
     public static double LinearFloorNs(BenchNetwork n) => n.LinearBytes / MachineProbe.ReadBandwidth(n.WeightBytes);
 
+    /// <summary>The 1.15x target alone, from the interleaved pairs of every CPU backend present: the
+    /// quick check after a change to a linear layer (the full verdict is in the networks report).</summary>
+    public static int PrintPairs()
+    {
+        MachineProbe.Refresh();
+        foreach (string e in new[] { "avx2", "avx512" }.Where(e => BackendRegistry.UnavailableReason(e) is null))
+            foreach (string n in BenchNetwork.Networks)
+            {
+                BenchNetwork network = BenchNetwork.Get(n);
+                (double net, double part) = NetworkPairProbe.Measure(e, network);
+                double floor = LinearFloorNs(network);
+                Console.WriteLine($"{e} {n}: network {net:F1} ns, recurrent part {part:F1} ns, linear bytes at the floor {floor:F1} ns: " +
+                                  $"{net / (part + floor):F3}x (target 1.15x)");
+            }
+        return 0;
+    }
+
     /// <summary>Writes results/{name}.md; returns its path.</summary>
     public static string Write(IReadOnlyList<NetworkMeasured> rows, string name, string machineLine)
     {
