@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# One entry point for rnnrt on Linux/macOS. Usage: ./build.sh [run|build|test|bench|publish|pack|install|set-version|gpu-check|fixtures] [args]
+# One entry point for rnnrt on Linux/macOS. Usage: ./build.sh [run|build|test|bench|publish|pack|install|set-version|gpu-check|fixtures|soak] [args]
 #   (no argument)  restore, build, run the main job (stream the bundled model through every backend)
 #   run [PATH] [--batch B] [--steps N]  the main job on your own .safetensors model (any RNN/GRU/LSTM
 #                  state_dict; a bidirectional one is timed with whole-sequence runs)
 #   test           every test: xunit suite (all backends present, OpenCL on PoCL), the C tests, the Python package's pytest suite
 #   bench [--peers] [args]  BenchmarkDotNet suite (no args: all of it, ~20 min, report in Runtime.Bench/results/);
-#                  args go to BenchmarkDotNet (e.g. --filter '*Step*'); "check" checks every engine; --peers adds ORT and LibTorch
+#                  args go to BenchmarkDotNet (e.g. --filter '*Step*'); "check" checks every engine; --peers adds ORT and LibTorch;
+#                  "pairs": the networks' 1.15x probe alone (a few seconds)
+#   soak [N]       N (default 10^8) steps through C# and C: RSS, managed heap and steps/s at 20 points, flat or not
 #   publish        NativeAOT librnnrt + rnnrt.h into artifacts/native
 #   pack           NuGet: artifacts/nuget/RnnRuntime.<version>.nupkg and .snupkg
 #   install PREFIX the C library: PREFIX/lib/librnnrt.so.X.Y.Z (+ links, v3/v4 builds), include/rnnrt.h,
@@ -231,5 +233,11 @@ case "$CMD" in
   set-version) cmd_set_version "$@" ;;
   gpu-check) need_dotnet; ensure_opencl; if [ -x Runtime.Bench/GpuCheck/gpu-check.sh ]; then Runtime.Bench/GpuCheck/gpu-check.sh "$@"; else die "gpu-check is not built yet"; fi ;;
   fixtures) cmd_fixtures "$@" ;;
-  *) die "unknown command '$CMD'; use run, build, test, bench, publish, pack, install, set-version, gpu-check or fixtures" ;;
+  soak)
+    # 10^8 steps (or $1) through RnnSession.Step (C#) and rnnrt_session_step (C): RSS, heap, steps/s flat.
+    need_dotnet
+    dotnet build Runtime.Bench -c Release -nologo -clp:ErrorsOnly -v:quiet
+    dotnet "Runtime.Bench/bin/Release/net10.0/Runtime.Bench.dll" soak "${1:-100000000}"
+    native soak "${1:-100000000}" ;;
+  *) die "unknown command '$CMD'; use run, build, test, bench, publish, pack, install, set-version, gpu-check, fixtures or soak" ;;
 esac

@@ -4,7 +4,8 @@ using RnnRuntime.Bench.Suite;
 
 // "stream" is the main job of ./build.sh; "check" verifies every engine against the reference;
 // "profile" loops one scenario for an external profiler; "pairs" measures only the networks' 1.15x
-// target (each network interleaved with its recurrent part, a few seconds);
+// target (each network interleaved with its recurrent part, a few seconds); "soak" streams 10^8 steps and
+// reports RSS, heap and steps/s over time;
 // anything else goes to BenchmarkDotNet (no arguments: the whole suite), then the report.
 if (args.Length > 0 && args[0] == "stream")
     return StreamJob.Run(args[1..]);
@@ -12,6 +13,8 @@ if (args.Length > 0 && args[0] == "check")
     return CheckJob.Run(args[1..]);
 if (args.Length > 0 && args[0] == "profile")
     return ProfileJob.Run(args[1..]);
+if (args.Length > 0 && args[0] == "soak")
+    return SoakJob.Run(args[1..]);
 if (args.Length > 0 && args[0] == "pairs")
     return NetworkReport.PrintPairs();
 

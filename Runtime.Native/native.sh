@@ -17,6 +17,7 @@
 #   native.sh install-test   only the install checks of `test` (a temporary prefix, pkg-config, CMake)
 #   native.sh sample     builds and runs samples/stream.c (and samples/stream.py when a python3 with numpy is there)
 #   native.sh overhead   rnnrt_session_step from C vs RnnSession.Step from C#, GRU hidden 64, batch 1
+#   native.sh soak [N]   N (default 10^8) steps through the C library: RSS and steps/s flat over time
 #
 # Environment: CC (default cc), RNNRT_FIXTURES (default Runtime.Tests/Fixtures),
 # RNNRT_NO_VALGRIND=1 (skip memcheck), RNNRT_REPUBLISH=1 (publish even if up to date).
@@ -403,6 +404,19 @@ cmd_overhead() {
   done
 }
 
+# Streams STEPS (default 10^8) steps through the C library on a GRU, input 8, hidden 8, and reports RSS
+# and steps/s at 20 points (bench/soak.c); exits non-zero when RSS does not stay flat.
+cmd_soak() {
+  need_cc
+  ensure_published
+  mkdir -p "$BUILD"
+  cc_prog "$BUILD/overhead" "$HERE/bench/overhead.c" -ldl
+  cc_prog "$BUILD/soak" "$HERE/bench/soak.c"
+  local model="$BUILD/soak_gru_i8_h8.safetensors"
+  "$BUILD/overhead" --write-model "$model" 8 8 >/dev/null
+  "$BUILD/soak" "$model" "${1:-100000000}"
+}
+
 case "$CMD" in
   publish) cmd_publish ;;
   install) cmd_install "$@" ;;
@@ -410,5 +424,6 @@ case "$CMD" in
   test) cmd_test "$@" ;;
   sample) cmd_sample "$@" ;;
   overhead) cmd_overhead "$@" ;;
+  soak) cmd_soak "$@" ;;
   *) die "usage: native.sh publish|install PREFIX|test|sample|overhead" ;;
 esac
