@@ -19,6 +19,7 @@ public class FixtureTests
             "lstm_l1_b1", "lstm_l2_b3", "lstm_bi_l2_b3", "lstm_nobias_l1_b3", "lstm_f16_bi_l1_b1", "lstm_prefixed_l1_b1",
             "gru_meta_l2_b1", "gru_long_t1000_b1", "lstm_long_t1000_b2", "rnn_h64_l1_b1",
             "net_guitarml", "net_denoiser", "net_rtneural", "net_bigru_head", "net_options_layers", "net_odd", "net_nobias",
+            "gru_pt_l1_b1", "lstm_pt_checkpoint_l1_b2", "gru_pt_strided_l2_b1", "rnn_pt_shared_l1_b3", "lstm_pt_f64_l1_b1",
         ];
         Assert.Equal(expected.Order(), PyTorchFixture.Names);
     }
@@ -54,6 +55,7 @@ public class FixtureTests
         Assert.Equal(name.Contains("_bi_"), m.IsBidirectional);
         Assert.Equal(!name.Contains("nobias"), m.HasBias);
         Assert.Equal(name.Contains("relu") ? RnnNonlinearity.Relu : RnnNonlinearity.Tanh, m.Nonlinearity);
-        Assert.Equal(name.Contains("prefixed") ? "encoder.lstm" : "", m.Prefix);
+        Assert.Equal(f.ExpectedPrefix ?? (name.Contains("prefixed") ? "encoder.lstm" : ""), m.Prefix);
+        Assert.Equal(name.Contains("_pt_"), f.IsTorchSave);
     }
 }
