@@ -202,6 +202,25 @@ public class TorchFormatTests
         Assert.Contains("F64 value -3E+40 at [1, 1] overflows float32", e.Message);
     }
 
+    [Theory]
+    [InlineData(0x280)]   // 80 02 00 ..: starts like a protocol-2 pickle
+    [InlineData(0x580)]   // 80 05 00 ..: protocol 5
+    public void SafetensorsWhoseHeaderLengthLooksLikeAPickleStillLoads(int headerLength)
+    {
+        byte[] st = Gru();
+        SafetensorsHeader h = SafetensorsHeader.Parse(st);
+        string json = Encoding.UTF8.GetString(st, 8, (int)(h.DataStart - 8)).TrimEnd();
+        Assert.True(json.Length <= headerLength);
+        byte[] header = Encoding.UTF8.GetBytes(json.PadRight(headerLength));
+        byte[] file = [.. BitConverter.GetBytes((ulong)headerLength), .. header, .. st.AsSpan((int)h.DataStart)];
+        Assert.Equal(0x80, file[0]);
+        using var a = RnnModel.Load(st, Ref);
+        using var b = RnnModel.Load(file, Ref);
+        SameWeights(a, b);
+        // Truncated, it is still a damaged safetensors file, not a "bare pickle".
+        Assert.Contains("past the end", Fails(file[..^10]).Message);
+    }
+
     // --- Refusals, each saying what the file is and how to save a state_dict ---
 
     [Theory]
@@ -405,6 +424,28 @@ public class TorchFormatTests
         // The pickle itself.
         byte[] pkl = GruPt(deflate: true);
         Assert.Contains("archive/data.pkl", Fails(TorchZip.PatchSizes(pkl, "archive/data.pkl", uncompressed: 100)).Message);
+    }
+
+    [Fact]
+    public void EndOfCentralDirectoryClaimsFailWithoutAllocating()
+    {
+        static byte[] Eocd(ushort entries, uint size, uint offset, byte[]? before = null)
+        {
+            var e = new byte[22];
+            BinaryPrimitives.WriteUInt32LittleEndian(e, 0x06054b50);
+            BinaryPrimitives.WriteUInt16LittleEndian(e.AsSpan(8), entries);
+            BinaryPrimitives.WriteUInt16LittleEndian(e.AsSpan(10), entries);
+            BinaryPrimitives.WriteUInt32LittleEndian(e.AsSpan(12), size);
+            BinaryPrimitives.WriteUInt32LittleEndian(e.AsSpan(16), offset);
+            return [.. before ?? [], .. e];
+        }
+        byte[] local = GruPt()[..64];   // a real local header to start with, then nonsense
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Fails(Eocd(0xffff, 0xffffffff, 0xffffffff));   // zip64 markers without a zip64 record
+        Fails(Eocd(0xfffe, 0x7fffffff, 0));            // a central directory far larger than the file
+        Fails(Eocd(0xfffe, 40, 0, local));             // 65534 entries claimed, garbage where they should be
+        Fails(Eocd(3, 22, 64, local));
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 4 << 20, "claimed central directories must not be allocated");
     }
 
     [Fact]

@@ -30,8 +30,11 @@ internal static class TorchArchive
     // The legacy format starts with a pickled magic number: PROTO 2, LONG1 of 10 bytes 0x1950a86a20f9469cfc6c.
     private static ReadOnlySpan<byte> LegacyMagic => [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
 
-    /// <summary>Whether <paramref name="file"/> is one of PyTorch's formats (a zip, or a bare pickle) rather than safetensors.</summary>
-    public static bool Recognises(ReadOnlySpan<byte> file) => IsZip(file) || IsPickle(file);
+    /// <summary>Whether <paramref name="file"/> is one of PyTorch's formats (a zip, or a bare pickle) rather than safetensors.
+    /// A safetensors file's 8-byte header length can start like a pickle (640 is 80 02 00 ..), so a '{' at
+    /// byte 8, where its JSON header starts, says safetensors; no zip has a '{' there (compression method).</summary>
+    public static bool Recognises(ReadOnlySpan<byte> file) =>
+        file.StartsWith(LegacyMagic) || !(file.Length >= 9 && file[8] == (byte)'{') && (IsZip(file) || IsPickle(file));
 
     private static bool IsZip(ReadOnlySpan<byte> file) =>
         file.Length >= 4 && file[0] == (byte)'P' && file[1] == (byte)'K' && (file[2], file[3]) is (3, 4) or (5, 6) or (7, 8);
