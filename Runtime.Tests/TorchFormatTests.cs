@@ -333,6 +333,17 @@ public class TorchFormatTests
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 8 << 20, "claimed lengths must not be allocated");
 
         Assert.Contains($"more than {256} nested MARKs", Fails(Pt([0x80, 2, .. Enumerable.Repeat((byte)'(', 5000), (byte)'.'])).Message);
+        Assert.Contains("more than 131072 values on the pickle stack", Fails(Pt([0x80, 2, .. Enumerable.Repeat((byte)'N', 200_000), (byte)'.'])).Message);
+        // Values kept only in a list (never on the stack or in the memo) are counted too.
+        byte[] many = [0x80, 2, (byte)']', .. Enumerable.Range(0, (1 << 20) + 1).SelectMany(_ => "Na"u8.ToArray()), (byte)'.'];
+        Assert.Contains("more than 1048576 values", Fails(Pt(many)).Message);
+        // Dicts with many keys, and a later value for a key replacing the earlier one (as in Python).
+        var w = new PickleWriter().Proto().Op('}').Mark();
+        for (int i = 0; i < 50; i++) w.Str($"k{i % 20}").Int(i);
+        var d = Assert.IsType<RnnRuntime.Model.Torch.StateDictUnpickler.PickleDict>(RnnRuntime.Model.Torch.StateDictUnpickler.Load("x", w.Op('u').Stop().ToArray()));
+        Assert.Equal(20, d.Items.Count);
+        Assert.Equal(("k0", (object?)40L), ((string)d.Items[0].Key!, d.Items[0].Value));
+        Assert.Equal(("k19", (object?)39L), ((string)d.Items[19].Key!, d.Items[19].Value));
         // 100 000 nested lists: refused at depth 32, no stack overflow.
         const int n = 100_000;
         byte[] deep = [0x80, 2, (byte)'}', 0x8c, 1, (byte)'a', .. Enumerable.Repeat((byte)']', n), .. Enumerable.Repeat((byte)'a', n - 1), (byte)'s', (byte)'.'];

@@ -38,9 +38,13 @@ internal sealed record TorchTensorRef(TorchStorage Storage, long Offset, long[] 
 /// </remarks>
 internal sealed class StateDictUnpickler
 {
-    public const int MaxMemoIndex = 1 << 22;
-    public const int MaxStack = 1 << 22;
+    // Limits: a state_dict pickle makes about 20 values per tensor, keeps a few thousand on the stack
+    // (pickle batches SETITEMS by 1000) and memoizes about 10 per tensor. A hostile pickle's values are
+    // bounded by its bytes anyway; these caps bound the constant (a value here is 30-100 bytes).
+    public const int MaxMemoIndex = 1 << 20;
+    public const int MaxStack = 1 << 17;
     public const int MaxMarks = 256;
+    public const int MaxValues = 1 << 20;
     public const int MaxProtocol = 5;
 
     /// <summary>The storage type globals: float ones load; integer and bool ones parse, and a module
@@ -70,14 +74,27 @@ internal sealed class StateDictUnpickler
     /// the earlier one as in Python.</summary>
     internal sealed class PickleDict
     {
-        private readonly Dictionary<object, int> _index = new();
+        private Dictionary<object, int>? _index;   // made once the dict outgrows a linear search
         public List<KeyValuePair<object?, object?>> Items { get; } = new();
 
         public void Set(object? key, object? value)
         {
-            object k = key ?? NoneKey;
-            if (_index.TryGetValue(k, out int i)) Items[i] = new(key, value);
-            else { _index[k] = Items.Count; Items.Add(new(key, value)); }
+            int i = IndexOf(key);
+            if (i >= 0) { Items[i] = new(key, value); return; }
+            _index?.Add(key ?? NoneKey, Items.Count);
+            Items.Add(new(key, value));
+            if (_index is null && Items.Count > 8)
+            {
+                _index = new Dictionary<object, int>(Items.Count * 2);
+                for (int j = 0; j < Items.Count; j++) _index[Items[j].Key ?? NoneKey] = j;
+            }
+        }
+
+        private int IndexOf(object? key)
+        {
+            if (_index is not null) return _index.TryGetValue(key ?? NoneKey, out int i) ? i : -1;
+            for (int j = 0; j < Items.Count; j++) if (Equals(Items[j].Key, key)) return j;
+            return -1;
         }
 
         private static readonly object NoneKey = new();
@@ -97,6 +114,7 @@ internal sealed class StateDictUnpickler
     private readonly List<object?> _stack = new();
     private readonly List<int> _marks = new();
     private readonly Dictionary<int, object?> _memo = new();
+    private int _values;
     private static readonly UTF8Encoding StrictUtf8 = new(false, true);
 
     private StateDictUnpickler(string entry, byte[] data)
@@ -141,7 +159,7 @@ internal sealed class StateDictUnpickler
                     break;
                 case (byte)'0': Pop(at); break; // POP
                 case (byte)'1': PopMark(at); break; // POP_MARK
-                case (byte)'2': Push(Peek(at), at); break; // DUP
+                case (byte)'2': _values--; Push(Peek(at), at); break; // DUP (no new value)
                 case (byte)'N': Push(null, at); break;
                 case 0x88: Push(true, at); break; // NEWTRUE
                 case 0x89: Push(false, at); break; // NEWFALSE
@@ -359,6 +377,7 @@ internal sealed class StateDictUnpickler
     {
         if (index >= MaxMemoIndex || !_memo.TryGetValue((int)index, out object? v))
             throw Fail($"memo GET of index {index}, which was never PUT", at);
+        _values--;   // an existing value
         Push(v, at);
     }
 
@@ -367,6 +386,7 @@ internal sealed class StateDictUnpickler
     private void Push(object? v, int at)
     {
         if (_stack.Count >= MaxStack) throw Fail($"more than {MaxStack} values on the pickle stack", at);
+        if (++_values > MaxValues) throw Fail($"the pickle makes more than {MaxValues} values; a state_dict needs about 20 a tensor", at);
         _stack.Add(v);
     }
 
