@@ -20,6 +20,7 @@ public class FixtureTests
             "gru_meta_l2_b1", "gru_long_t1000_b1", "lstm_long_t1000_b2", "rnn_h64_l1_b1",
             "net_guitarml", "net_denoiser", "net_rtneural", "net_bigru_head", "net_options_layers", "net_odd", "net_nobias",
             "rnn_cell_tanh_b1", "rnn_cell_relu_b3", "gru_cell_b3", "gru_cell_nobias_b1", "lstm_cell_prefixed_b2", "rnn_relu_plain_l2_b3",
+            "gru_pt_l1_b1", "lstm_pt_checkpoint_l1_b2", "gru_pt_strided_l2_b1", "rnn_pt_shared_l1_b3", "lstm_pt_f64_l1_b1",
         ];
         Assert.Equal(expected.Order(), PyTorchFixture.Names);
     }
@@ -55,7 +56,8 @@ public class FixtureTests
         Assert.Equal(name.Contains("_bi_"), m.IsBidirectional);
         Assert.Equal(!name.Contains("nobias"), m.HasBias);
         Assert.Equal(name.Contains("relu") ? RnnNonlinearity.Relu : RnnNonlinearity.Tanh, m.Nonlinearity);
-        Assert.Equal(name.Contains("prefixed") ? "encoder.lstm" : "", m.Prefix);
+        Assert.Equal(f.ExpectedPrefix ?? (name.Contains("prefixed") ? "encoder.lstm" : ""), m.Prefix);
+        Assert.Equal(name.Contains("_pt_"), f.IsTorchSave);
         Assert.Equal(name.Contains("_cell_"), ((Model.RecurrentLayer)m.Layers[0]).IsCell);
     }
 

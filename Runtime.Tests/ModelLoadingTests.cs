@@ -108,13 +108,43 @@ public class ModelLoadingTests
     }
 
     [Fact]
-    public void UnsupportedDtypeFailsNamingTheTensor()
+    public void F64LoadsAndOverflowFailsNamingTensorAndIndex()
     {
         string json = "{\"weight_ih_l0\":{\"dtype\":\"F64\",\"shape\":[4,2],\"data_offsets\":[0,64]}," +
                       "\"weight_hh_l0\":{\"dtype\":\"F64\",\"shape\":[4,4],\"data_offsets\":[64,192]}}";
-        var e = Fails(Raw(json, new byte[192]));
-        Assert.Contains("dtype F64 is not supported; expected F32, F16 or BF16", e.Message);
-        Assert.NotNull(e.TensorName);
+        var data = new byte[192];
+        BinaryPrimitives.WriteDoubleLittleEndian(data.AsSpan(8 * 3), -0.375);   // weight_ih_l0[1, 1], exact in float32
+        using (var m = RnnModel.Load(Raw(json, data), Ref))
+        {
+            Assert.Equal((4, 2), (m.HiddenSize, m.InputSize));
+            Assert.Equal(-0.375f, m.Weights(0, 0).WeightIh[1, 1]);
+        }
+
+        // Past float32's range (but a finite double): named with its index, never silently infinite.
+        BinaryPrimitives.WriteDoubleLittleEndian(data.AsSpan(64 + 8 * 6), 1e39);   // weight_hh_l0[1, 2]
+        var e = Fails(Raw(json, data));
+        Assert.Equal("weight_hh_l0", e.TensorName);
+        Assert.Contains("F64 value 1E+39 at [1, 2] overflows float32", e.Message);
+
+        // A double that rounds to float32's largest value is not an overflow.
+        BinaryPrimitives.WriteDoubleLittleEndian(data.AsSpan(64 + 8 * 6), float.MaxValue);
+        using (var m = RnnModel.Load(Raw(json, data), Ref))
+            Assert.Equal(float.MaxValue, m.Weights(0, 0).WeightHh[1, 2]);
+    }
+
+    [Theory]
+    [InlineData("I64", 8, "dtype I64 is an integer tensor; weights must be floating point (F32, F16, BF16 or F64)")]
+    [InlineData("I32", 4, "dtype I32 is an integer tensor")]
+    [InlineData("U8", 1, "dtype U8 is an integer tensor")]
+    [InlineData("BOOL", 1, "dtype BOOL is a bool tensor; weights must be floating point")]
+    [InlineData("F8_E4M3", 1, "dtype F8_E4M3 is not supported; expected F32, F16, BF16 or F64")]
+    public void NonFloatDtypesFailNamingTheTensor(string dtype, int size, string message)
+    {
+        string json = $"{{\"weight_ih_l0\":{{\"dtype\":\"{dtype}\",\"shape\":[4,2],\"data_offsets\":[0,{8 * size}]}}," +
+                      $"\"weight_hh_l0\":{{\"dtype\":\"{dtype}\",\"shape\":[4,4],\"data_offsets\":[{8 * size},{24 * size}]}}}}";
+        var e = Fails(Raw(json, new byte[24 * size]));
+        Assert.Contains(message, e.Message);
+        Assert.Matches("^weight_(ih|hh)_l0$", e.TensorName);
     }
 
     [Fact]

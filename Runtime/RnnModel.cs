@@ -1,12 +1,13 @@
 using CommunityToolkit.HighPerformance.Buffers;
 using RnnRuntime.Backends;
 using RnnRuntime.Model;
+using RnnRuntime.Model.Torch;
 
 namespace RnnRuntime;
 
 /// <summary>
 /// A trained network (recurrent modules with the linear layers and activations around them) loaded
-/// from a PyTorch state_dict in safetensors form, prepared for one backend. Immutable: any number of threads may create sessions from one model at once.
+/// from a PyTorch state_dict (safetensors, or torch.save's own zip format), prepared for one backend. Immutable: any number of threads may create sessions from one model at once.
 /// </summary>
 public sealed class RnnModel : IDisposable
 {
@@ -38,7 +39,7 @@ public sealed class RnnModel : IDisposable
         }
     }
 
-    /// <summary>Loads a .safetensors file.</summary>
+    /// <summary>Loads a .safetensors file, or a PyTorch torch.save file (.pt/.pth) of a state_dict.</summary>
     public static RnnModel Load(string path, RnnOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -51,10 +52,14 @@ public sealed class RnnModel : IDisposable
         return Load(bytes.Span, options);
     }
 
-    /// <summary>Loads safetensors bytes already in memory.</summary>
+    /// <summary>Loads a model file already in memory: safetensors, or a torch.save zip of a state_dict
+    /// (or of a checkpoint dict holding one), recognised by its magic bytes.</summary>
     public static RnnModel Load(ReadOnlySpan<byte> safetensors, RnnOptions? options = null)
     {
         options ??= RnnOptions.Default;
+        // A torch.save file becomes the equivalent safetensors image; everything after that is shared.
+        if (TorchArchive.Recognises(safetensors))
+            return new RnnModel(NetworkLoader.Load(TorchArchive.ToSafetensors(safetensors), options), options);
         return new RnnModel(NetworkLoader.Load(safetensors, options), options);
     }
 

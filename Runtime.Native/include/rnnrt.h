@@ -142,7 +142,10 @@ typedef struct rnnrt_model rnnrt_model;
  *  Loads a .safetensors file holding a PyTorch network: a whole network saved by rnnrt.save (its layer
  *  list in the "rnnrt.network" metadata: linear layers, tanh/relu/sigmoid, nn.RNN / nn.GRU / nn.LSTM
  *  modules, add_input), or a plain nn.RNN / nn.GRU / nn.LSTM state_dict (tensor names as PyTorch
- *  writes them, optionally under one module prefix such as "encoder.gru."; F32, F16 or BF16). The
+ *  writes them, optionally under one module prefix such as "encoder.gru."; F32, F16, BF16 or F64). A
+ *  torch.save file (.pt/.pth, PyTorch >= 1.6) of a state_dict, or of a checkpoint dict holding one
+ *  (names flattened: "model_state_dict.gru.weight_ih_l0"), loads the same way, read without Python;
+ *  a whole pickled module, the legacy format or TorchScript is RNNRT_FORMAT with advice. The
  *  cell kinds and sizes come from the tensor shapes; "__metadata__": {"nonlinearity": "relu"}
  *  selects a ReLU RNN. For a plain state_dict of a whole network, give its layer list with
  *  rnnrt_model_load_ex.

@@ -524,7 +524,9 @@ static void check_fixture(const char* name, const char* backend) {
     if (!network && find_tensor(&io, "c0", s2, &nd, &c0, &nc)) CHECK(find_tensor(&io, "c_n", s2, &nd, &cn, &nc), "c0 without c_n");
     const int T = sx[0], B = sx[1], I = sx[2];
 
-    snprintf(path, sizeof path, "%s/%s.safetensors", g_fixtures, name);
+    /* The model: NAME.safetensors, or NAME.pt for a torch.save case (PyTorch's own zip format). */
+    snprintf(path, sizeof path, "%s/%s.pt", g_fixtures, name);
+    if (access(path, R_OK) != 0) snprintf(path, sizeof path, "%s/%s.safetensors", g_fixtures, name);
     rnnrt_model* m = NULL;
     rnnrt_status st;
     if (strcmp(name, "net_options_layers") == 0) {
@@ -624,6 +626,54 @@ static void run_fixture_tests(void) {
         }
         free(names[i]);
     }
+}
+
+/* torch.save files through the C loaders: a state_dict loads (the fixture loop runs every *.pt case
+   against PyTorch), from a file and from memory; what is not a state_dict is RNNRT_FORMAT with advice. */
+static void test_torch_save_files(void) {
+    char path[4200];
+    rnnrt_model* m = NULL;
+    snprintf(path, sizeof path, "%s/gru_pt_l1_b1.pt", g_fixtures);
+    bytes file = read_file(path);
+    CHECK(file.data != NULL, "cannot read %s", path);
+    if (!file.data) return;
+    OK(rnnrt_model_load(path, "reference", &m));
+    struct rnnrt_model_info info;
+    info.struct_size = sizeof info;
+    if (m) {
+        OK(rnnrt_model_info(m, &info));
+        CHECK(info.input_size == 6 && info.hidden_size == 10 && info.num_layers == 1, "gru_pt_l1_b1: input %d hidden %d layers %d", info.input_size, info.hidden_size, info.num_layers);
+        rnnrt_model_free(m);
+    }
+    m = NULL;
+    OK(rnnrt_model_load_memory(file.data, file.len, NULL, &m));
+    rnnrt_model_free(m);
+    /* Damaged: cut inside the zip's central directory. */
+    m = (rnnrt_model*)&m;
+    EXPECT(rnnrt_model_load_memory(file.data, file.len - 30, NULL, &m), RNNRT_FORMAT, "rnnrt_model_load_memory", "zip");
+    CHECK(m == NULL, "*out not NULL after a failed load");
+    free(file.data);
+
+    /* A checkpoint: the module is found under its dotted prefix; Prefix picks it explicitly too. */
+    snprintf(path, sizeof path, "%s/lstm_pt_checkpoint_l1_b2.pt", g_fixtures);
+    struct rnnrt_load_options o = { 0 };
+    o.struct_size = sizeof o;
+    o.prefix = "model_state_dict.lstm";
+    m = NULL;
+    OK(rnnrt_model_load_ex(path, &o, &m));
+    rnnrt_model_free(m);
+    o.prefix = "lstm";
+    EXPECT(rnnrt_model_load_ex(path, &o, &m), RNNRT_FORMAT, "rnnrt_model_load_ex", "'model_state_dict.lstm'");
+
+    /* torch.save(model): a whole pickled module, refused by name with the state_dict advice. */
+    snprintf(path, sizeof path, "%s/torch_whole_module.pt", g_fixtures);
+    EXPECT(rnnrt_model_load(path, NULL, &m), RNNRT_FORMAT, "rnnrt_model_load", "torch.nn.modules.rnn.GRU");
+    EXPECT(rnnrt_model_load(path, NULL, &m), RNNRT_FORMAT, "rnnrt_model_load", "torch.save(model.state_dict(), path)");
+    snprintf(path, sizeof path, "%s/torch_legacy.pt", g_fixtures);
+    EXPECT(rnnrt_model_load(path, NULL, &m), RNNRT_FORMAT, "rnnrt_model_load", "legacy serialization format");
+    snprintf(path, sizeof path, "%s/torch_script.pt", g_fixtures);
+    EXPECT(rnnrt_model_load(path, NULL, &m), RNNRT_FORMAT, "rnnrt_model_load", "TorchScript");
+    fprintf(stderr, "       message: %s\n", rnnrt_last_error());
 }
 
 /* rnnrt_model_load_ex / _memory_ex: options, the layer list, and every way the struct can be wrong. */
@@ -1225,6 +1275,7 @@ int main(int argc, char** argv) {
     run_test("get_state/set_state/reset", test_state_roundtrip_and_reset);
     run_test("bad loads: NULL, missing, directory, malformed, unknown backend", test_bad_load);
     run_test("rnnrt_model_load_ex: options, layer lists, struct sizes", test_load_ex);
+    run_test("torch.save files: a state_dict loads, a whole module is RNNRT_FORMAT with advice", test_torch_save_files);
     run_test("bad arguments: lengths, NULL buffers, NaN, overlap, batch", test_bad_arguments);
     run_test("step on a bidirectional model", test_step_on_bidirectional);
     run_test("bad handles: NULL, wrong kind, garbage, freed, double free", test_bad_handles);

@@ -17,6 +17,15 @@ layer list is in its io file's metadata ("layers", a JSON array of names) for Rn
 S the whole network's state: recurrent modules in network order, each h (L*D,B,H) then (LSTM) c;
 metadata "bidirectional" ("true": Run only). Recurrent weights U(-k, k), Linear default init.
 Tests never need torch: the outputs are committed.
+
+torch.save files (*_pt_*.pt, PyTorch's own zip format, read without Python by Runtime/Model/Torch):
+<name>.pt is the model, <name>.io.safetensors as above (metadata "prefix": the module prefix the
+loader finds). gru_pt_l1_b1 a plain state_dict; lstm_pt_checkpoint_l1_b2 a training checkpoint
+(epoch, model_state_dict, an Adam's optimizer state after one step); gru_pt_strided_l2_b1
+non-contiguous tensors and storage offsets; rnn_pt_shared_l1_b3 four entries viewing one storage;
+lstm_pt_f64_l1_b1 a .double() module (float32-exact weights). Refusals (no io file):
+torch_whole_module.pt (torch.save(nn.GRU)), torch_whole_custom_module.pt (a __main__ class),
+torch_legacy.pt (_use_new_zipfile_serialization=False), torch_script.pt (torch.jit.script().save).
 """
 import copy
 import json
@@ -243,6 +252,117 @@ def net_case(name, cls, B, T, seed, plain=False):
           f"|y32 - y64| max {drift:.2e}, |state_n32 - state_n64| max {state_drift:.2e}")
 
 
+# --- torch.save files: PyTorch's own format, read by Runtime/Model/Torch without Python ---
+
+def uniform_module(m, seed):
+    torch.manual_seed(seed)
+    k = 1.5 / math.sqrt(m.hidden_size)
+    with torch.no_grad():
+        for p in m.parameters():
+            p.uniform_(-k, k)
+    return m
+
+
+def pt_io(name, cell, m, B, T, seed, prefix=""):
+    """The io file of a .pt case: m's own forward in float32 and float64 from the same weights."""
+    torch.manual_seed(seed)
+    L, D, H, I = m.num_layers, 2 if m.bidirectional else 1, m.hidden_size, m.input_size
+    x = torch.rand(T, B, I) * 2 - 1
+    h0 = (torch.rand(L * D, B, H) * 2 - 1) * 0.5
+    c0 = (torch.rand(L * D, B, H) * 2 - 1) * 0.5
+    m32, m64 = copy.deepcopy(m).float(), copy.deepcopy(m).double()
+    with torch.no_grad():
+        if cell == "lstm":
+            y, (hn, cn) = m32(x, (h0, c0))
+            y64, (hn64, cn64) = m64(x.double(), (h0.double(), c0.double()))
+        else:
+            y, hn = m32(x, h0)
+            y64, hn64 = m64(x.double(), h0.double())
+    io = [("x", x), ("h0", h0)] + ([("c0", c0)] if cell == "lstm" else [])
+    io += [("y", y), ("h_n", hn)] + ([("c_n", cn)] if cell == "lstm" else [])
+    io += [("y64", y64), ("h_n64", hn64)] + ([("c_n64", cn64)] if cell == "lstm" else [])
+    save_safetensors(os.path.join(HERE, name + ".io.safetensors"), io, metadata={"prefix": prefix} if prefix else None)
+    print(f"{name:28s} {cell} I={I} H={H} L={L} D={D} B={B} T={T} .pt: |y32 - y64| max {(y.double() - y64).abs().max().item():.2e}")
+
+
+def pt_path(name):
+    return os.path.join(HERE, name + ".pt")
+
+
+class Tagger(nn.Module):  # the module a checkpoint saves: an LSTM and a head that rnnrt ignores
+    def __init__(self):
+        super().__init__()
+        self.lstm, self.fc = nn.LSTM(5, 12), nn.Linear(12, 3)
+
+    def forward(self, x):
+        return self.fc(self.lstm(x)[0])
+
+
+def torch_save_cases():
+    # A plain state_dict, as torch.save(model.state_dict(), path) writes it.
+    g = uniform_module(nn.GRU(6, 10), 201)
+    torch.save(g.state_dict(), pt_path("gru_pt_l1_b1"))
+    pt_io("gru_pt_l1_b1", "gru", g, B=1, T=8, seed=201)
+
+    # A training checkpoint: epoch, the model's state_dict, and an Adam that took one step.
+    torch.manual_seed(202)
+    net = Tagger()
+    uniform_module(net.lstm, 202)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    loss = net(torch.rand(4, 2, 5)).square().mean()
+    loss.backward()
+    opt.step()
+    torch.save({"epoch": 3, "model_state_dict": net.state_dict(), "optimizer": opt.state_dict(), "loss": loss.item()},
+               pt_path("lstm_pt_checkpoint_l1_b2"))
+    pt_io("lstm_pt_checkpoint_l1_b2", "lstm", net.lstm, B=2, T=7, seed=202, prefix="model_state_dict.lstm")
+
+    # Non-contiguous tensors: a transposed layout, a slice with a storage offset and a row stride,
+    # a bias sliced out of a longer vector.
+    g = uniform_module(nn.GRU(5, 9, num_layers=2), 203)
+    sd = g.state_dict()
+    w = sd["weight_hh_l0"]
+    sd["weight_hh_l0"] = w.t().contiguous().t()
+    w = sd["weight_ih_l0"]
+    big = torch.zeros(w.shape[0] + 3, w.shape[1] + 4)
+    big[2:2 + w.shape[0], 3:3 + w.shape[1]] = w
+    sd["weight_ih_l0"] = big[2:2 + w.shape[0], 3:3 + w.shape[1]]
+    b = sd["bias_ih_l1"]
+    longer = torch.zeros(b.numel() + 11)
+    longer[7:7 + b.numel()] = b
+    sd["bias_ih_l1"] = longer[7:7 + b.numel()]
+    assert not sd["weight_hh_l0"].is_contiguous() and not sd["weight_ih_l0"].is_contiguous()
+    assert sd["weight_ih_l0"].storage_offset() > 0 and sd["bias_ih_l1"].storage_offset() > 0
+    torch.save(sd, pt_path("gru_pt_strided_l2_b1"))
+    pt_io("gru_pt_strided_l2_b1", "gru", g, B=1, T=6, seed=203)
+
+    # Shared storage: every parameter a view into one flat buffer (as a flattened-parameter
+    # optimizer leaves them), plus a second name for one of them.
+    r = uniform_module(nn.RNN(7, 11), 204)
+    sd = r.state_dict()
+    flat = torch.cat([t.reshape(-1) for t in sd.values()])
+    views, at = {}, 0
+    for n, t in sd.items():
+        views[n] = flat[at:at + t.numel()].view(t.shape)
+        at += t.numel()
+    views["weight_hh_l0_alias"] = views["weight_hh_l0"]
+    torch.save(views, pt_path("rnn_pt_shared_l1_b3"))
+    pt_io("rnn_pt_shared_l1_b3", "rnn", r, B=3, T=6, seed=204)
+
+    # An F64 module: float32-exact weights, stored as float64.
+    lstm = uniform_module(nn.LSTM(4, 8), 205).double()
+    torch.save(lstm.state_dict(), pt_path("lstm_pt_f64_l1_b1"))
+    pt_io("lstm_pt_f64_l1_b1", "lstm", lstm, B=1, T=6, seed=205)
+
+    # What rnnrt refuses, each with advice: a whole pickled module (torch's own class and one of
+    # this script's), the legacy format, a TorchScript archive.
+    g = uniform_module(nn.GRU(3, 4), 206)
+    torch.save(g, pt_path("torch_whole_module"))
+    torch.save(Tagger(), pt_path("torch_whole_custom_module"))
+    torch.save(g.state_dict(), pt_path("torch_legacy"), _use_new_zipfile_serialization=False)
+    torch.jit.script(g).save(pt_path("torch_script"))
+    print("torch.save refusals: torch_whole_module, torch_whole_custom_module, torch_legacy, torch_script")
+
+
 def main():
     torch.set_num_threads(1)
     head = [("head.weight", torch.rand(5, 37)), ("head.bias", torch.rand(5))]
@@ -357,6 +477,8 @@ def write_cells():
     cell_case("gru_cell_nobias_b1", "gru", 13, 37, B=1, T=9, seed=204, bias=False)
     cell_case("lstm_cell_prefixed_b2", "lstm", 13, 37, B=2, T=9, seed=205, prefix="encoder.lstm.")
     plain_relu_case("rnn_relu_plain_l2_b3", 13, 37, L=2, B=3, T=9, seed=206)
+
+    torch_save_cases()
 
 
 if __name__ == "__main__":

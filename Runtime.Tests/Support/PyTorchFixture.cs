@@ -3,14 +3,15 @@ using RnnRuntime.Model;
 namespace RnnRuntime.Tests.Support;
 
 /// <summary>
-/// One case written by Fixtures/make_fixtures.py: the model file and PyTorch's inputs and outputs
+/// One case written by Fixtures/make_fixtures.py: the model file (NAME.safetensors, or NAME.pt written
+/// by torch.save) and PyTorch's inputs and outputs (NAME.io.safetensors)
 /// (float32, plus a float64 recomputation of the same module).
 /// </summary>
 public sealed class PyTorchFixture
 {
     public static string Folder => Path.Combine(AppContext.BaseDirectory, "Fixtures");
 
-    /// <summary>Names of every case present (model files that have an .io companion).</summary>
+    /// <summary>Names of every case present (model files, .safetensors or .pt, that have an .io companion).</summary>
     public static IEnumerable<string> Names =>
         Directory.EnumerateFiles(Folder, "*.io.safetensors")
             .Select(p => Path.GetFileName(p)[..^".io.safetensors".Length])
@@ -30,7 +31,9 @@ public sealed class PyTorchFixture
     public PyTorchFixture(string name)
     {
         Name = name;
-        ModelPath = Path.Combine(Folder, name + ".safetensors");
+        // The model is NAME.safetensors, or NAME.pt for a torch.save case.
+        string pt = Path.Combine(Folder, name + ".pt");
+        ModelPath = File.Exists(pt) ? pt : Path.Combine(Folder, name + ".safetensors");
         ModelBytes = File.ReadAllBytes(ModelPath);
         byte[] io = File.ReadAllBytes(Path.Combine(Folder, name + ".io.safetensors"));
         SafetensorsHeader header = SafetensorsHeader.Parse(io);
@@ -43,7 +46,16 @@ public sealed class PyTorchFixture
             Layers = System.Text.Json.JsonSerializer.Deserialize<string[]>(layers);
         if (header.Metadata.TryGetValue("nonlinearity", out string? n))
             Nonlinearity = n == "relu" ? RnnNonlinearity.Relu : RnnNonlinearity.Tanh;
+        if (header.Metadata.TryGetValue("prefix", out string? prefix))
+            ExpectedPrefix = prefix;
     }
+
+    /// <summary>The module prefix the loader should find, when the io file says (a checkpoint's
+    /// "model_state_dict.lstm"); null where the name says it.</summary>
+    public string? ExpectedPrefix { get; }
+
+    /// <summary>A torch.save case: the model is PyTorch's own zip format.</summary>
+    public bool IsTorchSave => ModelPath.EndsWith(".pt", StringComparison.Ordinal);
 
     /// <summary>The activation a plain state_dict case is loaded with (RnnOptions.Nonlinearity): the file cannot say it.</summary>
     public RnnNonlinearity? Nonlinearity { get; }

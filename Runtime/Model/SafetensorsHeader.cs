@@ -172,9 +172,21 @@ public sealed class SafetensorsHeader
         }
     }
 
-    /// <summary>Reads a tensor as float32, converting F16 and BF16.</summary>
+    /// <summary>Reads a tensor as float32, converting F16, BF16 and F64 (refusing a float64 value that
+    /// overflows float32). Integer and bool tensors are refused by name: weights are floating point.</summary>
     public float[] ReadFloats(ReadOnlySpan<byte> file, SafetensorsTensor t)
     {
+        switch (t.DType)
+        {
+            case "F32" or "F16" or "BF16" or "F64":
+                break;
+            case "BOOL":
+                throw new RnnModelException("dtype BOOL is a bool tensor; weights must be floating point (F32, F16, BF16 or F64)", t.Name);
+            case ['I' or 'U', ..] when ElementSize(t.DType) != 0:
+                throw new RnnModelException($"dtype {t.DType} is an integer tensor; weights must be floating point (F32, F16, BF16 or F64)", t.Name);
+            default:
+                throw new RnnModelException($"dtype {t.DType} is not supported; expected F32, F16, BF16 or F64", t.Name);
+        }
         ReadOnlySpan<byte> bytes = file.Slice((int)(DataStart + t.Begin), (int)(t.End - t.Begin));
         long count = t.ElementCount;
         var result = new float[count];
@@ -191,9 +203,30 @@ public sealed class SafetensorsHeader
                 ReadOnlySpan<ushort> bf = MemoryMarshal.Cast<byte, ushort>(bytes);
                 for (int i = 0; i < result.Length; i++) result[i] = BitConverter.Int32BitsToSingle(bf[i] << 16);
                 break;
-            default:
-                throw new RnnModelException($"dtype {t.DType} is not supported; expected F32, F16 or BF16", t.Name);
+            case "F64":
+                ReadOnlySpan<double> doubles = MemoryMarshal.Cast<byte, double>(bytes);
+                for (int i = 0; i < result.Length; i++)
+                {
+                    float f = (float)doubles[i];
+                    if (float.IsInfinity(f) && double.IsFinite(doubles[i]))
+                        throw new RnnModelException($"F64 value {doubles[i].ToString("R", System.Globalization.CultureInfo.InvariantCulture)} at {Index(i)} overflows float32 (largest {float.MaxValue.ToString("R", System.Globalization.CultureInfo.InvariantCulture)})", t.Name);
+                    result[i] = f;
+                }
+                break;
         }
         return result;
+
+        // [i, j, ...] of flat element i in the tensor's shape.
+        string Index(long flat)
+        {
+            var at = new long[Math.Max(t.Shape.Length, 1)];
+            for (int d = t.Shape.Length - 1; d >= 0; d--)
+            {
+                if (t.Shape[d] == 0) break;
+                at[d] = flat % t.Shape[d];
+                flat /= t.Shape[d];
+            }
+            return "[" + string.Join(", ", at) + "]";
+        }
     }
 }
