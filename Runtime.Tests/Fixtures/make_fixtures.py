@@ -406,6 +406,7 @@ def main():
     net_case("net_options_layers", OptionsLayers, B=2, T=10, seed=105, plain=True)
     net_case("net_odd", Odd, B=3, T=10, seed=106)
     net_case("net_nobias", NoBias, B=1, T=9, seed=107)
+    torch_save_cases()
     write_cells()
 
 
@@ -478,7 +479,6 @@ def write_cells():
     cell_case("lstm_cell_prefixed_b2", "lstm", 13, 37, B=2, T=9, seed=205, prefix="encoder.lstm.")
     plain_relu_case("rnn_relu_plain_l2_b3", 13, 37, L=2, B=3, T=9, seed=206)
 
-    torch_save_cases()
 
 
 if __name__ == "__main__":
