@@ -34,7 +34,7 @@ internal static unsafe class Exports
         }
         catch (Exception e)
         {
-            return (int)LastError.FromException(F, e);
+            return (int)LastError.FromLoadException(F, e);
         }
     }
 
@@ -53,7 +53,7 @@ internal static unsafe class Exports
         }
         catch (Exception e)
         {
-            return (int)LastError.FromException(F, e);
+            return (int)LastError.FromLoadException(F, e);
         }
     }
 
