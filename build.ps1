@@ -1,6 +1,6 @@
 #!/usr/bin/env pwsh
 # One entry point for rnnrt on Windows (and anywhere PowerShell 7 runs). Mirrors build.sh:
-#   ./build.ps1 [run|build|test|bench|publish|gpu-check|fixtures] [args]
+#   ./build.ps1 [run|build|test|bench|publish|gpu-check|fixtures|fuzz] [args]
 # run (default): build, then stream the bundled model through every backend present (the main job)
 # test: the xunit suite (and, where bash and a C compiler exist, the C tests via Runtime.Native/native.sh)
 param(
@@ -93,5 +93,10 @@ switch ($Command) {
         & bash ./build.sh gpu-check @Rest; exit $LASTEXITCODE
     }
     'fixtures' { & /usr/bin/python3 Runtime.Tests/Fixtures/make_fixtures.py @Rest; exit $LASTEXITCODE }
-    default { Fail "unknown command '$Command'; use run, build, test, bench, publish, gpu-check or fixtures" }
+    'fuzz' {
+        # afl++ and SharpFuzz's out-of-process fork server are Linux-only.
+        if (-not $IsLinux) { Fail 'fuzz is Linux-only (afl++); run ./build.sh fuzz [seconds] on Linux' }
+        & bash ./build.sh fuzz @Rest; exit $LASTEXITCODE
+    }
+    default { Fail "unknown command '$Command'; use run, build, test, bench, publish, gpu-check, fixtures or fuzz" }
 }
