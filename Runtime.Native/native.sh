@@ -5,13 +5,16 @@
 #   native.sh publish    NativeAOT builds for x86-64-v3 and x86-64-v4 + the C loader + rnnrt.h
 #                        into artifacts/native/ (librnnrt.so, librnnrt_v3.so, librnnrt_v4.so, include/)
 #   native.sh test       header check (C99 and C++, -Wall -Wextra -Werror), the C tests against the
-#                        PyTorch fixtures, loader failure modes; under valgrind memcheck when present.
+#                        PyTorch fixtures, seeded mutations of the fixtures through rnnrt_model_load_memory,
+#                        loader failure modes; under valgrind memcheck when present.
 #                        Last line: "c-tests: N passed, F failed, S skipped"
 #   native.sh sample     builds and runs samples/stream.c (and samples/stream.py when python3 is there)
 #   native.sh overhead   rnnrt_session_step from C vs RnnSession.Step from C#, GRU hidden 64, batch 1
 #
 # Environment: CC (default cc), RNNRT_FIXTURES (default Runtime.Tests/Fixtures),
-# RNNRT_NO_VALGRIND=1 (skip memcheck), RNNRT_REPUBLISH=1 (publish even if up to date).
+# RNNRT_NO_VALGRIND=1 (skip memcheck), RNNRT_REPUBLISH=1 (publish even if up to date),
+# RNNRT_MUTATIONS (mutated loads per fixture in tests/test_mutations.c, default 150),
+# RNNRT_VALGRIND_MUTATIONS (the same under valgrind, default 10).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -161,6 +164,9 @@ cmd_test() {
   run_counted test_rnnrt "$BUILD/test_rnnrt" "$fixtures"
   # The v3 build explicitly (on an AVX-512 machine the line above ran v4).
   run_counted test_rnnrt_v3 env RNNRT_ISA=v3 "$BUILD/test_rnnrt" "$fixtures"
+  # Seeded mutations of every fixture through rnnrt_model_load_memory: RNNRT_OK or RNNRT_FORMAT only.
+  cc_prog "$BUILD/test_mutations" "$HERE/tests/test_mutations.c"
+  run_counted test_mutations "$BUILD/test_mutations" "$fixtures"
 
   # The loader's failure modes: each must turn into a status and a message, never an abort.
   local lone="$BUILD/lone"
@@ -181,6 +187,10 @@ cmd_test() {
     run_counted valgrind valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
       --show-leak-kinds=definite --suppressions="$HERE/tests/nativeaot.supp" --fair-sched=yes \
       "$BUILD/test_rnnrt" "$fixtures"
+    # A few mutations per fixture under memcheck too (a NativeAOT load is slow there).
+    run_counted valgrind_mutations env RNNRT_MUTATIONS="${RNNRT_VALGRIND_MUTATIONS:-10}" valgrind --quiet --error-exitcode=99 \
+      --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --suppressions="$HERE/tests/nativeaot.supp" \
+      --fair-sched=yes "$BUILD/test_mutations" "$fixtures"
   else
     tally "valgrind memcheck (valgrind not installed or RNNRT_NO_VALGRIND=1)" 0 skip
   fi
