@@ -50,6 +50,10 @@ ensure_c_toolchain() {
   command -v cc >/dev/null 2>&1 || apt_install gcc || die "a C compiler (cc) is required for the C library and its tests"
   command -v clang >/dev/null 2>&1 || apt_install clang || true   # NativeAOT links with clang when present
   command -v valgrind >/dev/null 2>&1 || apt_install valgrind || log "valgrind not installed; the C tests will run without memcheck"
+  # clang's sanitizer runtime (for the ASan + UBSan run of the C tests; Debian ships it apart from clang).
+  if command -v clang >/dev/null 2>&1 && ! printf 'int main(void) { return 0; }\n' | clang -x c - -fsanitize=address,undefined -o /dev/null >/dev/null 2>&1; then
+    apt_install "libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev" || log "clang cannot link -fsanitize=address here; the sanitizer run uses gcc or is skipped"
+  fi
   # NativeAOT links against zlib.
   ldconfig -p 2>/dev/null | grep -q 'libz.so ' || apt_install zlib1g-dev || true
 }
