@@ -194,7 +194,7 @@ cmd_fuzz() {
   local status=0
   AFL_SKIP_BIN_CHECK=1 AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 AFL_NO_AFFINITY=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
     AFL_SHUFFLE_QUEUE=1 \
-    nice -n "$nice_level" afl-fuzz -V "$seconds" -i "$FUZZ/seeds" -o "$out" -t "$timeout_ms" -m none \
+    nice -n "$nice_level" afl-fuzz -V "$seconds" -i "$FUZZ/seeds" -o "$out" -t "$timeout_ms" -m none -x Runtime.Tests/Fuzz/safetensors.dict \
       -- dotnet "$FUZZ/bin/RnnRuntime.Fuzz.dll" > "$FUZZ/afl.log" 2>&1 || status=$?
   local stats="$out/default/fuzzer_stats"
   if [ ! -f "$stats" ]; then tail -n 30 "$FUZZ/afl.log" >&2; die "afl-fuzz did not start (exit $status); its log is artifacts/fuzz/afl.log"; fi
