@@ -36,6 +36,15 @@ public class LoaderMutationTests
         try
         {
             using RnnModel m = RnnModel.Load(bytes, Ref);
+            // A model that loaded is usable: one step from the zero state gives finite outputs.
+            if (m.NumDirections == 1)
+            {
+                using RnnSession s = m.CreateSession();
+                var y = new float[m.OutputSize];
+                s.Step(new float[m.InputSize], y);
+                if (!y.All(float.IsFinite))
+                    throw new Xunit.Sdk.XunitException($"{what}: the model loaded but a step from zero gave non-finite outputs");
+            }
             return Outcome.Loaded;
         }
         catch (RnnModelException e)

@@ -218,7 +218,32 @@ int main(int argc, char** argv) {
             rnnrt_status st = rnnrt_model_load_memory(b.data, b.len, "reference", &m);
             const char* msg = rnnrt_last_error();
             total++;
-            if (st == RNNRT_OK && m != NULL) { loaded++; rnnrt_model_free(m); }
+            if (st == RNNRT_OK && m != NULL) {
+                /* A model that loaded is usable: a session and, when unidirectional, one step. */
+                struct rnnrt_model_info info;
+                info.struct_size = sizeof info;
+                rnnrt_session* s = NULL;
+                rnnrt_status used = rnnrt_model_info(m, &info);
+                if (used == RNNRT_OK) used = rnnrt_session_create(m, 1, &s);
+                if (used == RNNRT_OK && info.num_directions == 1) {
+                    float* x = calloc((size_t)info.input_size, sizeof(float));
+                    float* y = calloc((size_t)info.output_size, sizeof(float));
+                    used = rnnrt_session_step(s, x, (size_t)info.input_size, y, (size_t)info.output_size);
+                    free(x);
+                    free(y);
+                }
+                rnnrt_session_free(s);
+                rnnrt_model_free(m);
+                if (used == RNNRT_OK) loaded++;
+                else {
+                    broken++;
+                    if (broken <= 20)
+                        fprintf(stderr, "FAILED: RNNRT_MUTATION_SEED=%u RNNRT_MUTATION_CASE=%s:%d [%s]: loaded, but using it returned %d: %s\n",
+                                seed, names[f], i, what, (int)used, rnnrt_last_error());
+                }
+                free(b.data);
+                continue;
+            }
             else if (st == RNNRT_FORMAT && m == NULL && strncmp(msg, "rnnrt_model_load_memory: ", 25) == 0 && msg[25] != '\0') rejected++;
             else {
                 broken++;
