@@ -24,13 +24,14 @@ internal static class Program
         {
             using var buffer = new MemoryStream();
             stream.CopyTo(buffer);
-            LoadOne(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+            _ = LoadOne(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
         });
         return 0;
     }
 
-    /// <summary>The property: loads, or throws RnnModelException with a message; nothing else.</summary>
-    private static void LoadOne(ReadOnlySpan<byte> file)
+    /// <summary>The property: loads, or throws RnnModelException with a message; nothing else.
+    /// Returns what happened, for --check.</summary>
+    private static string LoadOne(ReadOnlySpan<byte> file)
     {
         try
         {
@@ -43,9 +44,11 @@ internal static class Program
                 var y = new float[model.OutputSize];
                 session.Step(x, y);
             }
+            return $"loaded: {model.Cell}, input {model.InputSize}, hidden {model.HiddenSize}, {model.NumLayers} layer(s) x {model.NumDirections}";
         }
         catch (RnnModelException e) when (!string.IsNullOrWhiteSpace(e.Message))
         {
+            return "rejected: " + e.Message;
         }
     }
 
@@ -57,8 +60,7 @@ internal static class Program
             byte[] bytes = File.ReadAllBytes(path);
             try
             {
-                LoadOne(bytes);
-                Console.WriteLine($"ok        {path}");
+                Console.WriteLine($"ok        {path}: {LoadOne(bytes)}");
             }
             catch (Exception e)
             {
