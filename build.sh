@@ -191,11 +191,12 @@ cmd_fuzz() {
   local out="$FUZZ/out"
   if [ -d "$out" ]; then rm -rf "$out.prev"; mv "$out" "$out.prev"; fi
   log "afl-fuzz for $seconds s (nice $nice_level, $timeout_ms ms per input) on $(ls "$FUZZ/seeds" | wc -l) seeds; output in artifacts/fuzz/out"
-  local status=0
+  local status=0 dotnet_bin
+  dotnet_bin=$(command -v dotnet)   # afl-cmin wants a path, not a name
   AFL_SKIP_BIN_CHECK=1 AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 AFL_NO_AFFINITY=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
     AFL_SHUFFLE_QUEUE=1 \
     nice -n "$nice_level" afl-fuzz -V "$seconds" -i "$FUZZ/seeds" -o "$out" -t "$timeout_ms" -m none -x Runtime.Tests/Fuzz/safetensors.dict \
-      -- dotnet "$FUZZ/bin/RnnRuntime.Fuzz.dll" > "$FUZZ/afl.log" 2>&1 || status=$?
+      -- "$dotnet_bin" "$FUZZ/bin/RnnRuntime.Fuzz.dll" > "$FUZZ/afl.log" 2>&1 || status=$?
   local stats="$out/default/fuzzer_stats"
   if [ ! -f "$stats" ]; then tail -n 30 "$FUZZ/afl.log" >&2; die "afl-fuzz did not start (exit $status); its log is artifacts/fuzz/afl.log"; fi
   # Findings: crashes (any exception but RnnModelException, or a crash of the runtime) and hangs,
@@ -213,7 +214,8 @@ cmd_fuzz() {
     log "afl-cmin: minimising the queue into artifacts/fuzz/cmin"
     rm -rf "$FUZZ/cmin"
     AFL_SKIP_BIN_CHECK=1 nice -n "$nice_level" afl-cmin -i "$out/default/queue" -o "$FUZZ/cmin" -t "$timeout_ms" -m none \
-      -- dotnet "$FUZZ/bin/RnnRuntime.Fuzz.dll" > "$FUZZ/cmin.log" 2>&1 || log "afl-cmin failed; see artifacts/fuzz/cmin.log"
+      -- "$dotnet_bin" "$FUZZ/bin/RnnRuntime.Fuzz.dll" > "$FUZZ/cmin.log" 2>&1 || log "afl-cmin failed; see artifacts/fuzz/cmin.log"
+    [ -d "$FUZZ/cmin" ] && log "afl-cmin: $(ls "$FUZZ/cmin" | wc -l) files, $(du -sh "$FUZZ/cmin" | cut -f1) in artifacts/fuzz/cmin ($(grep -oE 'Found [0-9]+ unique tuples' "$FUZZ/cmin.log" | head -n 1))"
   fi
   echo "fuzz: $(fuzz_stat run_time "$stats") s, $(fuzz_stat execs_done "$stats") execs ($(fuzz_stat execs_per_sec "$stats")/s)," \
        "corpus $(fuzz_stat corpus_count "$stats") paths, coverage $(fuzz_stat bitmap_cvg "$stats") of the map," \
