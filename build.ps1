@@ -1,6 +1,6 @@
 #!/usr/bin/env pwsh
 # One entry point for rnnrt on Windows (and anywhere PowerShell 7 runs). Mirrors build.sh:
-#   ./build.ps1 [run|build|test|bench|publish|pack|gpu-check|fixtures] [args]
+#   ./build.ps1 [run|build|test|bench|publish|pack|gpu-check|fixtures|fuzz] [args]
 # run (default): build, then stream the bundled model (or run PATH [--batch B] [--steps N]: yours) through every backend present
 # pack: the NuGet package, artifacts/nuget/RnnRuntime.<version>.nupkg and .snupkg
 # test: the xunit suite (and, where bash and a C compiler exist, the C tests via Runtime.Native/native.sh)
@@ -102,5 +102,10 @@ switch ($Command) {
         & bash ./build.sh gpu-check @Rest; exit $LASTEXITCODE
     }
     'fixtures' { & /usr/bin/python3 Runtime.Tests/Fixtures/make_fixtures.py @Rest; exit $LASTEXITCODE }
-    default { Fail "unknown command '$Command'; use run, build, test, bench, publish, pack, gpu-check or fixtures" }
+    'fuzz' {
+        # afl++ and SharpFuzz's out-of-process fork server are Linux-only.
+        if (-not $IsLinux) { Fail 'fuzz is Linux-only (afl++); run ./build.sh fuzz [seconds] on Linux' }
+        & bash ./build.sh fuzz @Rest; exit $LASTEXITCODE
+    }
+    default { Fail "unknown command '$Command'; use run, build, test, bench, publish, pack, gpu-check, fixtures or fuzz" }
 }

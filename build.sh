@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One entry point for rnnrt on Linux/macOS. Usage: ./build.sh [run|build|test|bench|publish|pack|install|set-version|gpu-check|fixtures|soak] [args]
+# One entry point for rnnrt on Linux/macOS. Usage: ./build.sh [run|build|test|bench|publish|pack|install|set-version|gpu-check|fixtures|soak|fuzz] [args]
 #   (no argument)  restore, build, run the main job (stream the bundled model through every backend)
 #   run [PATH] [--batch B] [--steps N]  the main job on your own .safetensors model (any RNN/GRU/LSTM
 #                  state_dict; a bidirectional one is timed with whole-sequence runs)
@@ -16,6 +16,10 @@
 #                  package's pyproject.toml when there is one (the tests fail when they disagree)
 #   gpu-check      self-contained OpenCL check program into artifacts/gpu-check
 #   fixtures       regenerate the PyTorch fixtures (needs Debian's python3-torch; never run by CI)
+#   fuzz [seconds] coverage-guided fuzzing of the model loader (afl++ + SharpFuzz, Linux only; default 60 s):
+#                  seeds from the fixtures and Runtime.Tests/Fuzz/corpus, findings into artifacts/fuzz/findings;
+#                  FUZZ_TIMEOUT_MS (per input, default 2000), FUZZ_NICE (default 19), FUZZ_CMIN=1 (minimise the queue
+#                  into artifacts/fuzz/cmin afterwards). Exit 1 when something was found.
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -58,6 +62,10 @@ ensure_c_toolchain() {
   # The install tests build the README's C snippet with pkg-config and with CMake.
   command -v pkg-config >/dev/null 2>&1 || apt_install pkg-config || log "pkg-config not installed; its install test will be skipped"
   command -v cmake >/dev/null 2>&1 || apt_install cmake make || log "cmake not installed; its install test will be skipped"
+  # clang's sanitizer runtime (for the ASan + UBSan run of the C tests; Debian ships it apart from clang).
+  if command -v clang >/dev/null 2>&1 && ! printf 'int main(void) { return 0; }\n' | clang -x c - -fsanitize=address,undefined -o /dev/null >/dev/null 2>&1; then
+    apt_install "libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev" || log "clang cannot link -fsanitize=address here; the sanitizer run uses gcc or is skipped"
+  fi
   # NativeAOT links against zlib.
   ldconfig -p 2>/dev/null | grep -q 'libz.so ' || apt_install zlib1g-dev || true
 }
@@ -222,6 +230,82 @@ cmd_fixtures() {
   /usr/bin/python3 Runtime.Tests/Fixtures/make_fixtures.py "$@"
 }
 
+FUZZ=$ROOT/artifacts/fuzz
+ensure_fuzz_tools() {
+  command -v afl-fuzz >/dev/null 2>&1 || apt_install afl++ || die "afl-fuzz is required (apt-get install afl++)"
+  if [ ! -x "$FUZZ/tools/sharpfuzz" ]; then
+    log "installing the SharpFuzz.CommandLine dotnet tool (2.3.0) into artifacts/fuzz/tools"
+    dotnet tool install SharpFuzz.CommandLine --version 2.3.0 --tool-path "$FUZZ/tools" >/dev/null \
+      || die "could not install the SharpFuzz.CommandLine dotnet tool from NuGet"
+  fi
+}
+
+# Publishes the harness and instruments RnnRuntime.dll in it (a fresh folder: instrumenting twice fails).
+# artifacts/fuzz/plain keeps an uninstrumented copy: instrumented code runs only under afl-fuzz (it
+# writes to afl++'s shared memory), so findings are replayed with the plain one (--check FILE...).
+build_fuzz_harness() {
+  log "publishing the fuzz harness (Runtime.Tests/Fuzz) and instrumenting RnnRuntime.dll"
+  rm -rf "$FUZZ/bin" "$FUZZ/plain"
+  dotnet publish Runtime.Tests/Fuzz/Fuzz.csproj -c Release -nologo -v:quiet -clp:ErrorsOnly -o "$FUZZ/bin" >/dev/null
+  cp -r "$FUZZ/bin" "$FUZZ/plain"
+  "$FUZZ/tools/sharpfuzz" "$FUZZ/bin/RnnRuntime.dll" >/dev/null || die "sharpfuzz could not instrument RnnRuntime.dll"
+}
+
+fuzz_stat() { sed -nE "s/^$1 *: *(.*)$/\1/p" "$2" 2>/dev/null | head -n 1; }
+
+cmd_fuzz() {
+  [ "$(uname -s)" = Linux ] || die "fuzz runs on Linux only (afl++)"
+  need_dotnet
+  local seconds=${1:-60}
+  [[ "$seconds" =~ ^[0-9]+$ ]] && [ "$seconds" -gt 0 ] || die "fuzz: seconds must be a positive integer, got '$seconds'"
+  local nice_level=${FUZZ_NICE:-19} timeout_ms=${FUZZ_TIMEOUT_MS:-2000}
+  ensure_fuzz_tools
+  build_fuzz_harness
+  # Seeds: the committed fixtures (model and io files: both are safetensors) up to 128 KiB (afl++ slows
+  # down on big inputs, and what is past the header is plain numbers) and the committed corpus.
+  rm -rf "$FUZZ/seeds"; mkdir -p "$FUZZ/seeds" "$FUZZ/findings"
+  find Runtime.Tests/Fixtures -maxdepth 1 -name '*.safetensors' -size -128k -exec cp {} "$FUZZ/seeds/" \;
+  if [ -d Runtime.Tests/Fuzz/corpus ]; then find Runtime.Tests/Fuzz/corpus -type f -exec cp {} "$FUZZ/seeds/" \; ; fi
+  local out="$FUZZ/out"
+  if [ -d "$out" ]; then rm -rf "$out.prev"; mv "$out" "$out.prev"; fi
+  log "afl-fuzz for $seconds s (nice $nice_level, $timeout_ms ms per input) on $(ls "$FUZZ/seeds" | wc -l) seeds; output in artifacts/fuzz/out"
+  local status=0 dotnet_bin
+  dotnet_bin=$(command -v dotnet)   # afl-cmin wants a path, not a name
+  AFL_SKIP_BIN_CHECK=1 AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 AFL_NO_AFFINITY=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
+    AFL_SHUFFLE_QUEUE=1 \
+    nice -n "$nice_level" afl-fuzz -V "$seconds" -i "$FUZZ/seeds" -o "$out" -t "$timeout_ms" -m none -x Runtime.Tests/Fuzz/safetensors.dict \
+      -- "$dotnet_bin" "$FUZZ/bin/RnnRuntime.Fuzz.dll" > "$FUZZ/afl.log" 2>&1 || status=$?
+  local stats="$out/default/fuzzer_stats"
+  if [ ! -f "$stats" ]; then tail -n 30 "$FUZZ/afl.log" >&2; die "afl-fuzz did not start (exit $status); its log is artifacts/fuzz/afl.log"; fi
+  # Findings: crashes (any exception but RnnModelException, or a crash of the runtime) and hangs,
+  # named by content so that repeated runs do not pile up copies.
+  local found=0 kind f sum
+  for kind in crash hang; do
+    for f in "$out/default/${kind}es"/id* "$out/default/${kind}s"/id*; do
+      [ -f "$f" ] || continue
+      sum=$(sha1sum "$f" | cut -c1-16)
+      cp "$f" "$FUZZ/findings/$kind-$sum"
+      found=$((found + 1))
+    done
+  done
+  if [ "${FUZZ_CMIN:-0}" = 1 ] && command -v afl-cmin >/dev/null 2>&1; then
+    log "afl-cmin: minimising the queue into artifacts/fuzz/cmin"
+    rm -rf "$FUZZ/cmin"
+    AFL_SKIP_BIN_CHECK=1 nice -n "$nice_level" afl-cmin -i "$out/default/queue" -o "$FUZZ/cmin" -t "$timeout_ms" -m none \
+      -- "$dotnet_bin" "$FUZZ/bin/RnnRuntime.Fuzz.dll" > "$FUZZ/cmin.log" 2>&1 || log "afl-cmin failed; see artifacts/fuzz/cmin.log"
+    [ -d "$FUZZ/cmin" ] && log "afl-cmin: $(ls "$FUZZ/cmin" | wc -l) files, $(du -sh "$FUZZ/cmin" | cut -f1) in artifacts/fuzz/cmin ($(grep -oE 'Found [0-9]+ unique tuples' "$FUZZ/cmin.log" | head -n 1))"
+  fi
+  echo "fuzz: $(fuzz_stat run_time "$stats") s, $(fuzz_stat execs_done "$stats") execs ($(fuzz_stat execs_per_sec "$stats")/s)," \
+       "corpus $(fuzz_stat corpus_count "$stats") paths, coverage $(fuzz_stat bitmap_cvg "$stats") of the map," \
+       "$(fuzz_stat saved_crashes "$stats") crashes, $(fuzz_stat saved_hangs "$stats") hangs"
+  if [ "$found" -gt 0 ]; then
+    echo "fuzz: $found finding(s) in artifacts/fuzz/findings; replaying them (uninstrumented):"
+    dotnet "$FUZZ/plain/RnnRuntime.Fuzz.dll" --check "$FUZZ/findings"/* | grep -E '^(ok|BROKEN)' | sed 's/^/  /' || true
+    return 1
+  fi
+  echo "fuzz: no findings"
+}
+
 case "$CMD" in
   run) cmd_run "$@" ;;
   build) build ;;
@@ -239,5 +323,6 @@ case "$CMD" in
     dotnet build Runtime.Bench -c Release -nologo -clp:ErrorsOnly -v:quiet
     dotnet "Runtime.Bench/bin/Release/net10.0/Runtime.Bench.dll" soak "${1:-100000000}"
     native soak "${1:-100000000}" ;;
-  *) die "unknown command '$CMD'; use run, build, test, bench, publish, pack, install, set-version, gpu-check, fixtures or soak" ;;
+  fuzz) cmd_fuzz "$@" ;;
+  *) die "unknown command '$CMD'; use run, build, test, bench, publish, pack, install, set-version, gpu-check, fixtures, soak or fuzz" ;;
 esac

@@ -54,7 +54,7 @@ internal static unsafe class Exports
         }
         catch (Exception e)
         {
-            return (int)LastError.FromException(F, e);
+            return (int)LastError.FromLoadException(F, e);
         }
     }
 
@@ -68,7 +68,7 @@ internal static unsafe class Exports
         }
         catch (Exception e)
         {
-            return (int)LastError.FromException(F, e);
+            return (int)LastError.FromLoadException(F, e);
         }
     }
 
@@ -84,7 +84,7 @@ internal static unsafe class Exports
         }
         catch (Exception e)
         {
-            return (int)LastError.FromException(F, e);
+            return (int)LastError.FromLoadException(F, e);
         }
     }
 
@@ -100,7 +100,7 @@ internal static unsafe class Exports
         }
         catch (Exception e)
         {
-            return (int)LastError.FromException(F, e);
+            return (int)LastError.FromLoadException(F, e);
         }
     }
 

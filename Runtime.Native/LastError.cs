@@ -51,6 +51,22 @@ internal static unsafe class LastError
         return result != OperationStatus.Done;
     }
 
+    /// <summary>
+    /// The status for a failed rnnrt_model_load / rnnrt_model_load_memory. The exports check their own
+    /// pointer arguments; past that the only input is the file, so an exception of the kinds the .NET
+    /// readers throw for bad data (InvalidOperationException, ArgumentException, FormatException,
+    /// OverflowException, JsonException), escaping where the loader should have thrown
+    /// RnnModelException, still means "not a valid model": RNNRT_FORMAT, never RNNRT_INVALID_ARGUMENT
+    /// (rnnrt.h lists that for NULL pointers only). Everything else maps as for any call.
+    /// </summary>
+    public static NativeStatus FromLoadException(string function, Exception e) => e switch
+    {
+        RnnShapeException or ObjectDisposedException => FromException(function, e),
+        InvalidOperationException or ArgumentException or FormatException or OverflowException or System.Text.Json.JsonException
+            => Report(NativeStatus.Format, function, $"the file is not a valid model ({e.GetType().Name}: {e.Message})"),
+        _ => FromException(function, e),
+    };
+
     /// <summary>The status a .NET exception stands for across the C boundary.</summary>
     public static NativeStatus FromException(string function, Exception e)
     {
@@ -65,7 +81,11 @@ internal static unsafe class LastError
             OutOfMemoryException or InsufficientExecutionStackException => NativeStatus.OutOfMemory,
             _ => NativeStatus.Internal,
         };
-        string message = status == NativeStatus.Internal ? $"internal error ({e.GetType().Name}): {e.Message}" : e.Message;
+        return Report(status, function, status == NativeStatus.Internal ? $"internal error ({e.GetType().Name}): {e.Message}" : e.Message);
+    }
+
+    private static NativeStatus Report(NativeStatus status, string function, string message)
+    {
         try
         {
             return Set(status, function, message);

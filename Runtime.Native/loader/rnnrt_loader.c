@@ -74,7 +74,7 @@ static int cpu_level(char* missing, size_t missing_size) {
     unsigned b7 = 0;
     if (__get_cpuid_max(0, NULL) >= 7) { __cpuid_count(7, 0, a, b, c, d); b7 = b; }
     unsigned c81 = 0;
-    if (__get_cpuid_max(0x80000000u, NULL) >= 0x80000001u) { __cpuid(0x80000001u, a, b, c, d); c81 = c; }
+    if ((unsigned)__get_cpuid_max(0x80000000u, NULL) >= 0x80000001u) { __cpuid(0x80000001u, a, b, c, d); c81 = c; }
 
     /* x86-64-v3: AVX, AVX2, BMI1, BMI2, F16C, FMA, LZCNT, MOVBE, and the OS saving ymm state. */
     static const struct { const char* name; int reg; unsigned bit; } v3[] = {

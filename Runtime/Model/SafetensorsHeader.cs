@@ -1,6 +1,9 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace RnnRuntime.Model;
 
@@ -73,6 +76,10 @@ public sealed class SafetensorsHeader
 
         // The header is small; copying it lets JsonDocument own its memory.
         byte[] json = file.Slice(8, (int)headerLength).ToArray();
+        // JSON text is UTF-8 (RFC 8259). The JSON reader does not check the bytes inside strings; they
+        // would fail only later, when a name or value is turned into a .NET string.
+        if (!Utf8.IsValid(json))
+            throw new RnnModelException($"the header is not valid UTF-8: {DescribeInvalidUtf8(json)}");
         JsonDocument doc;
         try
         {
@@ -86,16 +93,21 @@ public sealed class SafetensorsHeader
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw new RnnModelException($"the header must be a JSON object, found {doc.RootElement.ValueKind}");
+            bool sawMetadata = false;
             foreach (JsonProperty prop in doc.RootElement.EnumerateObject())
             {
-                if (prop.Name == "__metadata__")
+                string name = NameOf(prop, "a top-level key");
+                if (name == "__metadata__")
                 {
+                    if (sawMetadata)
+                        throw new RnnModelException("__metadata__ appears twice in the header");
+                    sawMetadata = true;
                     ParseMetadata(prop.Value, metadata);
                     continue;
                 }
-                if (tensors.ContainsKey(prop.Name))
-                    throw new RnnModelException("appears twice in the header", prop.Name);
-                tensors.Add(prop.Name, ParseTensor(prop.Name, prop.Value, dataLength));
+                if (tensors.ContainsKey(name))
+                    throw new RnnModelException("appears twice in the header", name);
+                tensors.Add(name, ParseTensor(name, prop.Value, dataLength));
             }
         }
         CheckNoOverlap(tensors.Values);
@@ -108,24 +120,89 @@ public sealed class SafetensorsHeader
             throw new RnnModelException("__metadata__ must be an object of strings");
         foreach (JsonProperty m in value.EnumerateObject())
         {
+            string key = NameOf(m, "a __metadata__ key");
             if (m.Value.ValueKind != JsonValueKind.String)
-                throw new RnnModelException($"__metadata__ entry '{m.Name}' must be a string, found {m.Value.ValueKind}");
-            metadata[m.Name] = m.Value.GetString()!;
+                throw new RnnModelException($"__metadata__ entry '{key}' must be a string, found {m.Value.ValueKind}");
+            if (!metadata.TryAdd(key, TextOf(m.Value, $"__metadata__ entry '{key}'")))
+                throw new RnnModelException($"__metadata__ entry '{key}' appears twice");
         }
+    }
+
+    /// <summary>A property name as a .NET string. Valid UTF-8 can still hold an escape that names half
+    /// of a surrogate pair ("\ud800"), which has no UTF-16 string; the JSON reader throws
+    /// InvalidOperationException for it, and that becomes a model error here.</summary>
+    private static string NameOf(JsonProperty prop, string what)
+    {
+        try
+        {
+            return prop.Name;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new RnnModelException($"the header has {what} that is not valid Unicode (an escape such as \\ud800 names an unpaired surrogate): {Excerpt(prop.ToString())}", null, e);
+        }
+    }
+
+    /// <summary>A string value as a .NET string; see <see cref="NameOf"/>.</summary>
+    private static string TextOf(JsonElement value, string what, string? tensor = null)
+    {
+        try
+        {
+            return value.GetString()!;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new RnnModelException($"{what} is not valid Unicode (an escape such as \\ud800 names an unpaired surrogate): {Excerpt(value.GetRawText())}", tensor, e);
+        }
+    }
+
+    private static string Excerpt(string raw) => raw.Length <= 80 ? raw : raw[..77] + "...";
+
+    /// <summary>Where the first invalid UTF-8 sequence is, for the error message.</summary>
+    private static string DescribeInvalidUtf8(ReadOnlySpan<byte> json)
+    {
+        int offset = 0;
+        while (offset < json.Length)
+        {
+            OperationStatus status = Rune.DecodeFromUtf8(json[offset..], out _, out int consumed);
+            if (status != OperationStatus.Done)
+            {
+                string bytes = Convert.ToHexString(json.Slice(offset, Math.Min(Math.Max(consumed, 1), 4)));
+                return $"bytes 0x{bytes} at header offset {offset} (file offset {offset + 8}) are not a UTF-8 sequence";
+            }
+            offset += consumed;
+        }
+        return "an invalid sequence";
     }
 
     private static SafetensorsTensor ParseTensor(string name, JsonElement value, long dataLength)
     {
         if (value.ValueKind != JsonValueKind.Object)
             throw new RnnModelException("header entry must be an object with dtype, shape and data_offsets", name);
-        if (!value.TryGetProperty("dtype", out JsonElement dtypeEl) || dtypeEl.ValueKind != JsonValueKind.String)
+        // One pass over the keys, by name: JsonElement.TryGetProperty unescapes every key it compares
+        // and would throw InvalidOperationException on one like "\ud800"; NameOf turns that into a
+        // model error. A key given twice is ambiguous (readers differ on which one wins): refused.
+        JsonElement? dtypeKey = null, shapeKey = null, offsetsKey = null;
+        foreach (JsonProperty p in value.EnumerateObject())
+        {
+            string key = NameOf(p, "a key");
+            ref JsonElement? slot = ref dtypeKey;
+            if (key == "dtype") slot = ref dtypeKey;
+            else if (key == "shape") slot = ref shapeKey;
+            else if (key == "data_offsets") slot = ref offsetsKey;
+            else continue;   // other keys are ignored
+            if (slot is not null)
+                throw new RnnModelException($"'{key}' appears twice in the header entry", name);
+            slot = p.Value;
+        }
+        if (dtypeKey is not { ValueKind: JsonValueKind.String } dtypeEl)
             throw new RnnModelException("missing or non-string 'dtype'", name);
-        if (!value.TryGetProperty("shape", out JsonElement shapeEl) || shapeEl.ValueKind != JsonValueKind.Array)
+        if (shapeKey is not { ValueKind: JsonValueKind.Array } shapeEl)
             throw new RnnModelException("missing or non-array 'shape'", name);
-        if (!value.TryGetProperty("data_offsets", out JsonElement offEl) || offEl.ValueKind != JsonValueKind.Array || offEl.GetArrayLength() != 2)
+        if (offsetsKey is not { ValueKind: JsonValueKind.Array } offEl || offEl.GetArrayLength() != 2)
             throw new RnnModelException("'data_offsets' must be an array [begin, end]", name);
 
-        string dtype = dtypeEl.GetString()!;
+        string dtype = TextOf(dtypeEl, "'dtype'", name);
         var shape = new long[shapeEl.GetArrayLength()];
         int i = 0;
         foreach (JsonElement d in shapeEl.EnumerateArray())
