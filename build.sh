@@ -264,7 +264,7 @@ cmd_fuzz() {
   # Seeds: the committed fixtures (model and io files: both are safetensors) up to 128 KiB (afl++ slows
   # down on big inputs, and what is past the header is plain numbers) and the committed corpus.
   rm -rf "$FUZZ/seeds"; mkdir -p "$FUZZ/seeds" "$FUZZ/findings"
-  find Runtime.Tests/Fixtures -maxdepth 1 -name '*.safetensors' -size -128k -exec cp {} "$FUZZ/seeds/" \;
+  find Runtime.Tests/Fixtures -maxdepth 1 \( -name '*.safetensors' -o -name '*.pt' \) -size -128k -exec cp {} "$FUZZ/seeds/" \;
   if [ -d Runtime.Tests/Fuzz/corpus ]; then find Runtime.Tests/Fuzz/corpus -type f -exec cp {} "$FUZZ/seeds/" \; ; fi
   local out="$FUZZ/out"
   if [ -d "$out" ]; then rm -rf "$out.prev"; mv "$out" "$out.prev"; fi

@@ -34,7 +34,10 @@ def names():
 class Fixture:
     def __init__(self, name):
         self.name = name
+        # The model is NAME.safetensors, or NAME.pt for the torch.save cases (PyTorch's own format).
         self.model_path = os.path.join(FIXTURES, name + ".safetensors")
+        if not os.path.exists(self.model_path):
+            self.model_path = os.path.join(FIXTURES, name + ".pt")
         meta, t = read_safetensors(os.path.join(FIXTURES, name + ".io.safetensors"))
         self.layers = json.loads(meta["layers"]) if "layers" in meta else None
         self.nonlinearity = meta.get("nonlinearity")   # a plain ReLU state_dict: the file cannot say it
