@@ -48,7 +48,7 @@ apt_install() {
 
 ensure_opencl() {
   # The OpenCL backend needs an ICD loader and at least one ICD; on a machine without a GPU that is PoCL.
-  if ! ldconfig -p 2>/dev/null | grep -q 'libOpenCL.so.1' || ! ls /etc/OpenCL/vendors/*.icd >/dev/null 2>&1; then
+  if ! ldconfig -p 2>/dev/null | grep 'libOpenCL.so.1' >/dev/null || ! ls /etc/OpenCL/vendors/*.icd >/dev/null 2>&1; then
     log "no OpenCL ICD found; installing pocl-opencl-icd"
     apt_install pocl-opencl-icd ocl-icd-libopencl1 || \
       log "could not install pocl-opencl-icd (need root and apt-get); OpenCL tests will be skipped outside CI"
@@ -67,7 +67,7 @@ ensure_c_toolchain() {
     apt_install "libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev" || log "clang cannot link -fsanitize=address here; the sanitizer run uses gcc or is skipped"
   fi
   # NativeAOT links against zlib.
-  ldconfig -p 2>/dev/null | grep -q 'libz.so ' || apt_install zlib1g-dev || true
+  ldconfig -p 2>/dev/null | grep 'libz.so ' >/dev/null || apt_install zlib1g-dev || true
 }
 
 build() {
