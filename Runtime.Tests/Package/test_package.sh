@@ -60,4 +60,17 @@ grep -q "\"RnnRuntime/$V\"" "$work/out/Consumer.deps.json"; tally "it resolved R
 out=$(cd "$ROOT" && dotnet "$work/out/Consumer.dll" Runtime.Bench/Models/gru_i64_h256.safetensors); st=$?
 echo "$out"
 [ $st = 0 ] && grep -q "RnnRuntime $V.0 " <<<"$out"; tally "it loads the bundled GRU, steps it and matches the reference" $?
+
+# The README's C# block, exactly as printed, as another user's program.
+mkdir -p "$work/readme"
+cp "$HERE/Consumer/Consumer.csproj" "$work/nuget.config" "$work/readme/"
+awk '/^```csharp$/{on=1; next} on && /^```$/{exit} on' "$ROOT/README.md" > "$work/readme/Program.cs"
+if [ -s "$work/readme/Program.cs" ] && ( cd "$work/readme" && NUGET_PACKAGES="$work/packages" dotnet build Consumer.csproj -c Release -nologo \
+    -v:quiet -clp:ErrorsOnly -p:RnnRuntimeVersion="$V" -o "$work/readme/out" ) >&2; then
+  out=$(cd "$ROOT" && dotnet "$work/readme/out/Consumer.dll"); st=$?
+  echo "$out"
+  [ $st = 0 ] && grep -q "5 layers" <<<"$out"; tally "the README's C# block builds against the package and runs" $?
+else
+  tally "the README's C# block builds against the package and runs" 1
+fi
 finish
