@@ -17,7 +17,7 @@ public class NetworkParityTests
     private const double Tolerance = 1e-5;
 
     /// <summary>name -> (file, steps): each network exercises a different path.</summary>
-    public static SyntheticNetwork Network(string name) => name switch
+    internal static SyntheticNetwork Network(string name) => name switch
     {
         // Odd widths, relu fused into a linear epilogue, a ReLU RNN, sigmoid then the input skip.
         "odd" => new SyntheticNetwork(11).Linear("fc_in", 13, 37).Then("relu").Recurrent("rnn", RnnCellKind.Rnn, 37, 37, relu: true)

@@ -10,7 +10,7 @@ namespace RnnRuntime;
 /// session calls Step and Run on it after checking every length and value, so a backend needs no
 /// cast back from a shared base to its own state.
 /// </summary>
-public abstract class RnnState : IDisposable
+internal abstract class RnnState : IDisposable
 {
     private int _disposed;
     private int _leased;
@@ -75,7 +75,7 @@ public abstract class RnnState : IDisposable
 /// State kept in host memory (the reference and CPU backends): one pinned, 64-byte-aligned buffer
 /// rented from <see cref="AlignedBufferPool"/>, in the GetState layout, so Get/SetState are one copy.
 /// </summary>
-public abstract unsafe class HostRnnState : RnnState
+internal abstract unsafe class HostRnnState : RnnState
 {
     protected HostRnnState(RnnModel model, int batchSize) : base(model, batchSize)
     {

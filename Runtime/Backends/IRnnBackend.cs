@@ -5,7 +5,7 @@ namespace RnnRuntime.Backends;
 /// (packs weights, uploads them, compiles kernels); each session then gets a state from it whose Step
 /// and Run compute the whole network without allocating.
 /// </summary>
-public interface IRnnBackend : IDisposable
+internal interface IRnnBackend : IDisposable
 {
     string Name { get; }
 
@@ -14,7 +14,7 @@ public interface IRnnBackend : IDisposable
 }
 
 /// <summary>A model prepared by one backend. Thread-safe; all mutable data lives in the states it makes.</summary>
-public interface IPreparedRnn : IDisposable
+internal interface IPreparedRnn : IDisposable
 {
     /// <summary>Creates the state of one session (every module's h and c, and the backend's scratch), zeroed.</summary>
     RnnState CreateState(int batchSize);

@@ -8,7 +8,7 @@ namespace RnnRuntime.Memory;
 /// Dispose gives it back (and so does the finalizer of one nobody disposed). Not thread-safe: it
 /// belongs to one session.
 /// </summary>
-public sealed unsafe class AlignedBuffer : IDisposable
+internal sealed unsafe class AlignedBuffer : IDisposable
 {
     private float* _pointer;
     private readonly AlignedBufferPool? _pool;

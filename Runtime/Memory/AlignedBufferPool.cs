@@ -10,7 +10,7 @@ namespace RnnRuntime.Memory;
 /// dropping sessions in a loop does not churn native memory. ArrayPool (and CommunityToolkit's
 /// MemoryOwner on top of it) is neither pinned nor aligned, hence this.
 /// </summary>
-public sealed unsafe class AlignedBufferPool
+internal sealed unsafe class AlignedBufferPool
 {
     public const int Alignment = 64;
     private const int MinClassLog2 = 4;            // 16 floats = one cache line

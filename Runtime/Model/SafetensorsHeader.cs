@@ -8,7 +8,7 @@ using System.Text.Unicode;
 namespace RnnRuntime.Model;
 
 /// <summary>One tensor entry of a safetensors header. Offsets are relative to the data section.</summary>
-public sealed record SafetensorsTensor(string Name, string DType, long[] Shape, long Begin, long End)
+internal sealed record SafetensorsTensor(string Name, string DType, long[] Shape, long Begin, long End)
 {
     public long ElementCount
     {
@@ -28,7 +28,7 @@ public sealed record SafetensorsTensor(string Name, string DType, long[] Shape, 
 /// header, then raw little-endian tensor data. Every offset is checked against the real size of the
 /// file before anything is read or allocated for it.
 /// </summary>
-public sealed class SafetensorsHeader
+internal sealed class SafetensorsHeader
 {
     /// <summary>Refuse headers beyond this: no real state_dict needs one, and a hostile length must not
     /// make us allocate.</summary>

@@ -7,7 +7,7 @@ namespace RnnRuntime.Model;
 
 /// <summary>Writes tensors as a safetensors file: float32 ones for tests and benchmarks, any dtype
 /// for the in-memory image of a torch.save file (<see cref="Torch.TorchArchive"/>).</summary>
-public static class SafetensorsWriter
+internal static class SafetensorsWriter
 {
     public static byte[] Write(IEnumerable<(string Name, int[] Shape, float[] Data)> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {

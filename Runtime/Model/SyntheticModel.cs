@@ -7,7 +7,7 @@ namespace RnnRuntime.Model;
 /// so float32 backends can be compared with the double-precision reference (at U(-0.6, 0.6) and hidden 256 the recurrence is chaotic: float32 and float64 drift apart by 2.0 in 200 steps). PyTorch's own
 /// default, k = 1/sqrt(H), would also do; larger scales make the recurrence chaotic.
 /// </summary>
-public static class SyntheticModel
+internal static class SyntheticModel
 {
     public static byte[] Create(RnnCellKind cell, int input, int hidden, int layers = 1, bool bidirectional = false,
         bool bias = true, bool relu = false, int seed = 1, string prefix = "")
@@ -60,7 +60,7 @@ public static class SyntheticModel
 /// without it (a plain state_dict, loaded with <see cref="RnnOptions.Layers"/> = <see cref="LayerNames"/>).
 /// Recurrent weights as <see cref="SyntheticModel"/>; linear weights U(-1/sqrt(in), 1/sqrt(in)), PyTorch's default.
 /// </summary>
-public sealed class SyntheticNetwork(int seed = 1)
+internal sealed class SyntheticNetwork(int seed = 1)
 {
     private readonly Random _rng = new(seed);
     private readonly List<(string, int[], float[])> _tensors = [];

@@ -4,7 +4,7 @@ namespace RnnRuntime.Backends.OpenCL;
 /// Runs models on an OpenCL 1.2 device (a GPU, or a CPU driver such as PoCL) through Silk.NET.OpenCL.
 /// The device is chosen when the backend is made (see <see cref="OpenCLDevices.Select"/>).
 /// </summary>
-public sealed class OpenCLBackend : IRnnBackend
+internal sealed class OpenCLBackend : IRnnBackend
 {
     /// <summary>How much "auto" wants a GPU. CPU OpenCL devices get no rank at all: on a CPU the
     /// SIMD backends are faster than any OpenCL CPU driver, and PoCL must never win over avx2.</summary>

@@ -8,7 +8,7 @@ namespace RnnRuntime.Backends.Reference;
 /// double. Every other backend is tested against it. Keep it simple enough to check by eye; speed is
 /// not its job.
 /// </summary>
-public sealed class ReferenceBackend : IRnnBackend
+internal sealed class ReferenceBackend : IRnnBackend
 {
     public string Name => "reference";
 
