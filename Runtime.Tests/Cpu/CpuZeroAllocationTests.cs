@@ -4,7 +4,7 @@ using RnnRuntime.Tests.Support;
 namespace RnnRuntime.Tests.Cpu;
 
 /// <summary>
-/// Step and Run allocate no managed memory once warm: every cell, both widths, batch 1 and 3,
+/// Step and Run allocate no managed memory once warm: every cell (and an LSTM with proj_size), both widths, batch 1 and 3,
 /// streaming steps, unidirectional and bidirectional sequences. Each width goes through the public
 /// RnnSession where the registry offers it, through its prepared model directly where not.
 /// <para>
@@ -23,14 +23,15 @@ public class CpuZeroAllocationTests
     {
         var data = new TheoryData<string, string>();
         foreach (string w in CpuTestModels.Widths)
-            foreach (string cell in new[] { "rnn", "rnn-relu", "gru", "lstm" })
+            foreach (string cell in new[] { "rnn", "rnn-relu", "gru", "lstm", "lstm-proj" })
                 data.Add(w, cell);
         return data;
     }
 
     private static byte[] Model(string cell, bool bidirectional) => TestModels.Create(
-        cell switch { "gru" => RnnCellKind.Gru, "lstm" => RnnCellKind.Lstm, _ => RnnCellKind.Rnn },
-        input: 11, hidden: 21, layers: 2, bidirectional: bidirectional, relu: cell == "rnn-relu", seed: 3);
+        cell switch { "gru" => RnnCellKind.Gru, "lstm" or "lstm-proj" => RnnCellKind.Lstm, _ => RnnCellKind.Rnn },
+        input: 11, hidden: 21, layers: 2, bidirectional: bidirectional, relu: cell == "rnn-relu", seed: 3,
+        projSize: cell == "lstm-proj" ? 9 : 0);
 
     [Theory]
     [MemberData(nameof(Cases))]
