@@ -101,8 +101,10 @@ __kernel void lstm_step4(STEP_KERNEL_ARGS) { STEP_PROLOGUE(4, 4) LSTM_EPILOGUE }
 
 // The projection of an LSTM with proj_size P, after its step kernel (the in-order queue orders them):
 // h'[b, p] = sum_j W_hr[p, j] h_full[b, j], written to h_next (the buffer the step kernel would have
-// written, (B, P) at h_off) and to the output row. One work-item per (p, b): global (P, B).
-__kernel void lstm_project(__global const float* restrict w_hr, __global const float* restrict h_full,
+// written, (B, P) at h_off) and to the output row. One work-item per (p, b): global (P, B). W_hr is
+// stored transposed, w_hr_t [H, P], so neighbouring work-items read neighbouring floats; h_full[b, j]
+// is the same for the whole row of work-items.
+__kernel void lstm_project(__global const float* restrict w_hr_t, __global const float* restrict h_full,
                            __global float* h_a, __global float* h_b, int h_off,
                            __global float* restrict y, int y_stride, int y_off,
                            int steps, int reverse, int parity0, int step, int batch, int hidden, int proj)
@@ -111,10 +113,9 @@ __kernel void lstm_project(__global const float* restrict w_hr, __global const f
     if (p >= proj || b >= batch) return;
     const int t = step_time(steps, reverse, step);
     const int odd = (parity0 + step) & 1;
-    __global const float* w = w_hr + (size_t)p * hidden;
     __global const float* hf = h_full + (size_t)b * hidden;
     float acc = 0.0f;
-    for (int k = 0; k < hidden; k++) acc = fma(w[k], hf[k], acc);
+    for (int k = 0; k < hidden; k++) acc = fma(w_hr_t[(size_t)k * proj + p], hf[k], acc);
     (odd ? h_a : h_b)[h_off + (size_t)b * proj + p] = acc;
     y[(size_t)(t * batch + b) * y_stride + y_off + p] = acc;
 }

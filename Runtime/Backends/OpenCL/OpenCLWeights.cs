@@ -38,7 +38,7 @@ internal sealed unsafe class OpenCLWeights(OpenCLDeviceContext device)
 /// A recurrent module uploaded to the device: per layer the stacked W_ih of its directions and the
 /// biases folded into the input projection (as the cell's <see cref="CellSpec"/> allows), per layer
 /// and direction W_hh (rows zero-padded to a multiple of 4 floats) and, for GRU, b_hn; for an LSTM
-/// with a projection also W_hr (P, H) as in the file, and W_hh's rows are P (padded) long.
+/// with a projection also W_hr transposed, (H, P), and W_hh's rows are P (padded) long.
 /// </summary>
 internal sealed class OpenCLRecurrentModule
 {
@@ -46,7 +46,7 @@ internal sealed class OpenCLRecurrentModule
     private readonly nint[] _biasInput;  // [L]: (D*G*H)
     private readonly nint[] _weightHh;   // [L*D]: (G*H, Hp)
     private readonly nint[] _biasHn;     // [L*D]: (H), where a hidden bias stays inside a gate (GRU)
-    private readonly nint[] _weightHr;   // [L*D]: (P, H), LSTM projection; empty without one
+    private readonly nint[] _weightHr;   // [L*D]: W_hr^T (H, P), LSTM projection; empty without one
 
     public OpenCLRecurrentModule(RecurrentLayer layer, int module, OpenCLWeights weights, OpenCLDeviceContext device)
     {
@@ -81,7 +81,16 @@ internal sealed class OpenCLRecurrentModule
                 for (int row = 0; row < G * H; row++)
                     w.WeightHh.GetRowSpan(row).CopyTo(whh.AsSpan(row * PaddedHidden));
                 _weightHh[l * D + dir] = weights.Upload(whh);
-                if (w.Hr is WeightTensor hr) _weightHr[l * D + dir] = weights.Upload(hr.Float32Flat);
+                if (w.Hr is WeightTensor hr)
+                {
+                    // Transposed, so that the work-items of neighbouring p read neighbouring floats.
+                    int P = hr.Rows;
+                    var wt = new float[H * P];
+                    ReadOnlySpan<float> src = hr.Float32Flat;
+                    for (int p = 0; p < P; p++)
+                        for (int j = 0; j < H; j++) wt[j * P + p] = src[p * H + j];
+                    _weightHr[l * D + dir] = weights.Upload(wt);
+                }
                 // The step kernels take one inside-gate bias block: GRU's b_hn (gate n).
                 if (insideBias) _biasHn[l * D + dir] = weights.Upload(hiddenSide.AsSpan(layer.Spec.InsideGateFrom * H, H));
             }
