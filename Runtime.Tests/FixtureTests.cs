@@ -21,6 +21,7 @@ public class FixtureTests
             "net_guitarml", "net_denoiser", "net_rtneural", "net_bigru_head", "net_options_layers", "net_odd", "net_nobias",
             "rnn_cell_tanh_b1", "rnn_cell_relu_b3", "gru_cell_b3", "gru_cell_nobias_b1", "lstm_cell_prefixed_b2", "rnn_relu_plain_l2_b3",
             "gru_pt_l1_b1", "lstm_pt_checkpoint_l1_b2", "gru_pt_strided_l2_b1", "rnn_pt_shared_l1_b3", "lstm_pt_f64_l1_b1",
+            "lstm_proj_l2_b3", "lstm_proj_bi_l2_b3", "net_lstm_proj_head",
         ];
         Assert.Equal(expected.Order(), PyTorchFixture.Names);
     }
@@ -51,7 +52,10 @@ public class FixtureTests
         float[] x = f["x"], h0 = f["h0"], y = f["y"];
         Assert.Equal(x.Length, f.Steps * f.Batch * m.InputSize);
         Assert.Equal(y.Length, f.Steps * f.Batch * m.OutputSize);
-        Assert.Equal(h0.Length, m.NumLayers * m.NumDirections * f.Batch * m.HiddenSize);
+        // h is P wide for an LSTM with proj_size P; c stays H wide.
+        Assert.Equal(h0.Length, m.NumLayers * m.NumDirections * f.Batch * (m.ProjSize > 0 ? m.ProjSize : m.HiddenSize));
+        if (f.HasCell) Assert.Equal(f["c0"].Length, m.NumLayers * m.NumDirections * f.Batch * m.HiddenSize);
+        Assert.Equal(name.Contains("_proj_") ? 11 : 0, m.ProjSize);
         Assert.Equal(name.StartsWith("rnn") ? RnnCellKind.Rnn : name.StartsWith("gru") ? RnnCellKind.Gru : RnnCellKind.Lstm, m.Cell);
         Assert.Equal(name.Contains("_bi_"), m.IsBidirectional);
         Assert.Equal(!name.Contains("nobias"), m.HasBias);

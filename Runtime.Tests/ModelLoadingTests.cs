@@ -269,11 +269,60 @@ public class ModelLoadingTests
         Assert.Contains("appears twice", e.Message);
     }
 
+    /// <summary>A 2-layer bidirectional LSTM, input 5, hidden 7, proj_size 3.</summary>
+    private static byte[] ProjectedLstm() => TestModels.Create(RnnCellKind.Lstm, 5, 7, layers: 2, bidirectional: true, projSize: 3);
+
+    private static (string, int[], float[]) Reshaped((string Name, int[] Shape, float[] Data) t, params int[] shape) =>
+        (t.Name, shape, new float[shape.Aggregate(1, (a, b) => a * b)]);
+
     [Fact]
-    public void LstmProjectionsAreRejected()
+    public void LstmProjectionsLoad()
     {
-        var e = Fails(Edit(TestModels.Create(RnnCellKind.Lstm, 3, 4), ts => ts.Append(("weight_hr_l0", new[] { 2, 4 }, new float[8]))));
-        Assert.Contains("proj_size", e.Message);
+        using var m = RnnModel.Load(ProjectedLstm(), Ref);
+        Assert.Equal((RnnCellKind.Lstm, 7, 3, 6), (m.Cell, m.HiddenSize, m.ProjSize, m.OutputSize));
+        Assert.Equal(2 * 2 * 4 * (3 + 7), m.StateLength(4));   // h (L*D, B, P), then c (L*D, B, H)
+        var r = (RecurrentLayer)m.Layers[0];
+        Assert.Equal((3, 3), (r.HiddenWidth, r.Weights(1, 1).ProjSize));
+        Assert.Equal((28, 6), (r.Weights(1, 0).Ih.Rows, r.Weights(1, 0).Ih.Columns));
+        Assert.Equal((28, 3), (r.Weights(0, 1).Hh.Rows, r.Weights(0, 1).Hh.Columns));
+        Assert.Contains("proj 3", m.ToString());
+    }
+
+    [Theory]
+    [InlineData("weight_hr_l0", 7, 7, "weight_hr_l0", "1 <= proj_size < hidden_size")]       // P = H
+    [InlineData("weight_hr_l0", 9, 7, "weight_hr_l0", "1 <= proj_size < hidden_size")]       // P > H
+    [InlineData("weight_hr_l0", 21, 0, "weight_hr_l0", "(proj_size, hidden_size)")]          // 1-D
+    [InlineData("weight_hh_l0", 28, 7, "weight_hh_l0", "(28, 3)")]                            // W_hh (4H, H), not (4H, P)
+    [InlineData("weight_hh_l1_reverse", 28, 4, "weight_hh_l1_reverse", "(28, 3)")]
+    [InlineData("weight_ih_l1", 28, 14, "weight_ih_l1", "(28, 6)")]                           // D*H, not D*P
+    [InlineData("weight_hr_l1", 3, 6, "weight_hr_l1", "(3, 7)")]
+    [InlineData("weight_hr_l0_reverse", 4, 7, "weight_hr_l0_reverse", "(3, 7)")]
+    public void MalformedProjectionsNameTheTensor(string tensor, int rows, int columns, string named, string words)
+    {
+        var e = Fails(Edit(ProjectedLstm(), ts => ts.Select(t => t.Name == tensor ? columns == 0 ? Reshaped(t, rows) : Reshaped(t, rows, columns) : t)));
+        Assert.Equal(named, e.TensorName);
+        Assert.Contains(words, e.Message);
+    }
+
+    [Theory]
+    [InlineData("weight_hr_l1_reverse")]
+    [InlineData("weight_hr_l0")]
+    public void ProjectionsAreEverywhereOrNowhere(string dropped)
+    {
+        var e = Fails(Edit(ProjectedLstm(), ts => ts.Where(t => t.Name != dropped)));
+        Assert.Equal(dropped, e.TensorName);
+        Assert.Contains("weight_hr, or none does", e.Message);
+    }
+
+    [Theory]
+    [InlineData(RnnCellKind.Gru, "a gru")]
+    [InlineData(RnnCellKind.Rnn, "an rnn")]
+    public void OnlyLstmsHaveProjections(RnnCellKind cell, string words)
+    {
+        var e = Fails(Edit(TestModels.Create(cell, 3, 4), ts => ts.Append(("weight_hr_l0", new[] { 2, 4 }, new float[8]))));
+        Assert.Equal("weight_hr_l0", e.TensorName);
+        Assert.Contains("only an LSTM may have a projection", e.Message);
+        Assert.Contains(words, e.Message);
     }
 
     [Fact]

@@ -87,6 +87,8 @@ public sealed class RnnModel : IDisposable
     public RnnNonlinearity Nonlinearity => _first.Nonlinearity;
     /// <summary>Hidden size of the first recurrent module.</summary>
     public int HiddenSize => _first.HiddenSize;
+    /// <summary>proj_size of the first recurrent module (an LSTM whose h is W_hr (o * tanh(c)), P wide); 0 for none.</summary>
+    public int ProjSize => _first.ProjSize;
     /// <summary>Layers of the first recurrent module's stack.</summary>
     public int NumLayers => _first.NumLayers;
     /// <summary>Directions of the first recurrent module.</summary>
@@ -101,7 +103,7 @@ public sealed class RnnModel : IDisposable
     /// <summary>Weights of one layer and direction of the first recurrent module, PyTorch layout.</summary>
     public LayerWeights Weights(int layer, int direction) => _first.Weights(layer, direction);
 
-    /// <summary>Floats in a state of batch size <paramref name="batchSize"/>: each recurrent module's h (L*D, B, H), then c for LSTM, in network order.</summary>
+    /// <summary>Floats in a state of batch size <paramref name="batchSize"/>: each recurrent module's h (L*D, B, H) (P for a projected LSTM), then c (L*D, B, H) for LSTM, in network order.</summary>
     public int StateLength(int batchSize)
     {
         long n = _network.StateFloatsPerItem * batchSize;
@@ -138,7 +140,7 @@ public sealed class RnnModel : IDisposable
         : $"network {string.Join(" -> ", _network.Layers.Select(l => l is RecurrentLayer r ? Describe(r) : l.ToString()))} on {Backend}";
 
     private static string Describe(RecurrentLayer r) =>
-        $"{r.Spec.Name}{(r.Cell == RnnCellKind.Rnn ? "_" + r.Nonlinearity.ToString().ToLowerInvariant() : "")} input {r.InputSize} hidden {r.HiddenSize} layers {r.NumLayers}{(r.NumDirections == 2 ? " bidirectional" : "")}{(r.HasBias ? "" : " no-bias")}";
+        $"{r.Spec.Name}{(r.Cell == RnnCellKind.Rnn ? "_" + r.Nonlinearity.ToString().ToLowerInvariant() : "")} input {r.InputSize} hidden {r.HiddenSize}{(r.ProjSize > 0 ? $" proj {r.ProjSize}" : "")} layers {r.NumLayers}{(r.NumDirections == 2 ? " bidirectional" : "")}{(r.HasBias ? "" : " no-bias")}";
 
     /// <summary>
     /// Ends the model: no session can be created from it, and calls on its sessions are refused with

@@ -127,7 +127,9 @@ public sealed class RnnSession : IDisposable
         new($"{param} has {actual} floats; expected {expected} ({shape})", param);
 
     private string StateShape() => string.Join(", then ", _model.Network.Recurrent.Select(r =>
-        $"{(r.Spec.HasCellState ? "h and c, each " : "h ")}{r.NumLayers * r.NumDirections} x batch {BatchSize} x hidden {r.HiddenSize}"));
+        r.ProjSize > 0
+            ? $"h {r.NumLayers * r.NumDirections} x batch {BatchSize} x proj {r.ProjSize}, then c {r.NumLayers * r.NumDirections} x batch {BatchSize} x hidden {r.HiddenSize}"
+            : $"{(r.Spec.HasCellState ? "h and c, each " : "h ")}{r.NumLayers * r.NumDirections} x batch {BatchSize} x hidden {r.HiddenSize}"));
 
     /// <summary>Opens the gate for one call, or says why not; every Enter that returns is paired with Leave.</summary>
     private RnnState Enter()

@@ -6,7 +6,7 @@ namespace RnnRuntime;
 /// <summary>
 /// The mutable state of one session and the backend's scratch beside it. Its values are the
 /// recurrent modules' states in network order, each h (L*D, B, H) then, for an LSTM, c (L*D, B, H)
-/// (<see cref="RnnNetwork.StateOffset"/>). Made by a backend's prepared model for one batch size; the
+/// (h is (L*D, B, P) for an LSTM with proj_size P) (<see cref="RnnNetwork.StateOffset"/>). Made by a backend's prepared model for one batch size; the
 /// session calls Step and Run on it after checking every length and value, so a backend needs no
 /// cast back from a shared base to its own state.
 /// </summary>
@@ -85,8 +85,8 @@ internal abstract unsafe class HostRnnState : RnnState
     /// <summary>Every module's h and c, in the GetState layout.</summary>
     public AlignedBuffer Values { get; }
 
-    /// <summary>h of recurrent module <paramref name="module"/>, one layer and direction: (B, H).</summary>
-    public Span<float> HiddenOf(int module, int layer, int direction) => new(HiddenPointer(module, layer, direction), BatchSize * Model.Network.Recurrent[module].HiddenSize);
+    /// <summary>h of recurrent module <paramref name="module"/>, one layer and direction: (B, H), or (B, P) with a projection.</summary>
+    public Span<float> HiddenOf(int module, int layer, int direction) => new(HiddenPointer(module, layer, direction), BatchSize * Model.Network.Recurrent[module].HiddenWidth);
 
     /// <summary>c of an LSTM module, one layer and direction: (B, H).</summary>
     public Span<float> CellOf(int module, int layer, int direction) => new(CellPointer(module, layer, direction), BatchSize * Model.Network.Recurrent[module].HiddenSize);
@@ -94,15 +94,17 @@ internal abstract unsafe class HostRnnState : RnnState
     public float* HiddenPointer(int module, int layer, int direction)
     {
         RecurrentLayer r = Model.Network.Recurrent[module];
-        return Values.Pointer + Model.Network.StateOffset(module, BatchSize) + (nint)(layer * r.NumDirections + direction) * BatchSize * r.HiddenSize;
+        return Values.Pointer + Model.Network.StateOffset(module, BatchSize) + (nint)(layer * r.NumDirections + direction) * BatchSize * r.HiddenWidth;
     }
 
-    /// <summary>c of an LSTM module, or null for the other cells.</summary>
+    /// <summary>c of an LSTM module (B, H, after all of the module's h), or null for the other cells.</summary>
     public float* CellPointer(int module, int layer, int direction)
     {
         RecurrentLayer r = Model.Network.Recurrent[module];
         if (!r.Spec.HasCellState) return null;
-        return HiddenPointer(module, layer, direction) + (nint)r.NumLayers * r.NumDirections * BatchSize * r.HiddenSize;
+        return Values.Pointer + Model.Network.StateOffset(module, BatchSize)
+            + (nint)r.NumLayers * r.NumDirections * BatchSize * r.HiddenWidth
+            + (nint)(layer * r.NumDirections + direction) * BatchSize * r.HiddenSize;
     }
 
     public override void Reset() => Values.Clear();

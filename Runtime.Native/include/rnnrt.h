@@ -23,7 +23,8 @@
  *   xs [steps, B, I], ys [steps, B, O]; the state is each recurrent module's h [L*D, B, H] followed,
  *   for an LSTM, by c [L*D, B, H], modules in network order. (B batch, I the network's input size,
  *   O its output size (D*H for a lone recurrent module), H hidden size, L layers, D directions: 1,
- *   or 2 when bidirectional.)
+ *   or 2 when bidirectional.) An LSTM with a projection (PyTorch's proj_size P, tensors weight_hr_l{k})
+ *   has h [L*D, B, P] and c [L*D, B, H], and outputs D*P floats per item: read H for P in h and y.
  * - Every function that can fail returns rnnrt_status. On failure it also sets this thread's message
  *   (rnnrt_last_error) and changes nothing else: outputs other than *out are left untouched and the
  *   session's state is what it was. `*out` handles are set to NULL on failure.
@@ -215,13 +216,14 @@ struct rnnrt_model_info {
     int32_t cell;           /* RNNRT_CELL_RNN, RNNRT_CELL_GRU or RNNRT_CELL_LSTM */
     int32_t nonlinearity;   /* RNNRT_NONLINEARITY_TANH or RNNRT_NONLINEARITY_RELU */
     int32_t input_size;     /* I: floats per batch item in x */
-    int32_t hidden_size;    /* H */
+    int32_t hidden_size;    /* H (an LSTM with proj_size P: still H, the width of c; h is P = output_size / D wide for one module) */
     int32_t num_layers;     /* L */
     int32_t num_directions; /* D: 1, or 2 when bidirectional (then only rnnrt_session_run works) */
-    int32_t output_size;    /* floats per batch item in y: the network's output width (D*H for one module) */
+    int32_t output_size;    /* floats per batch item in y: the network's output width (D*H for one module, D*P with proj_size P) */
     int32_t has_bias;       /* 1 if the model has biases, else 0 */
     int32_t state_size;     /* floats of state per batch item: each recurrent module's L*D*H, twice that
-                               for an LSTM, in network order (the rnnrt_session_get_state layout) */
+                               for an LSTM (L*D*(P + H) with proj_size P), in network order (the
+                               rnnrt_session_get_state layout) */
     char backend[16];       /* NUL-terminated name of the backend that runs it, "auto" resolved */
     int32_t layer_count;    /* layers of the network (1 for a file of one recurrent module) */
 };
@@ -281,7 +283,8 @@ RNNRT_API rnnrt_status rnnrt_session_run(rnnrt_session* s, const float* xs, size
 RNNRT_API rnnrt_status rnnrt_session_reset(rnnrt_session* s);
 
 /*! rnnrt_session_get_state():
- *  Copies the state out: h [L*D, B, H], then for an LSTM c [L*D, B, H]; len = B * info.state_size.
+ *  Copies the state out: h [L*D, B, H] ([L*D, B, P] for an LSTM with proj_size P), then for an LSTM
+ *  c [L*D, B, H]; len = B * info.state_size.
  *  Errors: RNNRT_INVALID_HANDLE, RNNRT_INVALID_ARGUMENT (state NULL), RNNRT_SHAPE_MISMATCH (len). */
 RNNRT_API rnnrt_status rnnrt_session_get_state(const rnnrt_session* s, float* state, size_t len);
 

@@ -64,6 +64,43 @@ public class CpuParityTests
         CheckAgainstReference(file, width, g.Batch, g.Steps, g.Seed, Tolerance, g.ToString());
     }
 
+    /// <summary>
+    /// LSTMs with a projection (proj_size P): h is P wide, c H wide. Awkward pairs: P = 1, P = H - 1,
+    /// P and H on either side of a vector (8 and 16 floats) and of a panel (8 vectors), stacked layers
+    /// (layer k &gt; 0 reads D*P), bidirectional, no bias, batches that are not the tile's.
+    /// </summary>
+    [Theory]
+    [InlineData("avx2", 3, 2, 1, 1, false, true, 1)]
+    [InlineData("avx2", 13, 37, 11, 2, false, true, 3)]
+    [InlineData("avx2", 13, 37, 11, 2, true, true, 3)]
+    [InlineData("avx2", 7, 9, 8, 3, false, false, 2)]
+    [InlineData("avx2", 16, 17, 16, 2, true, true, 5)]
+    [InlineData("avx2", 5, 33, 1, 2, false, true, 4)]
+    [InlineData("avx2", 64, 65, 63, 1, false, true, 7)]
+    [InlineData("avx2", 1, 129, 65, 2, false, true, 2)]
+    [InlineData("avx2", 31, 257, 100, 1, true, false, 1)]
+    [InlineData("avx512", 3, 2, 1, 1, false, true, 1)]
+    [InlineData("avx512", 13, 37, 11, 2, true, true, 3)]
+    [InlineData("avx512", 7, 17, 16, 2, false, false, 5)]
+    [InlineData("avx512", 64, 65, 33, 2, false, true, 2)]
+    [InlineData("avx512", 20, 129, 127, 1, false, true, 6)]
+    public void ProjectedLstmMatchesReference(string width, int input, int hidden, int proj, int layers, bool bidirectional, bool bias, int batch)
+    {
+        byte[] file = TestModels.Create(RnnCellKind.Lstm, input, hidden, layers, bidirectional, bias, seed: hidden * 31 + proj, projSize: proj);
+        CheckAgainstReference(file, width, batch, steps: 7, seed: proj, Tolerance,
+            $"lstm i{input} h{hidden} p{proj} l{layers}{(bidirectional ? " bi" : "")}{(bias ? "" : " no-bias")} b{batch}");
+    }
+
+    /// <summary>A projected LSTM long enough that Run projects its inputs in several chunks, and 1000 steps.</summary>
+    [Theory]
+    [InlineData("avx2")]
+    [InlineData("avx512")]
+    public void ProjectedLstmLongSequenceMatchesReference(string width)
+    {
+        byte[] file = TestModels.Create(RnnCellKind.Lstm, 19, 37, layers: 2, seed: 79, projSize: 13);
+        CheckAgainstReference(file, width, batch: 2, steps: 1000, seed: 80, LongTolerance, "lstm h37 p13 1000 steps");
+    }
+
     /// <summary>Sizes up to 1000 on either side: many panels, several depth blocks, odd tails.</summary>
     [Theory]
     [InlineData("avx2", RnnCellKind.Rnn, 1000, 3, 3)]

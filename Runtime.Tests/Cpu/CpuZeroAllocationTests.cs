@@ -4,14 +4,15 @@ using RnnRuntime.Tests.Support;
 namespace RnnRuntime.Tests.Cpu;
 
 /// <summary>
-/// Step and Run allocate no managed memory once warm: every cell, both widths, batch 1 and 3,
+/// Step and Run allocate no managed memory once warm: every cell (and an LSTM with proj_size), both widths, batch 1 and 3,
 /// streaming steps, unidirectional and bidirectional sequences. Each width goes through the public
 /// RnnSession where the registry offers it, through its prepared model directly where not.
 /// <para>
 /// Runs alone (a collection without parallelization): while other test classes load types and JIT
 /// code on their threads, this thread's allocation counter sometimes moved by a few KiB within 2000
 /// calls, with no GC in between, never when the class ran by itself; the per-thread counter is
-/// only trustworthy in a quiet process.
+/// only trustworthy in a quiet process. Even so, the last case of a full run sometimes sees one
+/// call move it by a few KiB once (see <see cref="Measure"/>), so a dirty window is measured again.
 /// </para>
 /// </summary>
 [Collection(ZeroAllocationCollection.Name)]
@@ -23,14 +24,15 @@ public class CpuZeroAllocationTests
     {
         var data = new TheoryData<string, string>();
         foreach (string w in CpuTestModels.Widths)
-            foreach (string cell in new[] { "rnn", "rnn-relu", "gru", "lstm" })
+            foreach (string cell in new[] { "rnn", "rnn-relu", "gru", "lstm", "lstm-proj" })
                 data.Add(w, cell);
         return data;
     }
 
     private static byte[] Model(string cell, bool bidirectional) => TestModels.Create(
-        cell switch { "gru" => RnnCellKind.Gru, "lstm" => RnnCellKind.Lstm, _ => RnnCellKind.Rnn },
-        input: 11, hidden: 21, layers: 2, bidirectional: bidirectional, relu: cell == "rnn-relu", seed: 3);
+        cell switch { "gru" => RnnCellKind.Gru, "lstm" or "lstm-proj" => RnnCellKind.Lstm, _ => RnnCellKind.Rnn },
+        input: 11, hidden: 21, layers: 2, bidirectional: bidirectional, relu: cell == "rnn-relu", seed: 3,
+        projSize: cell == "lstm-proj" ? 9 : 0);
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -71,10 +73,20 @@ public class CpuZeroAllocationTests
     {
         for (int i = 0; i < 100; i++) call();
         int g0 = GC.CollectionCount(0), g1 = GC.CollectionCount(1), g2 = GC.CollectionCount(2);
+        long first = Window(call), allocated = first;
+        // The full suite's last cases sometimes saw one call, at a random index, move the counter by
+        // 2.5-5.5 KiB (with tiered compilation off too, whichever case ran last, projected or not):
+        // the runtime's, not the call's. Code that allocates per call allocates in every window, so
+        // a second window must be clean.
+        if (first != 0) allocated = Window(call);
+        Assert.True(allocated == 0, $"{what}: {allocated} bytes allocated over {Calls} calls (first window {first}); GCs during: {GC.CollectionCount(0) - g0}/{GC.CollectionCount(1) - g1}/{GC.CollectionCount(2) - g2}");
+        return allocated;
+    }
+
+    private static long Window(Action call)
+    {
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < Calls; i++) call();
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.True(allocated == 0, $"{what}: {allocated} bytes allocated over {Calls} calls; GCs during: {GC.CollectionCount(0) - g0}/{GC.CollectionCount(1) - g1}/{GC.CollectionCount(2) - g2}");
-        return allocated;
+        return GC.GetAllocatedBytesForCurrentThread() - before;
     }
 }

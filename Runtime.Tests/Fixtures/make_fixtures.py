@@ -5,6 +5,7 @@ Run with Debian's interpreter (it owns python3-torch):  ./build.sh fixtures
 For each case, <name>.safetensors is the model (a state_dict exactly as PyTorch names it) and
 <name>.io.safetensors holds float32 tensors:
   x [T,B,I], h0 [L*D,B,H], (c0), y [T,B,D*H], h_n, (c_n)   as computed by PyTorch in float32
+  (an LSTM with proj_size P: h0 and h_n [L*D,B,P], c0 and c_n [L*D,B,H], y [T,B,D*P])
   y64, h_n64, (c_n64)                                      the same module recomputed in float64
 Weights are drawn U(-k, k) with k = 1.5/sqrt(H) so that long sequences stay well-conditioned
 (see DESIGN.md); F16/BF16 cases store rounded weights and compute with exactly those values.
@@ -73,17 +74,19 @@ def save_safetensors(path, tensors, dtype="F32", metadata=None):
             f.write(b)
 
 
-def make_module(cell, I, H, L, bi, bias, relu):
+def make_module(cell, I, H, L, bi, bias, relu, proj=0):
     kw = dict(input_size=I, hidden_size=H, num_layers=L, bidirectional=bi, bias=bias)
+    if proj:
+        kw["proj_size"] = proj
     if cell == "rnn":
         return torch.nn.RNN(nonlinearity="relu" if relu else "tanh", **kw)
     return {"gru": torch.nn.GRU, "lstm": torch.nn.LSTM}[cell](**kw)
 
 
 def case(name, cell, I, H, L=1, bi=False, B=1, T=7, bias=True, relu=False, dtype="F32", prefix="",
-         extra=None, metadata=None, seed=0):
+         extra=None, metadata=None, seed=0, proj=0):
     torch.manual_seed(seed)
-    m = make_module(cell, I, H, L, bi, bias, relu)
+    m = make_module(cell, I, H, L, bi, bias, relu, proj)
     k = 1.5 / math.sqrt(H)
     with torch.no_grad():
         for p in m.parameters():
@@ -95,7 +98,7 @@ def case(name, cell, I, H, L=1, bi=False, B=1, T=7, bias=True, relu=False, dtype
                 p.copy_(p.bfloat16().float())
     D = 2 if bi else 1
     x = torch.rand(T, B, I) * 2 - 1
-    h0 = (torch.rand(L * D, B, H) * 2 - 1) * 0.5
+    h0 = (torch.rand(L * D, B, proj or H) * 2 - 1) * 0.5
     c0 = (torch.rand(L * D, B, H) * 2 - 1) * 0.5
     with torch.no_grad():
         if cell == "lstm":
@@ -117,7 +120,7 @@ def case(name, cell, I, H, L=1, bi=False, B=1, T=7, bias=True, relu=False, dtype
     io += [("y64", y64), ("h_n64", hn64)] + ([("c_n64", cn64)] if cell == "lstm" else [])
     save_safetensors(os.path.join(HERE, name + ".io.safetensors"), io)
     drift = (y.double() - y64).abs().max().item()
-    print(f"{name:28s} {cell} I={I} H={H} L={L} D={D} B={B} T={T} bias={bias} {dtype}: "
+    print(f"{name:28s} {cell} I={I} H={H}{f' P={proj}' if proj else ''} L={L} D={D} B={B} T={T} bias={bias} {dtype}: "
           f"|y32 - y64| max {drift:.2e}")
 
 
@@ -209,6 +212,18 @@ class NoBias(nn.Module):
         return self.fc(y), [s0]
 
 
+class ProjHead(nn.Module):  # an LSTM with proj_size (h is P wide) under a dense head
+    LAYERS = ["lstm", "fc"]
+
+    def __init__(self):
+        super().__init__()
+        self.lstm, self.fc = nn.LSTM(13, 37, num_layers=2, proj_size=11), nn.Linear(11, 5)
+
+    def forward(self, x, s):
+        y, s0 = self.lstm(x, s[0])
+        return self.fc(y), [s0]
+
+
 def flat_state(states):
     """rnnrt's state layout: per recurrent module h (L*D,B,H), then c for an LSTM."""
     return torch.cat([t.reshape(-1) for s in states for t in (s if isinstance(s, tuple) else (s,))])
@@ -229,7 +244,8 @@ def net_case(name, cls, B, T, seed, plain=False):
     state0 = []
     for m in recurrent:
         shape = (m.num_layers * (2 if m.bidirectional else 1), B, m.hidden_size)
-        h0 = (torch.rand(shape) * 2 - 1) * 0.5
+        hshape = shape[:2] + (getattr(m, "proj_size", 0) or m.hidden_size,)   # h is P wide with proj_size
+        h0 = (torch.rand(hshape) * 2 - 1) * 0.5
         state0.append((h0, (torch.rand(shape) * 2 - 1) * 0.5) if isinstance(m, nn.LSTM) else h0)
 
     model = os.path.join(HERE, name + ".safetensors")
@@ -408,6 +424,14 @@ def main():
     net_case("net_nobias", NoBias, B=1, T=9, seed=107)
     torch_save_cases()
     write_cells()
+    write_projections()
+
+
+def write_projections():
+    """LSTMs with proj_size: h (and y per direction) P wide, c H wide; odd sizes."""
+    case("lstm_proj_l2_b3", "lstm", 13, 37, L=2, B=3, T=9, seed=21, proj=11)
+    case("lstm_proj_bi_l2_b3", "lstm", 13, 37, L=2, bi=True, B=3, T=9, seed=22, proj=11)
+    net_case("net_lstm_proj_head", ProjHead, B=3, T=9, seed=108)
 
 
 def cell_case(name, cell, I, H, B, T, seed, bias=True, relu=False, prefix="", say_relu=True):

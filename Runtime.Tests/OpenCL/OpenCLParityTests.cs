@@ -56,6 +56,46 @@ public sealed class OpenCLParityTests(OpenCLDeviceFixture fixture) : IClassFixtu
         OpenCLTestSupport.AssertRunMatchesReference(file, model, batch, steps, seed: hidden + steps, model.ToString());
     }
 
+    /// <summary>LSTMs with a projection (proj_size P; h P wide, c H wide): P = 1 and H - 1, padded widths
+    /// that differ from H's, stacks (layer k &gt; 0 reads D*P), both directions, batches past a step
+    /// work-group's block of 4 with a short last block. Run against reference, and for unidirectional
+    /// models streaming Step against reference's Run.</summary>
+    [Theory]
+    [InlineData(3, 2, 1, 1, false, true, 1, 5)]
+    [InlineData(13, 37, 11, 2, false, true, 3, 9)]
+    [InlineData(13, 37, 11, 2, true, true, 3, 9)]
+    [InlineData(7, 9, 8, 3, false, false, 5, 4)]
+    [InlineData(5, 33, 1, 2, true, true, 6, 7)]
+    [InlineData(64, 65, 63, 1, false, true, 9, 6)]
+    [InlineData(1, 129, 65, 2, false, false, 2, 30)]
+    public void ProjectedLstmMatchesReference(int input, int hidden, int proj, int layers, bool bidirectional, bool bias, int batch, int steps)
+    {
+        OpenCLTestSupport.RequireDevice();
+        byte[] file = TestModels.Create(RnnCellKind.Lstm, input, hidden, layers, bidirectional, bias, seed: hidden * 31 + proj, projSize: proj);
+        using var model = RnnModel.Load(file, OpenCLTestSupport.OpenCL());
+        Assert.Equal("opencl", model.Backend);
+        Assert.Equal(proj, model.ProjSize);
+        OpenCLTestSupport.AssertRunMatchesReference(file, model, batch, steps, seed: proj + steps, model.ToString());
+        if (bidirectional) return;
+
+        using var reference = RnnModel.Load(file, new RnnOptions { Backend = "reference" });
+        using RnnSession expected = reference.CreateSession(batch), actual = model.CreateSession(batch);
+        float[] h0 = TestModels.Inputs(expected.StateLength, proj, 0.5f), xs = TestModels.Inputs(steps * expected.InputLength, proj + 1);
+        expected.SetState(h0);
+        actual.SetState(h0);
+        var ysExpected = new float[steps * expected.OutputLength];
+        var ysActual = new float[ysExpected.Length];
+        expected.Run(xs, steps, ysExpected);
+        int inRow = expected.InputLength, outRow = expected.OutputLength;
+        for (int t = 0; t < steps; t++) actual.Step(xs.AsSpan(t * inRow, inRow), ysActual.AsSpan(t * outRow, outRow));
+        OpenCLTestSupport.AssertClose(ysExpected, ysActual, $"{model}: stepped ys");
+        var stateExpected = new float[expected.StateLength];
+        var stateActual = new float[stateExpected.Length];
+        expected.GetState(stateExpected);
+        actual.GetState(stateActual);
+        OpenCLTestSupport.AssertClose(stateExpected, stateActual, $"{model}: state after stepping");
+    }
+
     /// <summary>Every PyTorch fixture: opencl against PyTorch's own float32 and float64 outputs (Run, and
     /// Step for unidirectional models), and against reference on the fixture's model with batch 1 and 3.</summary>
     [Theory]

@@ -6,8 +6,8 @@ namespace RnnRuntime.Tests.Support;
 public static class TestModels
 {
     public static byte[] Create(RnnCellKind cell, int input, int hidden, int layers = 1, bool bidirectional = false,
-        bool bias = true, bool relu = false, int seed = 1, string prefix = "")
-        => SyntheticModel.Create(cell, input, hidden, layers, bidirectional, bias, relu, seed, prefix);
+        bool bias = true, bool relu = false, int seed = 1, string prefix = "", int projSize = 0)
+        => SyntheticModel.Create(cell, input, hidden, layers, bidirectional, bias, relu, seed, prefix, projSize);
 
     public static float[] Inputs(int count, int seed, float scale = 1f)
     {

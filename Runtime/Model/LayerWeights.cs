@@ -5,14 +5,18 @@ namespace RnnRuntime.Model;
 /// <summary>
 /// The weights of one layer and direction of a recurrent module, in PyTorch's layout: W_ih (G*H, I_k),
 /// W_hh (G*H, H), b_ih and b_hh (G*H), gate blocks in PyTorch order (GRU r,z,n; LSTM i,f,g,o). A module
-/// without biases holds zero biases, which is what PyTorch computes with bias=False.
+/// without biases holds zero biases, which is what PyTorch computes with bias=False. An LSTM with a
+/// projection (PyTorch's proj_size P) also has W_hr (P, H), no bias; its W_hh is then (4H, P) and its
+/// h is h' = W_hr (o * tanh(c')), P wide.
 /// </summary>
 public sealed class LayerWeights
 {
     private readonly float[] _biasIh, _biasHh;
 
-    internal LayerWeights(int layer, int direction, int hiddenSize, WeightTensor weightIh, WeightTensor weightHh, float[] biasIh, float[] biasHh)
+    internal LayerWeights(int layer, int direction, int hiddenSize, WeightTensor weightIh, WeightTensor weightHh, float[] biasIh, float[] biasHh,
+        WeightTensor? weightHr = null)
     {
+        Hr = weightHr;
         Layer = layer;
         Direction = direction;
         HiddenSize = hiddenSize;
@@ -30,11 +34,17 @@ public sealed class LayerWeights
     /// <summary>I_k: the module's input width for layer 0, D*H above.</summary>
     public int InputSize => Ih.Columns;
     public int HiddenSize { get; }
+    /// <summary>P, the rows of W_hr; 0 without a projection.</summary>
+    public int ProjSize => Hr?.Rows ?? 0;
+    /// <summary>The width of h: P with a projection, else H (the columns of W_hh).</summary>
+    public int HiddenWidth => Hr?.Rows ?? HiddenSize;
 
     /// <summary>W_ih with its element type.</summary>
     public WeightTensor Ih { get; }
     /// <summary>W_hh with its element type.</summary>
     public WeightTensor Hh { get; }
+    /// <summary>W_hr (P, H), the LSTM projection, or null without one.</summary>
+    public WeightTensor? Hr { get; }
 
     public ReadOnlySpan2D<float> WeightIh => Ih.Float32;
     public ReadOnlySpan2D<float> WeightHh => Hh.Float32;

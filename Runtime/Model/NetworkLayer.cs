@@ -99,16 +99,18 @@ public sealed class ElementwiseLayer : NetworkLayer
 
 /// <summary>
 /// A whole recurrent module (nn.RNN / nn.GRU / nn.LSTM): L layers of D directions, today's semantics.
-/// Its state is h (L*D, B, H), then c (L*D, B, H) for an LSTM.
+/// Its state is h (L*D, B, H), then c (L*D, B, H) for an LSTM; with a projection (proj_size P, LSTM
+/// only) h is (L*D, B, P) and c stays (L*D, B, H), and the output is D*P wide.
 /// </summary>
 public sealed class RecurrentLayer : NetworkLayer
 {
     private readonly LayerWeights[] _weights;
 
     internal RecurrentLayer(int index, string name, RnnCellKind cell, RnnNonlinearity nonlinearity, int inputSize, int hiddenSize,
-        int numLayers, int numDirections, bool hasBias, LayerWeights[] weights)
-        : base(index, name, inputSize, numDirections * hiddenSize)
+        int numLayers, int numDirections, bool hasBias, LayerWeights[] weights, int projSize = 0)
+        : base(index, name, inputSize, numDirections * (projSize > 0 ? projSize : hiddenSize))
     {
+        ProjSize = projSize;
         Spec = CellSpec.Of(cell);
         Nonlinearity = nonlinearity;
         HiddenSize = hiddenSize;
@@ -124,6 +126,10 @@ public sealed class RecurrentLayer : NetworkLayer
     public RnnNonlinearity Nonlinearity { get; }
     public int InputSize => InputWidth;
     public int HiddenSize { get; }
+    /// <summary>P, PyTorch's proj_size (an LSTM's h = W_hr (o * tanh(c)), P wide); 0 for none.</summary>
+    public int ProjSize { get; }
+    /// <summary>The width of h (and of each direction's output): P with a projection, else H.</summary>
+    public int HiddenWidth => ProjSize > 0 ? ProjSize : HiddenSize;
     public int NumLayers { get; }
     public int NumDirections { get; }
     public bool HasBias { get; }
@@ -135,15 +141,15 @@ public sealed class RecurrentLayer : NetworkLayer
     /// <summary>Weights of one layer and direction.</summary>
     public LayerWeights Weights(int layer, int direction) => _weights[layer * NumDirections + direction];
 
-    /// <summary>Floats of state per batch item: L*D*H for h, as many again for an LSTM's c.</summary>
-    public long StateFloatsPerItem => (Spec.HasCellState ? 2L : 1L) * NumLayers * NumDirections * HiddenSize;
+    /// <summary>Floats of state per batch item: L*D*P (or H) for h, then L*D*H for an LSTM's c.</summary>
+    public long StateFloatsPerItem => (long)NumLayers * NumDirections * (HiddenWidth + (Spec.HasCellState ? HiddenSize : 0));
 
     public long WeightBytes
     {
         get
         {
             long bytes = 0;
-            foreach (LayerWeights w in _weights) bytes += w.Ih.Bytes + w.Hh.Bytes + 4L * 2 * w.Rows;
+            foreach (LayerWeights w in _weights) bytes += w.Ih.Bytes + w.Hh.Bytes + (w.Hr?.Bytes ?? 0) + 4L * 2 * w.Rows;
             return bytes;
         }
     }

@@ -178,6 +178,7 @@ internal static class NetworkLoader
         Check("cell", m.Spec.Name);
         Check("input_size", m.InputSize.ToString(CultureInfo.InvariantCulture));
         Check("hidden_size", m.HiddenSize.ToString(CultureInfo.InvariantCulture));
+        Check("proj_size", m.ProjSize.ToString(CultureInfo.InvariantCulture));
         Check("num_layers", m.NumLayers.ToString(CultureInfo.InvariantCulture));
         Check("bidirectional", m.NumDirections == 2 ? "true" : "false");
     }

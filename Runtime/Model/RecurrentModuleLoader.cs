@@ -18,6 +18,7 @@ internal static partial class RecurrentModuleLoader
     private static partial Regex CellTensorName();
 
     private static readonly string[] Params = ["weight_ih", "weight_hh", "bias_ih", "bias_hh"];
+    private static readonly string[] ParamsWithProjection = ["weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"];
 
     /// <summary>One module's tensors by (parameter, layer, direction); a cell's are layer 0, direction 0.</summary>
     internal sealed class ModuleTensors : Dictionary<(string Param, int Layer, int Dir), SafetensorsTensor>
@@ -73,17 +74,42 @@ internal static partial class RecurrentModuleLoader
         if (tensors.MixedWith is string mixed)
             throw new RnnModelException($"the prefix {Show(prefix)} has both cell tensors (weight_ih, as nn.GRUCell names them) and module tensors (weight_ih_l0, as nn.GRU does); one prefix is one module", mixed);
 
-        if (tensors.Keys.Any(k => k.Param == "weight_hr"))
-            throw new RnnModelException("LSTM projections (proj_size > 0) are not supported", N("weight_hr", 0, 0));
-
-        // Sizes and cell kind from layer 0.
+        // Sizes and cell kind from layer 0. With a projection (PyTorch's proj_size, LSTM only) H and P come
+        // from weight_hr_l0 (P, H) and W_hh is (4H, P).
         SafetensorsTensor hh0 = Require(tensors, ("weight_hh", 0, 0), N("weight_hh", 0, 0), tensors.IsCell);
-        if (hh0.Shape.Length != 2 || hh0.Shape[1] < 1 || hh0.Shape[0] % hh0.Shape[1] != 0)
-            throw new RnnModelException($"shape {hh0.ShapeText} is not (G*hidden, hidden) with G = 1 (RNN), 3 (GRU) or 4 (LSTM)", hh0.Name);
-        if (hh0.Shape[1] > 1 << 16)
-            throw new RnnModelException($"hidden size {hh0.Shape[1]} exceeds the supported maximum of 65536", hh0.Name);
-        int hidden = (int)hh0.Shape[1];
-        long gates = hh0.Shape[0] / hidden;
+        bool projected = tensors.Keys.Any(k => k.Param == "weight_hr");
+        int hidden, proj = 0;
+        long gates;
+        if (projected)
+        {
+            if (!tensors.TryGetValue(("weight_hr", 0, 0), out SafetensorsTensor? hr0))
+                throw new RnnModelException("missing: every layer and direction of an LSTM with projections has weight_hr, or none does", N("weight_hr", 0, 0));
+            if (hr0.Shape.Length != 2 || hr0.Shape[0] < 1 || hr0.Shape[1] <= hr0.Shape[0])
+                throw new RnnModelException($"shape {hr0.ShapeText} is not (proj_size, hidden_size) with 1 <= proj_size < hidden_size, as PyTorch requires of an LSTM projection", hr0.Name);
+            if (hr0.Shape[1] > 1 << 16)
+                throw new RnnModelException($"hidden size {hr0.Shape[1]} exceeds the supported maximum of 65536", hr0.Name);
+            hidden = (int)hr0.Shape[1];
+            proj = (int)hr0.Shape[0];
+            // W_hh of G*H rows with G = 1 or 3, read against weight_hr's H or its own columns: an RNN or GRU.
+            long other = hh0.Shape.Length != 2 || hh0.Shape[0] == 4L * hidden ? 0
+                : hh0.Shape[0] % hidden == 0 && hh0.Shape[0] / hidden is 1 or 3 ? hh0.Shape[0] / hidden
+                : hh0.Shape[1] > 0 && hh0.Shape[0] % hh0.Shape[1] == 0 && hh0.Shape[0] / hh0.Shape[1] is 1 or 3 ? hh0.Shape[0] / hh0.Shape[1] : 0;
+            if (other != 0)
+                throw new RnnModelException($"only an LSTM may have a projection (weight_hr, PyTorch's proj_size), but {hh0.Name} of shape {hh0.ShapeText} is that of {(other == 1 ? "an rnn" : "a gru")}", hr0.Name);
+            if (hh0.Shape.Length != 2 || hh0.Shape[0] != 4L * hidden || hh0.Shape[1] != proj)
+                throw new RnnModelException($"shape {hh0.ShapeText} does not match the expected ({4L * hidden}, {proj}) = (4*hidden, proj_size) of an LSTM whose {hr0.Name} is ({proj}, {hidden})", hh0.Name);
+            gates = 4;
+        }
+        else
+        {
+            if (hh0.Shape.Length != 2 || hh0.Shape[1] < 1 || hh0.Shape[0] % hh0.Shape[1] != 0)
+                throw new RnnModelException($"shape {hh0.ShapeText} is not (G*hidden, hidden) with G = 1 (RNN), 3 (GRU) or 4 (LSTM)", hh0.Name);
+            if (hh0.Shape[1] > 1 << 16)
+                throw new RnnModelException($"hidden size {hh0.Shape[1]} exceeds the supported maximum of 65536", hh0.Name);
+            hidden = (int)hh0.Shape[1];
+            gates = hh0.Shape[0] / hidden;
+        }
+        int width = projected ? proj : hidden;   // h's width
         RnnCellKind cell = gates switch
         {
             1 => RnnCellKind.Rnn,
@@ -92,7 +118,7 @@ internal static partial class RecurrentModuleLoader
             _ => throw new RnnModelException($"shape {hh0.ShapeText} has {gates} gate blocks of {hidden} rows; expected 1 (RNN), 3 (GRU) or 4 (LSTM)", hh0.Name),
         };
         if (expected is RnnCellKind want && want != cell)
-            throw new RnnModelException($"the layer list says {CellSpec.Of(want).Name}, but shape {hh0.ShapeText} is that of a {CellSpec.Of(cell).Name} with hidden size {hidden}", hh0.Name);
+            throw new RnnModelException($"the layer list says {CellSpec.Of(want).Name}, but shape {hh0.ShapeText} is that of a {CellSpec.Of(cell).Name} with hidden size {hidden}{(projected ? $" and proj_size {proj}" : "")}", hh0.Name);
         // A file-wide "nonlinearity" names the activation of the rnn modules; only where it was said of
         // this module (or the file is this one module) is it an error for a GRU or LSTM.
         if (nonlinearity == RnnNonlinearity.Relu && cell != RnnCellKind.Rnn && !fileDefaultIsStrict) nonlinearity = RnnNonlinearity.Tanh;
@@ -116,28 +142,31 @@ internal static partial class RecurrentModuleLoader
         }
         for (int k = 0; k < layers; k++)
             for (int d = 0; d < dirs; d++)
-                foreach (string p in Params)
+                foreach (string p in projected ? ParamsWithProjection : Params)
                 {
                     if (!hasBias && p.StartsWith("bias", StringComparison.Ordinal)) continue;
+                    if (!tensors.ContainsKey((p, k, d)) && p == "weight_hr")
+                        throw new RnnModelException("missing: every layer and direction of an LSTM with projections has weight_hr, or none does", N(p, k, d));
                     if (!tensors.ContainsKey((p, k, d)))
                         throw new RnnModelException($"missing: a {layers}-layer{(dirs == 2 ? " bidirectional" : "")} {CellSpec.Of(cell).Name} needs it (the file has tensors for layer {layers - 1}{(dirs == 2 ? " and _reverse ones" : "")})", N(p, k, d));
                 }
 
-        string what = $"a {CellSpec.Of(cell).Name} with hidden size {hidden}";
+        string what = $"a {CellSpec.Of(cell).Name} with hidden size {hidden}{(projected ? $" and proj_size {proj}" : "")}";
         var result = new LayerWeights[layers * dirs];
         for (int k = 0; k < layers; k++)
         {
-            int inK = k == 0 ? input : dirs * hidden;
+            int inK = k == 0 ? input : dirs * width;
             for (int d = 0; d < dirs; d++)
             {
                 var wih = new WeightTensor(rows, inK, CheckedTensor.Read(file, header, tensors[("weight_ih", k, d)], [rows, inK], what));
-                var whh = new WeightTensor(rows, hidden, CheckedTensor.Read(file, header, tensors[("weight_hh", k, d)], [rows, hidden], what));
+                var whh = new WeightTensor(rows, width, CheckedTensor.Read(file, header, tensors[("weight_hh", k, d)], [rows, width], what));
+                WeightTensor? whr = projected ? new WeightTensor(proj, hidden, CheckedTensor.Read(file, header, tensors[("weight_hr", k, d)], [proj, hidden], what)) : null;
                 float[] bih = hasBias ? CheckedTensor.Read(file, header, tensors[("bias_ih", k, d)], [rows], what) : new float[rows];
                 float[] bhh = hasBias ? CheckedTensor.Read(file, header, tensors[("bias_hh", k, d)], [rows], what) : new float[rows];
-                result[k * dirs + d] = new LayerWeights(k, d, hidden, wih, whh, bih, bhh);
+                result[k * dirs + d] = new LayerWeights(k, d, hidden, wih, whh, bih, bhh, whr);
             }
         }
-        return new RecurrentLayer(index, prefix.TrimEnd('.'), cell, nonlinearity, input, hidden, layers, dirs, hasBias, result) { IsCell = tensors.IsCell };
+        return new RecurrentLayer(index, prefix.TrimEnd('.'), cell, nonlinearity, input, hidden, layers, dirs, hasBias, result, proj) { IsCell = tensors.IsCell };
     }
 
     private static SafetensorsTensor Require(ModuleTensors tensors, (string, int, int) key, string name, bool cell)

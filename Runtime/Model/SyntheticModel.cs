@@ -10,37 +10,43 @@ namespace RnnRuntime.Model;
 internal static class SyntheticModel
 {
     public static byte[] Create(RnnCellKind cell, int input, int hidden, int layers = 1, bool bidirectional = false,
-        bool bias = true, bool relu = false, int seed = 1, string prefix = "")
+        bool bias = true, bool relu = false, int seed = 1, string prefix = "", int projSize = 0)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(input, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(hidden, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(layers, 1);
         var rng = new Random(seed);
         var tensors = new List<(string, int[], float[])>();
-        AddRecurrent(tensors, rng, prefix, cell, input, hidden, layers, bidirectional, bias);
+        AddRecurrent(tensors, rng, prefix, cell, input, hidden, layers, bidirectional, bias, projSize);
         var metadata = relu ? new Dictionary<string, string> { ["nonlinearity"] = "relu" } : null;
         return SafetensorsWriter.Write(tensors, metadata);
     }
 
-    /// <summary>The tensors of one nn.RNN/GRU/LSTM module under <paramref name="prefix"/> ("" or ending in '.').</summary>
+    /// <summary>The tensors of one nn.RNN/GRU/LSTM module under <paramref name="prefix"/> ("" or ending in '.').
+    /// <paramref name="projSize"/> P &gt; 0 (LSTM only, P &lt; H): PyTorch's proj_size, with weight_hr (P, H) after
+    /// each layer and direction's biases, W_hh (4H, P) and layer k &gt; 0's W_ih (4H, D*P).</summary>
     internal static void AddRecurrent(List<(string, int[], float[])> tensors, Random rng, string prefix, RnnCellKind cell,
-        int input, int hidden, int layers, bool bidirectional, bool bias)
+        int input, int hidden, int layers, bool bidirectional, bool bias, int projSize = 0)
     {
+        if (projSize != 0 && (cell != RnnCellKind.Lstm || projSize < 0 || projSize >= hidden))
+            throw new ArgumentOutOfRangeException(nameof(projSize), projSize, "proj_size is for LSTMs only, 0 < proj_size < hidden");
         float k = 1.5f / MathF.Sqrt(hidden);
         int rows = cell.GateCount() * hidden, dirs = bidirectional ? 2 : 1;
+        int h = projSize > 0 ? projSize : hidden;   // h's width
         for (int layer = 0; layer < layers; layer++)
         {
-            int width = layer == 0 ? input : dirs * hidden;
+            int width = layer == 0 ? input : dirs * h;
             for (int dir = 0; dir < dirs; dir++)
             {
                 string suffix = $"_l{layer}{(dir == 1 ? "_reverse" : "")}";
                 tensors.Add((prefix + "weight_ih" + suffix, [rows, width], Uniform(rng, rows * width, k)));
-                tensors.Add((prefix + "weight_hh" + suffix, [rows, hidden], Uniform(rng, rows * hidden, k)));
+                tensors.Add((prefix + "weight_hh" + suffix, [rows, h], Uniform(rng, rows * h, k)));
                 if (bias)
                 {
                     tensors.Add((prefix + "bias_ih" + suffix, [rows], Uniform(rng, rows, k)));
                     tensors.Add((prefix + "bias_hh" + suffix, [rows], Uniform(rng, rows, k)));
                 }
+                if (projSize > 0) tensors.Add((prefix + "weight_hr" + suffix, [projSize, hidden], Uniform(rng, projSize * hidden, k)));
             }
         }
     }
@@ -90,9 +96,9 @@ internal sealed class SyntheticNetwork(int seed = 1)
     }
 
     public SyntheticNetwork Recurrent(string name, RnnCellKind cell, int input, int hidden, int layers = 1, bool bidirectional = false,
-        bool bias = true, bool relu = false)
+        bool bias = true, bool relu = false, int projSize = 0)
     {
-        SyntheticModel.AddRecurrent(_tensors, _rng, name + ".", cell, input, hidden, layers, bidirectional, bias);
+        SyntheticModel.AddRecurrent(_tensors, _rng, name + ".", cell, input, hidden, layers, bidirectional, bias, projSize);
         string nonlinearity = cell == RnnCellKind.Rnn ? $",\"nonlinearity\":\"{(relu ? "relu" : "tanh")}\"" : "";
         _layers.Add($"{{\"kind\":\"{cell.Name()}\",\"prefix\":\"{name}\"{nonlinearity}}}");
         _names.Add(name);

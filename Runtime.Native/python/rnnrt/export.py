@@ -21,7 +21,7 @@ ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid}
 ADD_INPUT = "add_input"
 _RECURRENT = {nn.RNN: "rnn", nn.GRU: "gru", nn.LSTM: "lstm"}
 _CELLS = {nn.RNNCell: "rnn", nn.GRUCell: "gru", nn.LSTMCell: "lstm"}
-_SUPPORTED = ("nn.Linear, nn.RNN, nn.GRU, nn.LSTM (proj_size 0), nn.RNNCell, nn.GRUCell, nn.LSTMCell, "
+_SUPPORTED = ("nn.Linear, nn.RNN, nn.GRU, nn.LSTM (proj_size included), nn.RNNCell, nn.GRUCell, nn.LSTMCell, "
               "nn.Tanh, nn.ReLU, nn.Sigmoid, "
               "nn.Sequential of these; nn.Dropout* and nn.Identity are skipped")
 # Identity at inference: skipped wherever they appear.
@@ -48,8 +48,10 @@ def save(module, path, layers=None):
     names. The module is not modified (its train/eval mode included); rnnrt always computes
     the inference forward, with recurrent modules in the [T, B, features] layout.
 
-    Raises ValueError, naming the layer and why, for: a module type rnnrt does not run, an LSTM
-    with proj_size > 0, a subclass of a supported type (its forward may differ), a name that is
+    An nn.LSTM with proj_size > 0 is written with its weight_hr_l{k} tensors (P, H); its output
+    and h are P wide, its c H wide.
+
+    Raises ValueError, naming the layer and why, for: a module type rnnrt does not run, a subclass of a supported type (its forward may differ), a name that is
     neither a child nor an activation, a child holding tensors the list leaves out, widths that
     do not chain (add_input included), an empty list, a list without a recurrent module,
     non-floating tensors, and tensors other
@@ -169,12 +171,12 @@ def _describe(where, m):
     if t is nn.Linear:
         return "linear", ["weight"] + (["bias"] if m.bias is not None else []), m.in_features, m.out_features
     if t in _RECURRENT:
-        if getattr(m, "proj_size", 0) > 0:
-            raise ValueError(f"{where}: LSTM with proj_size={m.proj_size} is not supported by rnnrt yet")
-        d = 2 if m.bidirectional else 1
+        d, proj = (2 if m.bidirectional else 1), getattr(m, "proj_size", 0)
+        # PyTorch's state_dict order: weight_ih, weight_hh, biases, then weight_hr (proj_size > 0).
         names = [f"{w}_l{k}{s}" for k in range(m.num_layers) for s in ("", "_reverse")[:d]
-                 for w in ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if m.bias else ())]
-        return _RECURRENT[t], names, m.input_size, m.hidden_size * d
+                 for w in ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if m.bias else ())
+                 + (("weight_hr",) if proj > 0 else ())]
+        return _RECURRENT[t], names, m.input_size, (proj if proj > 0 else m.hidden_size) * d
     if t in _CELLS:
         # A cell stepped over time by the caller's loop is a one-layer module: the same tensors
         # without the _l0 suffix, and rnnrt's Step is exactly the cell's forward.

@@ -62,19 +62,25 @@ def run_layers(t, layers, x, state0=None):
             y = nn.functional.linear(y, t[key("weight")], t.get(key("bias")))
         elif kind in ("rnn", "gru", "lstm"):
             w, h = t[key("weight_ih_l0")], t[key("weight_hh_l0")].shape[1]
+            hr = t.get(key("weight_hr_l0"))   # (P, H): an LSTM with proj_size P; W_hh is (4H, P)
+            hidden = hr.shape[1] if hr is not None else h
             depth = sum(1 for n in t if n.startswith(key("weight_ih_l")) and not n.endswith("_reverse"))
             bi = key("weight_ih_l0_reverse") in t
             kw = dict(num_layers=depth, bias=key("bias_ih_l0") in t, bidirectional=bi)
             if kind == "rnn":
                 kw["nonlinearity"] = layer.get("nonlinearity", "tanh")
-            m = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[kind](w.shape[1], h, **kw)
+            if hr is not None:
+                kw["proj_size"] = hr.shape[0]
+            m = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[kind](w.shape[1], hidden, **kw)
             m.load_state_dict({n[len(key("")):]: v for n, v in t.items() if n.startswith(key(""))})
             s0 = None
             if state is not None:
+                # h (L*D, B, P or H), then an LSTM's c (L*D, B, H)
                 shape, count = (depth * (2 if bi else 1), B, h), depth * (2 if bi else 1) * B * h
                 s0 = state[:count].reshape(shape)
                 if kind == "lstm":
-                    s0, state = (s0, state[count:2 * count].reshape(shape)), state[2 * count:]
+                    cshape, ccount = (depth * (2 if bi else 1), B, hidden), depth * (2 if bi else 1) * B * hidden
+                    s0, state = (s0, state[count:count + ccount].reshape(cshape)), state[count + ccount:]
                 else:
                     state = state[count:]
             y, s = m(y, s0)
@@ -256,7 +262,6 @@ REFUSALS = {
     "embedding": (Holder(emb=nn.Embedding(10, 4), gru=nn.GRU(4, 4)), ["emb", "gru"], ["'emb'", "Embedding"]),
     "gelu": (nn.Sequential(nn.Linear(4, 4), nn.GELU()), None, ["'1'", "GELU"]),
     "subclass": (nn.Sequential(MyLinear(4, 4)), None, ["MyLinear", "subclass of nn.Linear"]),
-    "proj_size": (Holder(lstm=nn.LSTM(4, 8, proj_size=2)), ["lstm"], ["'lstm'", "LSTM", "proj_size=2"]),
     "unknown_name": (Holder(fc=nn.Linear(4, 4)), ["fc", "gelu"], ["'gelu'", "neither a child"]),
     "parameter_name": (Holder(fc=nn.Linear(4, 4)), ["fc.weight"], ["'fc.weight'", "neither a child"]),
     "unlisted_child": (Holder(fc=nn.Linear(4, 4), gru=nn.GRU(4, 4)), ["gru"], ["'fc'", "Linear", "list it"]),
@@ -276,6 +281,25 @@ REFUSALS = {
     "weight_norm": (nn.Sequential(_weight_normed()), None, ["'0' (Linear)", "weight_g", "weight norm"]),
     "name_clash": (Holder(tanh=nn.Linear(4, 4)), ["tanh"], ["'tanh'", "Linear", "rename"]),
 }
+
+
+def test_lstm_projection_is_written_and_recomputes(tmp_path):
+    """proj_size > 0: weight_hr_l{k}[_reverse] (P, H) in PyTorch's order, output width D*P, and
+    the file alone reproduces the forward and the state h (L*D, B, P) then c (L*D, B, H)."""
+    torch.manual_seed(3)
+    net, path = Holder(lstm=nn.LSTM(5, 9, num_layers=2, bidirectional=True, proj_size=4), fc=nn.Linear(8, 3)), tmp_path / "p.safetensors"
+    assert rnnrt.save(net, path, layers=["lstm", "fc"]) == [{"kind": "lstm", "prefix": "lstm"}, {"kind": "linear", "prefix": "fc"}]
+    meta, tensors = read_safetensors(path)
+    assert list(tensors) == [f"lstm.{n}" for n in net.lstm.state_dict()] + ["fc.weight", "fc.bias"]
+    assert tensors["lstm.weight_hr_l1_reverse"][1] == [4, 9] and tensors["lstm.weight_hh_l0"][1] == [36, 4]
+    x = torch.randn(6, 2, 5)
+    state0 = torch.randn(4 * 2 * 4 + 4 * 2 * 9)
+    h0, c0 = state0[:32].reshape(4, 2, 4), state0[32:].reshape(4, 2, 9)
+    with torch.no_grad():
+        y_ref, (hn, cn) = net.lstm(x, (h0, c0))
+        y, state_n = run_layers({n: v[2] for n, v in tensors.items()}, network(meta), x, state0)
+        assert torch.allclose(y, net.fc(y_ref), atol=1e-6)
+    assert torch.allclose(state_n, torch.cat([hn.reshape(-1), cn.reshape(-1)]), atol=1e-6)
 
 
 @pytest.mark.parametrize("case", sorted(REFUSALS))

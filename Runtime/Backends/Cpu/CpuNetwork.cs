@@ -66,7 +66,11 @@ internal sealed unsafe class CpuNetwork<S, TV> : IPreparedRnn, ICpuNetwork where
         ColumnFloats = _ops.Max(o => o.Recurrent?.ColumnFloats ?? 0);
         PaddedHidden = _ops.Max(o => o.Recurrent?.PaddedHidden ?? 0);
         LinearColumnFloats = _ops.Max(o => o.Linear?.ColumnFloats ?? 0);
+        ProjectionColumnFloats = _ops.Max(o => o.Recurrent?.ProjectionColumnFloats ?? 0);
     }
+
+    /// <summary>The widest padded row of an LSTM projection's sums (0 without projections).</summary>
+    public int ProjectionColumnFloats { get; }
 
     /// <summary>The widest row of gate sums of any recurrent module.</summary>
     public int ColumnFloats { get; }
@@ -84,7 +88,7 @@ internal sealed unsafe class CpuNetwork<S, TV> : IPreparedRnn, ICpuNetwork where
     internal int ChunkSteps(int batch) => _ops.First(o => o.Recurrent is not null).Recurrent!.ChunkSteps(batch);
 
     public RnnState CreateState(int batchSize) => new CpuState(_model, this, batchSize, ColumnFloats, PaddedHidden,
-        (long)Math.Min(batchSize, CpuLinearLayer<S, TV>.RowBlock) * LinearColumnFloats, S.Count);
+        (long)Math.Min(batchSize, CpuLinearLayer<S, TV>.RowBlock) * LinearColumnFloats, (long)batchSize * ProjectionColumnFloats, S.Count);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Step(CpuState s, ReadOnlySpan<float> x, Span<float> y)

@@ -17,6 +17,13 @@ namespace RnnRuntime.Backends.Cpu;
 /// product over all T*B rows, or over chunks of at least 128 rows when the gate sums of all of them
 /// would pass 2 MiB), then per time step only the recurrent product and epilogue.
 /// </para>
+/// <para>
+/// An LSTM with a projection (proj_size P): W_hh is packed with depth P (h is P wide); the epilogue
+/// writes h_full = o * tanh(c') (H wide, padded) into HNew as without one, then W_hr, packed as a
+/// one-gate matrix (P outputs, depth H), multiplies the B rows of HNew into ProjectionSums, whose
+/// first P floats per row become h and the output row. Which of the two finishes a step is decided
+/// once per step, never per group.
+/// </para>
 /// </summary>
 internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> where TV : struct
 {
@@ -29,13 +36,18 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
     };
 
     protected readonly int _module, _gates, _hidden, _groups, _layers, _directions, _input;
+    /// <summary>h's width: P with a projection, else H.</summary>
+    protected readonly int _width;
     protected readonly PackedMatrix[] _ih, _hh;
+    /// <summary>W_hr per layer and direction (one gate, P outputs, depth H), or null without a projection.</summary>
+    protected readonly PackedMatrix[]? _hr;
 
     protected CpuRecurrentModule(RecurrentLayer layer, int module)
     {
         _module = module;
         _gates = layer.Spec.Gates;
         _hidden = layer.HiddenSize;
+        _width = layer.HiddenWidth;
         _layers = layer.NumLayers;
         _directions = layer.NumDirections;
         _input = layer.InputSize;
@@ -47,6 +59,7 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
         int n = _layers * _directions;
         _ih = new PackedMatrix[n];
         _hh = new PackedMatrix[n];
+        if (layer.ProjSize > 0) _hr = new PackedMatrix[n];
         for (int l = 0; l < _layers; l++)
             for (int d = 0; d < _directions; d++)
             {
@@ -56,8 +69,13 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
                 layer.Spec.FoldBiases(w.BiasIh, w.BiasHh, _hidden, biasX, biasH);
                 _ih[l * _directions + d] = new PackedMatrix(w.Ih, biasX, _gates, _hidden, V);
                 _hh[l * _directions + d] = new PackedMatrix(w.Hh, biasH, _gates, _hidden, V);
+                if (_hr is not null) _hr[l * _directions + d] = new PackedMatrix(w.Hr!, bias: [], gates: 1, hidden: _width, V);
             }
+        ProjectionColumnFloats = _hr is null ? 0 : _hr[0].PaddedColumns * V;
     }
+
+    /// <summary>Floats in one padded row of the projection's sums (0 without a projection).</summary>
+    public int ProjectionColumnFloats { get; }
 
     /// <summary>Floats in one packed row of gate sums: PaddedColumns * V.</summary>
     public int ColumnFloats { get; }
@@ -65,8 +83,8 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
     /// <summary>H rounded up to whole vectors.</summary>
     public int PaddedHidden { get; }
 
-    /// <summary>D*H: floats per row of the module's output.</summary>
-    public int OutputWidth => _directions * _hidden;
+    /// <summary>D*H (D*P with a projection): floats per row of the module's output.</summary>
+    public int OutputWidth => _directions * _width;
 
     /// <summary>One step for B rows: x (B, I) with row stride xStride -> y (B, H) dense.</summary>
     public abstract void Step(CpuState s, float* x, nint xStride, float* y, bool mirror);
@@ -89,6 +107,7 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
     {
         foreach (PackedMatrix? m in _ih) m?.Dispose();
         foreach (PackedMatrix? m in _hh) m?.Dispose();
+        if (_hr is not null) foreach (PackedMatrix? m in _hr) m?.Dispose();
     }
 
     private sealed class Specialised<TCell>(RecurrentLayer layer, int module) : CpuRecurrentModule<S, TV>(layer, module)
@@ -105,9 +124,9 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
             {
                 float* h = s.HiddenPointer(_module, l, 0);
                 float* c = s.CellPointer(_module, l, 0);
-                CellStep(s, _ih[l], input, inStride, gx, _hh[l], h, c, l == _layers - 1 ? y : null, _hidden, mirror);
+                CellStep(s, _ih[l], input, inStride, gx, _hh[l], _hr?[l], h, c, l == _layers - 1 ? y : null, _width, mirror);
                 input = h;
-                inStride = _hidden;
+                inStride = _width;
             }
         }
 
@@ -116,7 +135,7 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
         {
             int B = s.BatchSize, D = _directions;
             long rows = (long)steps * B;
-            nint outWidth = D * _hidden, cf = ColumnFloats;
+            nint outWidth = D * _width, cf = ColumnFloats;
             int chunk = ChunkSteps(B);
             float* gx = s.Gx((long)Math.Min(steps, chunk) * B * cf);
             float* input = xs;
@@ -127,6 +146,7 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
                 for (int d = 0; d < D; d++)
                 {
                     PackedMatrix ih = _ih[l * D + d], hh = _hh[l * D + d];
+                    PackedMatrix? hr = _hr?[l * D + d];
                     float* h = s.HiddenPointer(_module, l, d);
                     float* c = s.CellPointer(_module, l, d);
                     for (int i0 = 0; i0 < steps; i0 += chunk)
@@ -140,7 +160,7 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
                         for (int i = i0; i < i0 + n; i++)
                         {
                             nint t = d == 0 ? i : steps - 1 - i;
-                            CellStep(s, null, null, 0, gx + (t - first) * B * cf, hh, h, c, output + t * B * outWidth + d * _hidden, outWidth, mirror: (i & 1) != 0);
+                            CellStep(s, null, null, 0, gx + (t - first) * B * cf, hh, hr, h, c, output + t * B * outWidth + d * _width, outWidth, mirror: (i & 1) != 0);
                         }
                     }
                 }
@@ -154,7 +174,8 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
         /// unless <paramref name="ih"/> is null: Run has it already) and gh = W_hh h (+ b_hn), panel by
         /// panel; each group of units is finished by the cell epilogue as soon as both products hold its
         /// G columns. Then h takes the new values and, when <paramref name="output"/> is not null, so do
-        /// the output rows.
+        /// the output rows; with a projection (<paramref name="hr"/> not null) the new values are
+        /// W_hr h_full, h_full being what the epilogue left in HNew.
         /// <para>
         /// Mirrored steps walk the weights backwards (W_hh from its last panel down, then W_ih), so the
         /// bytes a step reads first are the ones the previous step read last: when the weights are a
@@ -163,10 +184,10 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
         /// </para>
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void CellStep(CpuState s, PackedMatrix? ih, float* x, nint xStride, float* gx, PackedMatrix hh, float* h, float* c,
+        private void CellStep(CpuState s, PackedMatrix? ih, float* x, nint xStride, float* gx, PackedMatrix hh, PackedMatrix? hr, float* h, float* c,
             float* output, nint outStride, bool mirror)
         {
-            int B = s.BatchSize, H = _hidden;
+            int B = s.BatchSize, H = _hidden, W = _width;
             nint cf = ColumnFloats;
             float* gh = s.Gh.Pointer;
             if (!mirror)
@@ -176,7 +197,7 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
                 int next = 0;
                 for (int p = 0; p < hh.Panels; p++)
                 {
-                    MatMulTile<S, TV>.Panel(hh, p, h, H, B, gh, cf);
+                    MatMulTile<S, TV>.Panel(hh, p, h, W, B, gh, cf);
                     int done = Math.Min(_groups, (p * PackedMatrix.PanelWidth + hh.WidthOf(p)) / _gates);
                     FinishGroups(s, next, done, gx, gh, h, c);
                     next = done;
@@ -187,12 +208,12 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
                 // The same sums in the opposite order: the last product's panels drive the epilogue.
                 PackedMatrix last = ih ?? hh;
                 if (ih is not null)
-                    for (int p = hh.Panels - 1; p >= 0; p--) MatMulTile<S, TV>.Panel(hh, p, h, H, B, gh, cf);
+                    for (int p = hh.Panels - 1; p >= 0; p--) MatMulTile<S, TV>.Panel(hh, p, h, W, B, gh, cf);
                 int lowest = _groups;
                 for (int p = last.Panels - 1; p >= 0; p--)
                 {
                     if (ih is not null) MatMulTile<S, TV>.Panel(ih, p, x, xStride, B, gx, cf);
-                    else MatMulTile<S, TV>.Panel(hh, p, h, H, B, gh, cf);
+                    else MatMulTile<S, TV>.Panel(hh, p, h, W, B, gh, cf);
                     // Groups whose first column is in this panel or later are complete.
                     int from = (p * PackedMatrix.PanelWidth + _gates - 1) / _gates;
                     FinishGroups(s, from, lowest, gx, gh, h, c);
@@ -202,6 +223,20 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
 
             float* hNew = s.HNew.Pointer;
             nint hp = PaddedHidden;
+            if (hr is not null)
+            {
+                // h' = W_hr h_full over the B rows of HNew (depth H: the padding past H is never read).
+                float* sums = s.ProjectionSums.Pointer;
+                nint pcf = ProjectionColumnFloats;
+                for (int p = 0; p < hr.Panels; p++) MatMulTile<S, TV>.Panel(hr, p, hNew, hp, B, sums, pcf);
+                for (int b = 0; b < B; b++)
+                {
+                    var fresh = new ReadOnlySpan<float>(sums + b * pcf, W);
+                    fresh.CopyTo(new Span<float>(h + (nint)b * W, W));
+                    if (output != null) fresh.CopyTo(new Span<float>(output + b * outStride, W));
+                }
+                return;
+            }
             for (int b = 0; b < B; b++)
             {
                 var fresh = new ReadOnlySpan<float>(hNew + b * hp, H);
@@ -230,9 +265,10 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
                         continue;
                     }
                     // The last group is partial: h and c hold only `count` valid floats here, so work on
-                    // padded copies rather than read past the end of the state.
+                    // padded copies rather than read past the end of the state. With a projection h is
+                    // P wide (hb means nothing) and the LSTM epilogue does not read it: copy only c.
                     float* th = s.Tail.Pointer, tc = th + V;
-                    new ReadOnlySpan<float>(hb, count).CopyTo(new Span<float>(th, count));
+                    if (_hr is null) new ReadOnlySpan<float>(hb, count).CopyTo(new Span<float>(th, count));
                     if (cb != null) new ReadOnlySpan<float>(cb, count).CopyTo(new Span<float>(tc, count));
                     TCell.Finish(gx + b * cf + col, gh + b * cf + col, th, tc, hNew + b * hp + unit);
                     if (cb != null) new ReadOnlySpan<float>(tc, count).CopyTo(new Span<float>(cb, count));

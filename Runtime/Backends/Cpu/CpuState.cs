@@ -13,7 +13,7 @@ internal sealed unsafe class CpuState : HostRnnState
     private readonly ICpuNetwork _network;
     private AlignedBuffer _gx, _seq0, _seq1, _between0, _between1, _linear;
 
-    public CpuState(RnnModel model, ICpuNetwork network, int batchSize, int columnFloats, int paddedHidden, long linearSumFloats, int vector)
+    public CpuState(RnnModel model, ICpuNetwork network, int batchSize, int columnFloats, int paddedHidden, long linearSumFloats, long projectionSumFloats, int vector)
         : base(model, batchSize)
     {
         _network = network;
@@ -22,6 +22,7 @@ internal sealed unsafe class CpuState : HostRnnState
         Gh = Rent((long)batchSize * columnFloats);
         HNew = Rent((long)batchSize * paddedHidden);
         Tail = Rent(2 * vector);
+        ProjectionSums = Rent(projectionSumFloats);
         _seq0 = Rent(0);
         _seq1 = Rent(0);
         _between0 = Rent(step);
@@ -41,6 +42,9 @@ internal sealed unsafe class CpuState : HostRnnState
 
     /// <summary>The new h of one step, (B, PaddedHidden), before it replaces h.</summary>
     public AlignedBuffer HNew { get; }
+
+    /// <summary>An LSTM projection's sums W_hr h_full of one step, (B, padded P); empty without projections.</summary>
+    public AlignedBuffer ProjectionSums { get; }
 
     /// <summary>Padded copies of h and c for the last, partial group of units (2 x V floats).</summary>
     public AlignedBuffer Tail { get; }
@@ -88,6 +92,7 @@ internal sealed unsafe class CpuState : HostRnnState
             Gh.Dispose();
             HNew.Dispose();
             Tail.Dispose();
+            ProjectionSums.Dispose();
         }
         base.Dispose(disposing);
     }

@@ -163,7 +163,7 @@ internal sealed unsafe class OpenCLState : RnnState
             nuint bytes = (nuint)(4L * m.StateFloats);
             Check(_cl.EnqueueFillBuffer(_queue, m.H(0), &zero, sizeof(float), 0, bytes, 0, null, null), "clEnqueueFillBuffer");
             Check(_cl.EnqueueFillBuffer(_queue, m.H(1), &zero, sizeof(float), 0, bytes, 0, null, null), "clEnqueueFillBuffer");
-            if (m.C != 0) Check(_cl.EnqueueFillBuffer(_queue, m.C, &zero, sizeof(float), 0, bytes, 0, null, null), "clEnqueueFillBuffer");
+            if (m.C != 0) Check(_cl.EnqueueFillBuffer(_queue, m.C, &zero, sizeof(float), 0, (nuint)(4L * m.CellFloats), 0, null, null), "clEnqueueFillBuffer");
         }
         Check(_cl.Finish(_queue), "clFinish");
     }
@@ -179,7 +179,7 @@ internal sealed unsafe class OpenCLState : RnnState
                 float* at = d + Model.Network.StateOffset(i, BatchSize);
                 nuint bytes = (nuint)(4L * m.StateFloats);
                 Check(_cl.EnqueueReadBuffer(_queue, m.H(_parity), false, 0, bytes, at, 0, null, null), "clEnqueueReadBuffer");
-                if (m.C != 0) Check(_cl.EnqueueReadBuffer(_queue, m.C, false, 0, bytes, at + m.StateFloats, 0, null, null), "clEnqueueReadBuffer");
+                if (m.C != 0) Check(_cl.EnqueueReadBuffer(_queue, m.C, false, 0, (nuint)(4L * m.CellFloats), at + m.StateFloats, 0, null, null), "clEnqueueReadBuffer");
             }
             Check(_cl.Finish(_queue), "clFinish");
         }
@@ -195,7 +195,7 @@ internal sealed unsafe class OpenCLState : RnnState
                 float* at = s + Model.Network.StateOffset(i, BatchSize);
                 nuint bytes = (nuint)(4L * m.StateFloats);
                 Check(_cl.EnqueueWriteBuffer(_queue, m.H(_parity), false, 0, bytes, at, 0, null, null), "clEnqueueWriteBuffer");
-                if (m.C != 0) Check(_cl.EnqueueWriteBuffer(_queue, m.C, false, 0, bytes, at + m.StateFloats, 0, null, null), "clEnqueueWriteBuffer");
+                if (m.C != 0) Check(_cl.EnqueueWriteBuffer(_queue, m.C, false, 0, (nuint)(4L * m.CellFloats), at + m.StateFloats, 0, null, null), "clEnqueueWriteBuffer");
             }
             Check(_cl.Finish(_queue), "clFinish");
         }

@@ -37,7 +37,8 @@ internal sealed unsafe class OpenCLWeights(OpenCLDeviceContext device)
 /// <summary>
 /// A recurrent module uploaded to the device: per layer the stacked W_ih of its directions and the
 /// biases folded into the input projection (as the cell's <see cref="CellSpec"/> allows), per layer
-/// and direction W_hh (rows zero-padded to a multiple of 4 floats) and, for GRU, b_hn.
+/// and direction W_hh (rows zero-padded to a multiple of 4 floats) and, for GRU, b_hn; for an LSTM
+/// with a projection also W_hr transposed, (H, P), and W_hh's rows are P (padded) long.
 /// </summary>
 internal sealed class OpenCLRecurrentModule
 {
@@ -45,13 +46,14 @@ internal sealed class OpenCLRecurrentModule
     private readonly nint[] _biasInput;  // [L]: (D*G*H)
     private readonly nint[] _weightHh;   // [L*D]: (G*H, Hp)
     private readonly nint[] _biasHn;     // [L*D]: (H), where a hidden bias stays inside a gate (GRU)
+    private readonly nint[] _weightHr;   // [L*D]: W_hr^T (H, P), LSTM projection; empty without one
 
     public OpenCLRecurrentModule(RecurrentLayer layer, int module, OpenCLWeights weights, OpenCLDeviceContext device)
     {
         Layer = layer;
         Module = module;
         int L = layer.NumLayers, D = layer.NumDirections, H = layer.HiddenSize, G = layer.Spec.Gates;
-        PaddedHidden = (H + 3) & ~3;
+        PaddedHidden = (layer.HiddenWidth + 3) & ~3;
         // As many batch items per work-group as local memory allows (staged h + reduction), up to
         // the kernel's MAX_BBLOCK.
         MaxBatchBlock = StepLocalBytes(4, device) <= device.StepLocalBytes ? 4 : StepLocalBytes(1, device) <= device.StepLocalBytes ? 1 : 0;
@@ -62,6 +64,7 @@ internal sealed class OpenCLRecurrentModule
         _biasInput = new nint[L];
         _weightHh = new nint[L * D];
         _biasHn = new nint[L * D];
+        _weightHr = layer.ProjSize > 0 ? new nint[L * D] : [];
         bool insideBias = layer.Spec.InsideGateFrom < G;
         for (int l = 0; l < L; l++)
         {
@@ -78,6 +81,16 @@ internal sealed class OpenCLRecurrentModule
                 for (int row = 0; row < G * H; row++)
                     w.WeightHh.GetRowSpan(row).CopyTo(whh.AsSpan(row * PaddedHidden));
                 _weightHh[l * D + dir] = weights.Upload(whh);
+                if (w.Hr is WeightTensor hr)
+                {
+                    // Transposed, so that the work-items of neighbouring p read neighbouring floats.
+                    int P = hr.Rows;
+                    var wt = new float[H * P];
+                    ReadOnlySpan<float> src = hr.Float32Flat;
+                    for (int p = 0; p < P; p++)
+                        for (int j = 0; j < H; j++) wt[j * P + p] = src[p * H + j];
+                    _weightHr[l * D + dir] = weights.Upload(wt);
+                }
                 // The step kernels take one inside-gate bias block: GRU's b_hn (gate n).
                 if (insideBias) _biasHn[l * D + dir] = weights.Upload(hiddenSide.AsSpan(layer.Spec.InsideGateFrom * H, H));
             }
@@ -91,7 +104,7 @@ internal sealed class OpenCLRecurrentModule
     /// <summary>Index among the network's recurrent modules (its state slot).</summary>
     public int Module { get; }
 
-    /// <summary>H rounded up to a multiple of 4: the row stride of the uploaded W_hh.</summary>
+    /// <summary>h's width (H, or P with a projection) rounded up to a multiple of 4: the row stride of the uploaded W_hh.</summary>
     public int PaddedHidden { get; }
 
     /// <summary>Batch items per step work-group (the kernels come for 1 and 4) that fit h in local memory.</summary>
@@ -107,6 +120,7 @@ internal sealed class OpenCLRecurrentModule
     public nint BiasInput(int layer) => _biasInput[layer];
     public nint WeightHh(int layer, int dir) => _weightHh[layer * Layer.NumDirections + dir];
     public nint BiasHn(int layer, int dir) => _biasHn[layer * Layer.NumDirections + dir];
+    public nint WeightHr(int layer, int dir) => _weightHr[layer * Layer.NumDirections + dir];
 
     /// <summary>The step kernel for this cell that handles <paramref name="batchBlock"/> (1 or 4) items per work-group.</summary>
     public string StepKernelName(int batchBlock) => batchBlock == 1 ? Layer.Spec.StepKernel : Layer.Spec.StepKernel + "4";

@@ -1,3 +1,4 @@
+using CommunityToolkit.HighPerformance;
 using RnnRuntime.Model;
 
 namespace RnnRuntime.Backends.Reference;
@@ -6,13 +7,13 @@ namespace RnnRuntime.Backends.Reference;
 internal static class ReferenceRecurrent
 {
     /// <summary>
-    /// xs [T, B, I] -> ys [T, B, D*H] through every layer and direction of module <paramref name="module"/>,
+    /// xs [T, B, I] -> ys [T, B, D*H] (D*P with a projection) through every layer and direction of module <paramref name="module"/>,
     /// from and updating its state; layers between the first and the last write to a and b in turn.
     /// </summary>
     public static void Run(ReferenceState s, RecurrentLayer r, int module, ReadOnlySpan<float> xs, int steps, Span<float> ys, Span<float> a, Span<float> b)
     {
-        int B = s.BatchSize, H = r.HiddenSize, D = r.NumDirections, L = r.NumLayers;
-        int outWidth = D * H, rows = steps * B;
+        int B = s.BatchSize, H = r.HiddenSize, W = r.HiddenWidth, D = r.NumDirections, L = r.NumLayers;
+        int outWidth = D * W, rows = steps * B;
         ReadOnlySpan<float> input = xs;
         int inWidth = r.InputSize;
         for (int layer = 0; layer < L; layer++)
@@ -29,10 +30,10 @@ internal static class ReferenceRecurrent
                     for (int item = 0; item < B; item++)
                     {
                         ReadOnlySpan<float> x = input.Slice((t * B + item) * inWidth, inWidth);
-                        Span<float> hb = h.Slice(item * H, H);
+                        Span<float> hb = h.Slice(item * W, W);
                         Span<float> cb = c.IsEmpty ? default : c.Slice(item * H, H);
                         CellStep(s, r, w, x, hb, cb);
-                        hb.CopyTo(output.Slice((t * B + item) * outWidth + dir * H, H));
+                        hb.CopyTo(output.Slice((t * B + item) * outWidth + dir * W, W));
                     }
                 }
             }
@@ -41,7 +42,8 @@ internal static class ReferenceRecurrent
         }
     }
 
-    /// <summary>One cell update of one batch item: h (and c) are replaced by h' (and c').</summary>
+    /// <summary>One cell update of one batch item: h (and c) are replaced by h' (and c'). With a projection
+    /// h is P wide and h' = W_hr (o * tanh(c')), the H-wide product kept in double.</summary>
     private static void CellStep(ReferenceState s, RecurrentLayer r, LayerWeights w, ReadOnlySpan<float> x, Span<float> h, Span<float> c)
     {
         int H = r.HiddenSize;
@@ -86,6 +88,18 @@ internal static class ReferenceRecurrent
                 break;
         }
 
+        if (w.Hr is WeightTensor hr)
+        {
+            ReadOnlySpan2D<float> whr = hr.Float32;
+            for (int p = 0; p < hr.Rows; p++)
+            {
+                ReadOnlySpan<float> row = whr.GetRowSpan(p);
+                double sum = 0;
+                for (int j = 0; j < H; j++) sum += row[j] * hNew[j];
+                h[p] = (float)sum;
+            }
+            return;
+        }
         for (int j = 0; j < H; j++) h[j] = (float)hNew[j];
     }
 
