@@ -63,6 +63,7 @@ public sealed class RnnModel : IDisposable
         return new RnnModel(NetworkLoader.Load(safetensors, options), options);
     }
 
+    /// <summary>The options it was loaded with.</summary>
     public RnnOptions Options { get; }
 
     /// <summary>The whole network: its layers in forward order and the state layout.</summary>
@@ -124,8 +125,10 @@ public sealed class RnnModel : IDisposable
 
     internal bool IsDisposed => _disposed != 0;
 
+    /// <summary>The largest batch a session may have.</summary>
     public const int MaxBatchSize = 1 << 16;
 
+    /// <summary>A new session of <paramref name="batchSize"/> independent streams, its state zeroed. Any thread may create sessions from one model at once.</summary>
     public RnnSession CreateSession(int batchSize = 1)
     {
         if (batchSize < 1 || batchSize > MaxBatchSize)
@@ -135,6 +138,7 @@ public sealed class RnnModel : IDisposable
         return new RnnSession(this, Prepared.CreateState(batchSize));
     }
 
+    /// <summary>The network (or its one module) and the backend, as in messages.</summary>
     public override string ToString() => _network.Layers.Count == 1
         ? $"{Describe(_first)} on {Backend}"
         : $"network {string.Join(" -> ", _network.Layers.Select(l => l is RecurrentLayer r ? Describe(r) : l.ToString()))} on {Backend}";

@@ -37,5 +37,6 @@ public sealed record RnnOptions
     /// </summary>
     public RnnNonlinearity? Nonlinearity { get; init; }
 
+    /// <summary>Every option at its default.</summary>
     public static RnnOptions Default { get; } = new();
 }

@@ -25,7 +25,9 @@ public sealed class RnnSession : IDisposable
         BatchSize = state.BatchSize;
     }
 
+    /// <summary>The model it runs.</summary>
     public RnnModel Model => _model;
+    /// <summary>B: independent streams in this session.</summary>
     public int BatchSize { get; }
     /// <summary>Floats in one step's input: B*I.</summary>
     public int InputLength => BatchSize * _model.InputSize;
@@ -93,6 +95,7 @@ public sealed class RnnSession : IDisposable
         }
     }
 
+    /// <summary>Copies out the state: each recurrent module's h (L*D, B, H or P), then c for an LSTM, in network order (<see cref="StateLength"/> floats).</summary>
     public void GetState(Span<float> state)
     {
         RnnState s = Enter();
@@ -107,6 +110,7 @@ public sealed class RnnSession : IDisposable
         }
     }
 
+    /// <summary>Replaces the state (layout as <see cref="GetState"/>); every value must be finite.</summary>
     public void SetState(ReadOnlySpan<float> state)
     {
         RnnState s = Enter();

@@ -17,6 +17,7 @@ internal sealed record BackendEntry(
 /// <summary>Which backends this runtime has, which of them run on this machine, and what "auto" picks.</summary>
 public static class BackendRegistry
 {
+    /// <summary>The backend name that picks the fastest backend present here.</summary>
     public const string Auto = "auto";
 
     private static readonly BackendEntry[] Entries =

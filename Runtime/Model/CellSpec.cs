@@ -7,8 +7,11 @@ namespace RnnRuntime.Model;
 /// </summary>
 public sealed class CellSpec
 {
+    /// <summary>nn.RNN: one gate block, no cell state.</summary>
     public static readonly CellSpec Rnn = new(RnnCellKind.Rnn, "rnn", gates: 1, hasCellState: false, insideGateFrom: 1, "rnn_step");
+    /// <summary>nn.GRU: gates r, z, n; b_hn stays inside n.</summary>
     public static readonly CellSpec Gru = new(RnnCellKind.Gru, "gru", gates: 3, hasCellState: false, insideGateFrom: 2, "gru_step");
+    /// <summary>nn.LSTM: gates i, f, g, o and a cell state c.</summary>
     public static readonly CellSpec Lstm = new(RnnCellKind.Lstm, "lstm", gates: 4, hasCellState: true, insideGateFrom: 4, "lstm_step");
 
     private CellSpec(RnnCellKind kind, string name, int gates, bool hasCellState, int insideGateFrom, string stepKernel)
@@ -21,6 +24,7 @@ public sealed class CellSpec
         StepKernel = stepKernel;
     }
 
+    /// <summary>The description of <paramref name="kind"/>.</summary>
     public static CellSpec Of(RnnCellKind kind) => kind switch
     {
         RnnCellKind.Rnn => Rnn,
@@ -29,6 +33,7 @@ public sealed class CellSpec
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a cell kind"),
     };
 
+    /// <summary>The cell kind this describes.</summary>
     public RnnCellKind Kind { get; }
 
     /// <summary>Lower-case name as in messages and layer lists: rnn, gru, lstm.</summary>
@@ -66,5 +71,6 @@ public sealed class CellSpec
         }
     }
 
+    /// <summary>The name: rnn, gru or lstm.</summary>
     public override string ToString() => Name;
 }

@@ -3,7 +3,9 @@ namespace RnnRuntime.Model;
 /// <summary>Reads a tensor as float32 after checking its shape, and refuses non-finite values.</summary>
 internal static class CheckedTensor
 {
-    /// <param name="what">What the shape is expected for, for the message ("a gru with hidden size 37").</param>
+    /// <summary>Tensor <paramref name="t"/> of <paramref name="file"/> (parsed as <paramref name="header"/>), which must have
+    /// shape <paramref name="expected"/>; <paramref name="what"/> is what the shape is expected for, for the message
+    /// ("a gru with hidden size 37").</summary>
     public static float[] Read(ReadOnlySpan<byte> file, SafetensorsHeader header, SafetensorsTensor t, long[] expected, string what)
     {
         if (!t.Shape.AsSpan().SequenceEqual(expected))

@@ -26,6 +26,7 @@ public sealed class LayerWeights
         _biasHh = biasHh;
     }
 
+    /// <summary>Layer k of the stack, from 0.</summary>
     public int Layer { get; }
     /// <summary>0 forward, 1 backward (the <c>_reverse</c> tensors).</summary>
     public int Direction { get; }
@@ -33,6 +34,7 @@ public sealed class LayerWeights
     public int Rows => Hh.Rows;
     /// <summary>I_k: the module's input width for layer 0, D*H above.</summary>
     public int InputSize => Ih.Columns;
+    /// <summary>H: hidden units (the cell state width).</summary>
     public int HiddenSize { get; }
     /// <summary>P, the rows of W_hr; 0 without a projection.</summary>
     public int ProjSize => Hr?.Rows ?? 0;
@@ -46,12 +48,17 @@ public sealed class LayerWeights
     /// <summary>W_hr (P, H), the LSTM projection, or null without one.</summary>
     public WeightTensor? Hr { get; }
 
+    /// <summary>W_ih as float32, (G*H, I_k).</summary>
     public ReadOnlySpan2D<float> WeightIh => Ih.Float32;
+    /// <summary>W_hh as float32, (G*H, H), or (G*H, P) with a projection.</summary>
     public ReadOnlySpan2D<float> WeightHh => Hh.Float32;
+    /// <summary>b_ih, G*H floats (zeros for a module without biases).</summary>
     public ReadOnlySpan<float> BiasIh => _biasIh;
+    /// <summary>b_hh, G*H floats (zeros for a module without biases).</summary>
     public ReadOnlySpan<float> BiasHh => _biasHh;
 
     /// <summary>Row-major flat views, for backends that pack or upload them.</summary>
     public ReadOnlySpan<float> WeightIhFlat => Ih.Float32Flat;
+    /// <summary>W_hh row-major, for backends that pack or upload it.</summary>
     public ReadOnlySpan<float> WeightHhFlat => Hh.Float32Flat;
 }

@@ -33,6 +33,7 @@ public abstract class NetworkLayer
         OutputWidth = outputWidth;
     }
 
+    /// <summary>What the layer is.</summary>
     public abstract LayerKind Kind { get; }
 
     /// <summary>Position in the network, from 0.</summary>
@@ -41,7 +42,9 @@ public abstract class NetworkLayer
     /// <summary>The module prefix of its tensors in the file (linear, recurrent), else its kind name.</summary>
     public string Name { get; }
 
+    /// <summary>Floats per time step and batch item it reads.</summary>
     public int InputWidth { get; }
+    /// <summary>Floats per time step and batch item it writes.</summary>
     public int OutputWidth { get; }
 
     /// <summary>Whether it computes in place on its input (activations, add_input): no weights, same width.</summary>
@@ -50,6 +53,7 @@ public abstract class NetworkLayer
     /// <summary>The layer-list name of the kind: linear, tanh, relu, sigmoid, rnn, gru, lstm, add_input.</summary>
     public string KindName => this is RecurrentLayer r ? r.Spec.Name : NameOf(Kind);
 
+    /// <summary>The layer-list name of <paramref name="kind"/>.</summary>
     public static string NameOf(LayerKind kind) => kind switch
     {
         LayerKind.Linear => "linear",
@@ -61,6 +65,7 @@ public abstract class NetworkLayer
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
+    /// <summary>Kind, module name and widths, as in messages.</summary>
     public override string ToString() =>
         $"{KindName}{(IsElementwise ? "" : $" '{Name}'")} {InputWidth.ToString(CultureInfo.InvariantCulture)} -> {OutputWidth.ToString(CultureInfo.InvariantCulture)}";
 }
@@ -78,9 +83,13 @@ public sealed class LinearLayer : NetworkLayer
         HasBias = hasBias;
     }
 
+    /// <summary>Always <see cref="LayerKind.Linear"/>.</summary>
     public override LayerKind Kind => LayerKind.Linear;
+    /// <summary>W, (out_features, in_features).</summary>
     public WeightTensor Weight { get; }
+    /// <summary>b, out_features floats (zeros without a bias).</summary>
     public ReadOnlySpan<float> Bias => _bias;
+    /// <summary>Whether the file has a bias for it.</summary>
     public bool HasBias { get; }
 }
 
@@ -94,6 +103,7 @@ public sealed class ElementwiseLayer : NetworkLayer
         Kind = kind;
     }
 
+    /// <summary>Tanh, Relu, Sigmoid or AddInput.</summary>
     public override LayerKind Kind { get; }
 }
 
@@ -120,18 +130,27 @@ public sealed class RecurrentLayer : NetworkLayer
         _weights = weights;
     }
 
+    /// <summary>Always <see cref="LayerKind.Recurrent"/>.</summary>
     public override LayerKind Kind => LayerKind.Recurrent;
+    /// <summary>What its cell kind is (gates, cell state, biases kept inside a gate).</summary>
     public CellSpec Spec { get; }
+    /// <summary>RNN, GRU or LSTM.</summary>
     public RnnCellKind Cell => Spec.Kind;
+    /// <summary>The activation of an RNN cell (tanh for GRU and LSTM).</summary>
     public RnnNonlinearity Nonlinearity { get; }
+    /// <summary>I: the module's input width.</summary>
     public int InputSize => InputWidth;
+    /// <summary>H: hidden units per layer and direction.</summary>
     public int HiddenSize { get; }
     /// <summary>P, PyTorch's proj_size (an LSTM's h = W_hr (o * tanh(c)), P wide); 0 for none.</summary>
     public int ProjSize { get; }
     /// <summary>The width of h (and of each direction's output): P with a projection, else H.</summary>
     public int HiddenWidth => ProjSize > 0 ? ProjSize : HiddenSize;
+    /// <summary>L: layers of the stack.</summary>
     public int NumLayers { get; }
+    /// <summary>D: 1, or 2 when bidirectional.</summary>
     public int NumDirections { get; }
+    /// <summary>Whether the module has biases (bias=True in PyTorch).</summary>
     public bool HasBias { get; }
 
     /// <summary>Loaded from an nn.RNNCell / GRUCell / LSTMCell state_dict (one layer, one direction):
@@ -144,6 +163,7 @@ public sealed class RecurrentLayer : NetworkLayer
     /// <summary>Floats of state per batch item: L*D*P (or H) for h, then L*D*H for an LSTM's c.</summary>
     public long StateFloatsPerItem => (long)NumLayers * NumDirections * (HiddenWidth + (Spec.HasCellState ? HiddenSize : 0));
 
+    /// <summary>Bytes of its weights and biases.</summary>
     public long WeightBytes
     {
         get

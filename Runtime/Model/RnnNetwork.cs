@@ -25,12 +25,15 @@ public sealed class RnnNetwork
         MaxWidth = Math.Max(inputSize, layers.Max(l => l.OutputWidth));
     }
 
+    /// <summary>The layers in forward order.</summary>
     public IReadOnlyList<NetworkLayer> Layers => _layers;
 
     /// <summary>The recurrent modules, in network order.</summary>
     public IReadOnlyList<RecurrentLayer> Recurrent => _recurrent;
 
+    /// <summary>The network's input width: floats per batch item in x.</summary>
     public int InputSize { get; }
+    /// <summary>The network's output width: floats per batch item in y.</summary>
     public int OutputSize { get; }
 
     /// <summary>The widest value between layers (the input included).</summary>

@@ -5,6 +5,7 @@ namespace RnnRuntime.Model;
 /// <summary>How a weight tensor stores its elements. Biases and all accumulation stay float32.</summary>
 public enum WeightElementType
 {
+    /// <summary>IEEE float32, as loaded (F16, BF16 and F64 files are converted).</summary>
     Float32,
 }
 
@@ -17,6 +18,7 @@ public sealed class WeightTensor
 {
     private readonly float[] _float32;
 
+    /// <summary>A float32 tensor of <paramref name="rows"/> x <paramref name="columns"/>, row-major in <paramref name="float32"/>.</summary>
     public WeightTensor(int rows, int columns, float[] float32)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
@@ -28,8 +30,11 @@ public sealed class WeightTensor
         _float32 = float32;
     }
 
+    /// <summary>How the elements are stored.</summary>
     public WeightElementType ElementType => WeightElementType.Float32;
+    /// <summary>Rows: outputs.</summary>
     public int Rows { get; }
+    /// <summary>Columns: inputs.</summary>
     public int Columns { get; }
 
     /// <summary>Bytes a product over this tensor reads.</summary>

@@ -38,13 +38,15 @@ internal sealed unsafe class PackedMatrix : IDisposable
     private float[]? _storage;
     private readonly float* _data;
 
-    /// <param name="bias">G*H floats in PyTorch row order (where the sums start), or empty for zeros.</param>
+    /// <summary>Packs <paramref name="weights"/> (G*H rows of <paramref name="gates"/> blocks of <paramref name="hidden"/>)
+    /// for vectors of <paramref name="vector"/> floats; <paramref name="bias"/>: G*H floats in PyTorch row order (where
+    /// the sums start), or empty for zeros.</summary>
     public PackedMatrix(WeightTensor weights, ReadOnlySpan<float> bias, int gates, int hidden, int vector)
         : this(weights.ElementType == WeightElementType.Float32 ? weights.Float32 : throw new NotSupportedException($"{weights.ElementType} weights"), bias, gates, hidden, vector)
     {
     }
 
-    /// <param name="bias">G*H floats in PyTorch row order (where the sums start), or empty for zeros.</param>
+    /// <summary>As the other constructor, from float32 rows.</summary>
     public PackedMatrix(ReadOnlySpan2D<float> weights, ReadOnlySpan<float> bias, int gates, int hidden, int vector)
     {
         int rows = weights.Height, k = weights.Width;

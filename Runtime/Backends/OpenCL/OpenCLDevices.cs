@@ -23,6 +23,7 @@ public sealed record OpenCLDeviceInfo(
     internal nint Platform { get; init; }
     internal nint Device { get; init; }
 
+    /// <summary>Platform, name, kind and index, as in messages and device lists.</summary>
     public override string ToString() =>
         $"{Index}: {Name} ({TypeName}, {PlatformName}, {Version}, {ComputeUnits} compute units, {GlobalMemBytes >> 20} MiB)";
 }
