@@ -63,7 +63,29 @@ def _check_out(out, shape, name):
     return out
 
 
-class Model:
+class _Handle:
+    """What Model and Session share: `with` frees the handle, and so does the GC when nobody did."""
+
+    _handle = None
+
+    @property
+    def closed(self):
+        return self._handle is None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class Model(_Handle):
     """A loaded, immutable network (librnnrt's rnnrt_model).
 
         with rnnrt.Model("net.safetensors") as model, model.session() as s:
@@ -135,22 +157,6 @@ class Model:
         if h is not None:
             self._lib.rnnrt_model_free(h)
 
-    @property
-    def closed(self):
-        return self._handle is None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
     def __repr__(self):
         if self._handle is None:
             return "<rnnrt.Model closed>"
@@ -159,7 +165,7 @@ class Model:
                 f"{i.cell} hidden {i.hidden_size} x {i.num_layers}, backend {i.backend}>")
 
 
-class Session:
+class Session(_Handle):
     """The state of `batch` streams through a Model (librnnrt's rnnrt_session): one thread at a time.
 
     step(x) takes x [B, I] (or [I] when batch is 1) and returns y [B, O] (or [O]); run(xs) takes
@@ -293,22 +299,6 @@ class Session:
         self._xc = self._yc = (None, 0)
         if h is not None:
             self._lib.rnnrt_session_free(h)
-
-    @property
-    def closed(self):
-        return self._handle is None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def __repr__(self):
         return f"<rnnrt.Session batch {self.batch}{' closed' if self._handle is None else ''}>"
