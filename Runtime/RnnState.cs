@@ -77,9 +77,36 @@ internal abstract class RnnState : IDisposable
 /// </summary>
 internal abstract unsafe class HostRnnState : RnnState
 {
+    // Where each (module, layer, direction)'s h and c start, found once: a step asks for them per layer.
+    private readonly nint[] _h, _c;
+    private readonly int[] _firstSlot, _directions;
+
     protected HostRnnState(RnnModel model, int batchSize) : base(model, batchSize)
     {
         Values = AlignedBufferPool.Shared.Rent(Length);
+        IReadOnlyList<RecurrentLayer> modules = model.Network.Recurrent;
+        _firstSlot = new int[modules.Count];
+        _directions = new int[modules.Count];
+        int slots = 0;
+        for (int m = 0; m < modules.Count; m++)
+        {
+            _firstSlot[m] = slots;
+            _directions[m] = modules[m].NumDirections;
+            slots += modules[m].NumLayers * modules[m].NumDirections;
+        }
+        _h = new nint[slots];
+        _c = new nint[slots];
+        for (int m = 0; m < modules.Count; m++)
+        {
+            RecurrentLayer r = modules[m];
+            float* module = Values.Pointer + model.Network.StateOffset(m, batchSize);
+            float* cells = module + (nint)r.NumLayers * r.NumDirections * batchSize * r.HiddenWidth;
+            for (int k = 0; k < r.NumLayers * r.NumDirections; k++)
+            {
+                _h[_firstSlot[m] + k] = (nint)(module + (nint)k * batchSize * r.HiddenWidth);
+                _c[_firstSlot[m] + k] = r.Spec.HasCellState ? (nint)(cells + (nint)k * batchSize * r.HiddenSize) : 0;
+            }
+        }
     }
 
     /// <summary>Every module's h and c, in the GetState layout.</summary>
@@ -91,21 +118,10 @@ internal abstract unsafe class HostRnnState : RnnState
     /// <summary>c of an LSTM module, one layer and direction: (B, H).</summary>
     public Span<float> CellOf(int module, int layer, int direction) => new(CellPointer(module, layer, direction), BatchSize * Model.Network.Recurrent[module].HiddenSize);
 
-    public float* HiddenPointer(int module, int layer, int direction)
-    {
-        RecurrentLayer r = Model.Network.Recurrent[module];
-        return Values.Pointer + Model.Network.StateOffset(module, BatchSize) + (nint)(layer * r.NumDirections + direction) * BatchSize * r.HiddenWidth;
-    }
+    public float* HiddenPointer(int module, int layer, int direction) => (float*)_h[_firstSlot[module] + layer * _directions[module] + direction];
 
     /// <summary>c of an LSTM module (B, H, after all of the module's h), or null for the other cells.</summary>
-    public float* CellPointer(int module, int layer, int direction)
-    {
-        RecurrentLayer r = Model.Network.Recurrent[module];
-        if (!r.Spec.HasCellState) return null;
-        return Values.Pointer + Model.Network.StateOffset(module, BatchSize)
-            + (nint)r.NumLayers * r.NumDirections * BatchSize * r.HiddenWidth
-            + (nint)(layer * r.NumDirections + direction) * BatchSize * r.HiddenSize;
-    }
+    public float* CellPointer(int module, int layer, int direction) => (float*)_c[_firstSlot[module] + layer * _directions[module] + direction];
 
     public override void Reset() => Values.Clear();
 
