@@ -159,7 +159,8 @@ internal static unsafe class Exports
         }
         // Fields past the first version only where the caller's struct has them.
         RnnNonlinearity? nonlinearity = null;
-        if (NativeLoadOptions.Has(native->StructSize, NativeLoadOptions.FirstVersionSize + sizeof(nint)) && native->Nonlinearity != null)
+        const int FirstVersionEnd = NativeLoadOptions.FirstVersionSize;
+        if (NativeLoadOptions.Has(native->StructSize, FirstVersionEnd + sizeof(nint)) && native->Nonlinearity != null)
         {
             string n = Marshal.PtrToStringUTF8((nint)native->Nonlinearity)!;
             nonlinearity = n switch
@@ -174,6 +175,29 @@ internal static unsafe class Exports
                 return Fail(NativeStatus.InvalidArgument, function, $"options->nonlinearity is '{n}'; expected \"tanh\", \"relu\" or NULL");
             }
         }
+        int threads = 1;
+        RnnWeightFormat format = RnnWeightFormat.Float32;
+        int threadsEnd = FirstVersionEnd + sizeof(nint) + sizeof(int);
+        if (NativeLoadOptions.Has(native->StructSize, threadsEnd))
+        {
+            int t = native->Threads;
+            if (t < -1 || t > RnnOptions.MaxThreads)
+            {
+                options = null;
+                return Fail(NativeStatus.InvalidArgument, function, $"options->threads is {t}; expected 0 (the default: 1), RNNRT_THREADS_PER_CORE (-1) or 1..{RnnOptions.MaxThreads}");
+            }
+            threads = t switch { 0 => 1, -1 => 0, _ => t };
+        }
+        if (NativeLoadOptions.Has(native->StructSize, threadsEnd + sizeof(int)))
+        {
+            int f = native->WeightFormat;
+            if (f < 0 || f > (int)RnnWeightFormat.Int8)
+            {
+                options = null;
+                return Fail(NativeStatus.InvalidArgument, function, $"options->weight_format is {f}; expected RNNRT_WEIGHTS_FLOAT32 (0), RNNRT_WEIGHTS_BFLOAT16 (1) or RNNRT_WEIGHTS_INT8 (2)");
+            }
+            format = (RnnWeightFormat)f;
+        }
         options = new RnnOptions
         {
             Backend = native->Backend == null ? "auto" : Marshal.PtrToStringUTF8((nint)native->Backend)!,
@@ -181,6 +205,8 @@ internal static unsafe class Exports
             Device = native->Device == null ? null : Marshal.PtrToStringUTF8((nint)native->Device),
             Layers = layers,
             Nonlinearity = nonlinearity,
+            Threads = threads,
+            WeightFormat = format,
         };
         return null;
     }
@@ -212,6 +238,9 @@ internal static unsafe class Exports
             for (int i = 0; i < r.Backend.Length && i < name.Length - 1; i++) name[i] = (byte)(r.Backend[i] < 128 ? r.Backend[i] : '?');
             // Fields past the first version only where the caller's struct has room for them.
             if (info->StructSize >= (uint)(NativeModelInfo.FirstVersionSize + sizeof(int))) info->LayerCount = r.Layers.Count;
+            if (info->StructSize >= (uint)(NativeModelInfo.FirstVersionSize + 2 * sizeof(int))) info->Threads = r.Threads;
+            if (info->StructSize >= (uint)(NativeModelInfo.FirstVersionSize + 3 * sizeof(int))) info->WeightFormat = (int)r.WeightFormat;
+            if (info->StructSize >= (uint)(NativeModelInfo.FirstVersionSize + 4 * sizeof(int) + sizeof(long))) info->WeightBytes = r.WeightBytes;
             return 0;
         }
         catch (Exception e)

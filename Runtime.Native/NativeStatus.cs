@@ -32,6 +32,9 @@ internal unsafe struct NativeModelInfo
     public int StateSize;
     public fixed byte Backend[BackendChars];
     public int LayerCount;
+    public int Threads;
+    public int WeightFormat;
+    public long WeightBytes;
 
     /// <summary>The struct's size in its first version (it ended at Backend): the least a caller may pass.</summary>
     public const int FirstVersionSize = 56;
@@ -48,6 +51,8 @@ internal unsafe struct NativeLoadOptions
     public byte** Layers;
     public nuint LayerCount;
     public byte* Nonlinearity;
+    public int Threads;
+    public int WeightFormat;
 
     /// <summary>The struct's size in its first version (it ended at LayerCount): the least a caller may pass.</summary>
     public const int FirstVersionSize = 48;

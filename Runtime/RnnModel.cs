@@ -23,7 +23,8 @@ public sealed class RnnModel : IDisposable
 
     private RnnModel(RnnNetwork network, RnnOptions options)
     {
-        _network = network;
+        _network = network.WithWeightFormat(options.WeightFormat);
+        Threads = options.Threads == 0 ? Environment.ProcessorCount : options.Threads;
         _first = network.Recurrent[0];
         Options = options;
         _backend = BackendRegistry.Create(options);
@@ -57,11 +58,29 @@ public sealed class RnnModel : IDisposable
     public static RnnModel Load(ReadOnlySpan<byte> safetensors, RnnOptions? options = null)
     {
         options ??= RnnOptions.Default;
+        Validate(options);
         // A torch.save file becomes the equivalent safetensors image; everything after that is shared.
         if (TorchArchive.Recognises(safetensors))
             return new RnnModel(NetworkLoader.Load(TorchArchive.ToSafetensors(safetensors), options), options);
         return new RnnModel(NetworkLoader.Load(safetensors, options), options);
     }
+
+    /// <summary>Refuses options that no backend could honour, before the file is read.</summary>
+    private static void Validate(RnnOptions options)
+    {
+        if (options.Threads < 0 || options.Threads > RnnOptions.MaxThreads)
+            throw new ArgumentOutOfRangeException(nameof(options), options.Threads,
+                $"RnnOptions.Threads is {options.Threads}; expected 0 (one per core), or 1..{RnnOptions.MaxThreads}");
+        if (!Enum.IsDefined(options.WeightFormat))
+            throw new ArgumentOutOfRangeException(nameof(options), options.WeightFormat,
+                $"RnnOptions.WeightFormat is {(int)options.WeightFormat}; expected Float32, BFloat16 or Int8");
+    }
+
+    /// <summary>Threads each session computes with on a CPU backend: <see cref="RnnOptions.Threads"/> resolved (0 became this machine's core count).</summary>
+    public int Threads { get; }
+
+    /// <summary>How the weights are stored (<see cref="RnnOptions.WeightFormat"/>).</summary>
+    public RnnWeightFormat WeightFormat => Options.WeightFormat;
 
     /// <summary>The options it was loaded with.</summary>
     public RnnOptions Options { get; }

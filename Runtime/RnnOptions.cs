@@ -37,6 +37,25 @@ public sealed record RnnOptions
     /// </summary>
     public RnnNonlinearity? Nonlinearity { get; init; }
 
+    /// <summary>
+    /// Threads that compute one session's Step and Run on the CPU backends: 1 (the default) runs on
+    /// the calling thread only, so a latency-sensitive program keeps its other cores; 0 is one per
+    /// core of this machine (<see cref="Environment.ProcessorCount"/>); n is n (1..<see cref="MaxThreads"/>).
+    /// Each session gets its own n - 1 workers when it is created. The reference and OpenCL backends
+    /// ignore it. Results are bit-identical to one thread's.
+    /// </summary>
+    public int Threads { get; init; } = 1;
+
+    /// <summary>The most <see cref="Threads"/> may ask for.</summary>
+    public const int MaxThreads = 256;
+
+    /// <summary>
+    /// How the weights are stored once loaded: float32 (the default, the file's values), bfloat16 or
+    /// int8 with per-row scales (<see cref="RnnWeightFormat"/>). The conversion happens once, at load,
+    /// and the model keeps only the converted copy (<see cref="RnnModel.WeightBytes"/>).
+    /// </summary>
+    public RnnWeightFormat WeightFormat { get; init; } = RnnWeightFormat.Float32;
+
     /// <summary>Every option at its default.</summary>
     public static RnnOptions Default { get; } = new();
 }

@@ -186,13 +186,27 @@ struct rnnrt_load_options {
     const char* nonlinearity;   /* nn.RNN's activation, which a state_dict does not record: NULL takes
                                    it from the file, else tanh (PyTorch's default); "tanh" or "relu"
                                    says it (an error where the file says the other one) */
+    int32_t threads;            /* threads that compute each session's steps on a CPU backend: 0 is the
+                                   default, 1 (the calling thread only); RNNRT_THREADS_PER_CORE one per
+                                   core; n (up to 256) n, each session getting n - 1 workers when it is
+                                   created. Other backends ignore it; results equal one thread's */
+    int32_t weight_format;      /* RNNRT_WEIGHTS_FLOAT32 (0, the default), RNNRT_WEIGHTS_BFLOAT16 or
+                                   RNNRT_WEIGHTS_INT8: how the weights are stored once loaded (biases
+                                   and all arithmetic stay float32); the OpenCL backend takes float32 only */
 };
+/* rnnrt_load_options.threads: one thread per core of this machine. */
+#define RNNRT_THREADS_PER_CORE (-1)
+/* Values of rnnrt_load_options.weight_format and rnnrt_model_info.weight_format. */
+#define RNNRT_WEIGHTS_FLOAT32 0
+#define RNNRT_WEIGHTS_BFLOAT16 1
+#define RNNRT_WEIGHTS_INT8 2
 
 /*! rnnrt_model_load_ex(), rnnrt_model_load_memory_ex():
  *  rnnrt_model_load and rnnrt_model_load_memory with every load option. options NULL: all defaults.
  *  Errors: as rnnrt_model_load; RNNRT_INVALID_ARGUMENT also for options->struct_size smaller than the
  *  first version of the struct, layers NULL with layer_count > 0 (or a NULL entry), layer_count over
- *  1024; RNNRT_FORMAT for a layer list the file does not match (unknown names, widths that do not
+ *  1024, threads below -1 or over 256, an unknown weight_format; RNNRT_BACKEND_UNAVAILABLE for a
+ *  narrow weight_format on OpenCL; RNNRT_FORMAT for a layer list the file does not match (unknown names, widths that do not
  *  chain, missing tensors), with a message naming the layer. Thread-safe. */
 RNNRT_API rnnrt_status rnnrt_model_load_ex(const char* path, const struct rnnrt_load_options* options, rnnrt_model** out);
 RNNRT_API rnnrt_status rnnrt_model_load_memory_ex(const void* data, size_t len, const struct rnnrt_load_options* options, rnnrt_model** out);
@@ -226,6 +240,9 @@ struct rnnrt_model_info {
                                rnnrt_session_get_state layout) */
     char backend[16];       /* NUL-terminated name of the backend that runs it, "auto" resolved */
     int32_t layer_count;    /* layers of the network (1 for a file of one recurrent module) */
+    int32_t threads;        /* threads per session on a CPU backend (RNNRT_THREADS_PER_CORE resolved) */
+    int32_t weight_format;  /* RNNRT_WEIGHTS_FLOAT32, _BFLOAT16 or _INT8 */
+    int64_t weight_bytes;   /* bytes of weights and biases a batch-1 step reads, in that format */
 };
 
 /*! rnnrt_model_info():

@@ -753,6 +753,43 @@ static void test_load_ex(void) {
     OK(rnnrt_model_load_memory_ex(file.data, file.len, &bad, &m));
     rnnrt_model_free(m);
     m = (rnnrt_model*)&m;
+    /* threads: 0 is the default (1), RNNRT_THREADS_PER_CORE resolves to the core count, other negatives are refused. */
+    CHECK(info.threads == 1 && info.weight_format == RNNRT_WEIGHTS_FLOAT32, "defaults: threads %d weight_format %d", info.threads, info.weight_format);
+    CHECK(info.weight_bytes > 0, "weight_bytes %lld", (long long)info.weight_bytes);
+    bad = o;
+    bad.threads = RNNRT_THREADS_PER_CORE;
+    m = NULL;
+    OK(rnnrt_model_load_memory_ex(file.data, file.len, &bad, &m));
+    if (m) {
+        OK(rnnrt_model_info(m, &info));
+        CHECK(info.threads >= 1, "RNNRT_THREADS_PER_CORE resolved to %d", info.threads);
+        rnnrt_model_free(m);
+    }
+    bad.threads = 2;
+    m = NULL;
+    OK(rnnrt_model_load_memory_ex(file.data, file.len, &bad, &m));
+    if (m) {
+        OK(rnnrt_model_info(m, &info));
+        CHECK(info.threads == 2, "threads 2 reported as %d", info.threads);
+        rnnrt_model_free(m);
+    }
+    m = (rnnrt_model*)&m;
+    bad.threads = -2;
+    EXPECT(rnnrt_model_load_memory_ex(file.data, file.len, &bad, &m), RNNRT_INVALID_ARGUMENT, "rnnrt_model_load_memory_ex", "threads is -2");
+    bad.threads = 257;
+    EXPECT(rnnrt_model_load_memory_ex(file.data, file.len, &bad, &m), RNNRT_INVALID_ARGUMENT, "rnnrt_model_load_memory_ex", "threads is 257");
+    bad = o;
+    bad.weight_format = 7;
+    EXPECT(rnnrt_model_load_memory_ex(file.data, file.len, &bad, &m), RNNRT_INVALID_ARGUMENT, "rnnrt_model_load_memory_ex", "weight_format is 7");
+    /* A caller built against the second version (it ended at nonlinearity): threads and weight_format are not read. */
+    bad = o;
+    bad.struct_size = (uint32_t)offsetof(struct rnnrt_load_options, threads);
+    bad.threads = -5;
+    bad.weight_format = 9;
+    m = NULL;
+    OK(rnnrt_model_load_memory_ex(file.data, file.len, &bad, &m));
+    rnnrt_model_free(m);
+    m = (rnnrt_model*)&m;
     bad = o;
     bad.backend = "no-such-backend";
     EXPECT(rnnrt_model_load_memory_ex(file.data, file.len, &bad, &m), RNNRT_BACKEND_UNAVAILABLE, "rnnrt_model_load_memory_ex", "no-such-backend");

@@ -25,6 +25,14 @@ public sealed class RnnNetwork
         MaxWidth = Math.Max(inputSize, layers.Max(l => l.OutputWidth));
     }
 
+    /// <summary>
+    /// This network with every weight matrix converted to <paramref name="format"/> (biases stay
+    /// float32); the float32 copy is not kept. Float32 is this network itself.
+    /// </summary>
+    internal RnnNetwork WithWeightFormat(RnnWeightFormat format) => format == RnnWeightFormat.Float32
+        ? this
+        : throw new NotSupportedException($"weight format {format} is not implemented yet");   // the narrow-weights work replaces this
+
     /// <summary>The layers in forward order.</summary>
     public IReadOnlyList<NetworkLayer> Layers => _layers;
 

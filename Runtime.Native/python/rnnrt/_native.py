@@ -37,14 +37,16 @@ class ModelInfoStruct(ctypes.Structure):
     _fields_ = [("struct_size", ctypes.c_uint32), ("cell", ctypes.c_int32), ("nonlinearity", ctypes.c_int32),
                 ("input_size", ctypes.c_int32), ("hidden_size", ctypes.c_int32), ("num_layers", ctypes.c_int32),
                 ("num_directions", ctypes.c_int32), ("output_size", ctypes.c_int32), ("has_bias", ctypes.c_int32),
-                ("state_size", ctypes.c_int32), ("backend", ctypes.c_char * 16), ("layer_count", ctypes.c_int32)]
+                ("state_size", ctypes.c_int32), ("backend", ctypes.c_char * 16), ("layer_count", ctypes.c_int32),
+                ("threads", ctypes.c_int32), ("weight_format", ctypes.c_int32), ("weight_bytes", ctypes.c_int64)]
 
 
 class LoadOptionsStruct(ctypes.Structure):
     """struct rnnrt_load_options of rnnrt.h."""
     _fields_ = [("struct_size", ctypes.c_uint32), ("backend", ctypes.c_char_p), ("prefix", ctypes.c_char_p),
                 ("device", ctypes.c_char_p), ("layers", ctypes.POINTER(ctypes.c_char_p)),
-                ("layer_count", ctypes.c_size_t), ("nonlinearity", ctypes.c_char_p)]
+                ("layer_count", ctypes.c_size_t), ("nonlinearity", ctypes.c_char_p),
+                ("threads", ctypes.c_int32), ("weight_format", ctypes.c_int32)]
 
 
 def _version():

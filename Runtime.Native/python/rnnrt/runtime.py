@@ -16,6 +16,8 @@ from ._native import Error  # noqa: F401 (rnnrt.runtime.Error is rnnrt.Error)
 _F32 = np.dtype(np.float32)
 _CELLS = {1: "rnn", 3: "gru", 4: "lstm"}
 _NONLINEARITIES = {0: "tanh", 1: "relu"}
+_WEIGHT_FORMATS = {"float32": 0, "bfloat16": 1, "int8": 2}
+_WEIGHT_FORMAT_NAMES = {v: k for k, v in _WEIGHT_FORMATS.items()}
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,9 @@ class ModelInfo:
     state_size: int      # the get_state/set_state floats per batch item
     backend: str         # the backend that runs it, "auto" resolved
     layer_count: int     # layers of the network (1 for a file of one recurrent module)
+    threads: int         # threads per session on a CPU backend (0 resolved to the core count)
+    weight_format: str   # "float32", "bfloat16" or "int8"
+    weight_bytes: int    # bytes of weights and biases a batch-1 step reads, in that format
 
 
 def _error(code, message):
@@ -97,28 +102,39 @@ class Model(_Handle):
     layers: the layer list of a plain state_dict, module prefixes and "tanh"/"relu"/"sigmoid"/
     "add_input" in forward order (a file written by rnnrt.save carries its own). nonlinearity: an
     nn.RNN's "tanh" or "relu", which a plain state_dict does not record (None: the file's word, else tanh).
+    threads: threads per session on a CPU backend (1, the default: the calling thread only; 0: one per
+    core; n: n, up to 256). weight_format: "float32" (the default), "bfloat16" or "int8" (per-row
+    scales), the weights' storage once loaded; arithmetic stays float32.
     Raises rnnrt.Error (RNNRT_IO, RNNRT_FORMAT, RNNRT_BACKEND_UNAVAILABLE, ...).
     """
 
-    def __init__(self, path, backend="auto", *, prefix=None, device=None, layers=None, nonlinearity=None):
+    def __init__(self, path, backend="auto", *, prefix=None, device=None, layers=None, nonlinearity=None,
+                 threads=1, weight_format="float32"):
         self._handle = None
-        self._load(os.fsencode(path), None, backend, prefix, device, layers, nonlinearity)
+        self._load(os.fsencode(path), None, backend, prefix, device, layers, nonlinearity, threads, weight_format)
 
     @classmethod
-    def from_bytes(cls, data, backend="auto", *, prefix=None, device=None, layers=None, nonlinearity=None):
+    def from_bytes(cls, data, backend="auto", *, prefix=None, device=None, layers=None, nonlinearity=None,
+                   threads=1, weight_format="float32"):
         """The same from the bytes of a .safetensors file (read during the call only)."""
         self = cls.__new__(cls)
         self._handle = None
-        self._load(None, bytes(data), backend, prefix, device, layers, nonlinearity)
+        self._load(None, bytes(data), backend, prefix, device, layers, nonlinearity, threads, weight_format)
         return self
 
-    def _load(self, path, data, backend, prefix, device, layers, nonlinearity):
+    def _load(self, path, data, backend, prefix, device, layers, nonlinearity, threads, weight_format):
+        if isinstance(threads, bool) or not isinstance(threads, int) or not 0 <= threads <= 256:
+            raise _error(1, f"threads is {threads!r}; expected 0 (one per core) or 1..256")
+        if weight_format not in _WEIGHT_FORMATS:
+            raise _error(1, f"weight_format is {weight_format!r}; expected \"float32\", \"bfloat16\" or \"int8\"")
         lib = _native.library()
         o = _native.LoadOptionsStruct(struct_size=ctypes.sizeof(_native.LoadOptionsStruct))
         o.backend = None if backend is None else str(backend).encode()
         o.prefix = None if prefix is None else str(prefix).encode()
         o.device = None if device is None else str(device).encode()
         o.nonlinearity = None if nonlinearity is None else str(nonlinearity).encode()
+        o.threads = -1 if threads == 0 else threads   # C: 0 is the default (1), RNNRT_THREADS_PER_CORE is -1
+        o.weight_format = _WEIGHT_FORMATS[weight_format]
         if layers is not None:
             if isinstance(layers, (str, bytes)):
                 raise TypeError("layers must be a list of names, not one string")
@@ -138,7 +154,8 @@ class Model(_Handle):
             _native.raise_for(st)
         self._info = ModelInfo(_CELLS.get(i.cell, str(i.cell)), _NONLINEARITIES.get(i.nonlinearity, str(i.nonlinearity)),
                                i.input_size, i.hidden_size, i.num_layers, i.num_directions, i.output_size,
-                               bool(i.has_bias), i.state_size, i.backend.decode(), i.layer_count)
+                               bool(i.has_bias), i.state_size, i.backend.decode(), i.layer_count,
+                               i.threads, _WEIGHT_FORMAT_NAMES.get(i.weight_format, str(i.weight_format)), i.weight_bytes)
 
     @property
     def info(self):

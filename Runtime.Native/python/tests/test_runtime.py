@@ -75,9 +75,11 @@ def test_steps_match_pytorch(name, backend):
 def test_info_has_every_field():
     f = Fixture("net_options_layers")
     with rnnrt.Model(f.model_path, "reference", layers=["fc_in", "relu", "gru", "fc", "tanh"]) as m:
+        assert m.info.weight_bytes > 4 * 3 * 37 * 37
         assert m.info == rnnrt.ModelInfo(cell="gru", nonlinearity="tanh", input_size=13, hidden_size=37, num_layers=1,
                                          num_directions=1, output_size=13, has_bias=True, state_size=37,
-                                         backend="reference", layer_count=5)
+                                         backend="reference", layer_count=5, threads=1, weight_format="float32",
+                                         weight_bytes=m.info.weight_bytes)
     with rnnrt.Model(os.path.join(FIXTURES, "rnn_relu_l2_b3.safetensors")) as m:
         i = m.info
         assert (i.cell, i.nonlinearity, i.num_layers, i.layer_count) == ("rnn", "relu", 2, 1)
@@ -85,6 +87,21 @@ def test_info_has_every_field():
     with rnnrt.Model(os.path.join(FIXTURES, "lstm_nobias_l1_b3.safetensors"), "reference") as m:
         assert (m.info.cell, m.info.has_bias, m.info.state_size) == ("lstm", False, 2 * 37)
     assert m_path
+
+
+def test_threads_and_weight_format_options():
+    path = os.path.join(FIXTURES, "rnn_relu_l2_b3.safetensors")
+    with rnnrt.Model(path, threads=2) as m:
+        assert m.info.threads == 2
+    with rnnrt.Model(path, threads=0) as m:
+        assert m.info.threads >= 1   # the core count as .NET sees it (Environment.ProcessorCount)
+    for bad in (-1, 257, 1.5, True):
+        with pytest.raises(rnnrt.Error) as e:
+            rnnrt.Model(path, threads=bad)
+        assert e.value.status == "RNNRT_INVALID_ARGUMENT" and "threads" in e.value.message
+    with pytest.raises(rnnrt.Error) as e:
+        rnnrt.Model(path, weight_format="float16")
+    assert e.value.status == "RNNRT_INVALID_ARGUMENT" and "weight_format" in e.value.message
 
 
 def test_prefix_and_from_bytes():
