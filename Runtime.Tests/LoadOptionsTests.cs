@@ -50,4 +50,14 @@ public class LoadOptionsTests
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => RnnModel.Load(Gru, new RnnOptions { WeightFormat = (RnnWeightFormat)9 }));
         Assert.Contains("RnnOptions.WeightFormat is 9", e.Message);
     }
+
+    [Theory]
+    [InlineData(RnnWeightFormat.BFloat16)]
+    [InlineData(RnnWeightFormat.Int8)]
+    public void NarrowFormatsAreRefusedUntilABackendRunsThem(RnnWeightFormat format)
+    {
+        // No kernel computes with narrow weights yet: loading says so instead of running float32.
+        var e = Assert.Throws<RnnBackendUnavailableException>(() => RnnModel.Load(Gru, new RnnOptions { WeightFormat = format }));
+        Assert.Contains($"WeightFormat {format}", e.Message);
+    }
 }

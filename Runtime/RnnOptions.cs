@@ -52,7 +52,8 @@ public sealed record RnnOptions
     /// <summary>
     /// How the weights are stored once loaded: float32 (the default, the file's values), bfloat16 or
     /// int8 with per-row scales (<see cref="RnnWeightFormat"/>). The conversion happens once, at load,
-    /// and the model keeps only the converted copy (<see cref="RnnModel.WeightBytes"/>).
+    /// and the model keeps only the converted copy (<see cref="RnnModel.WeightBytes"/>). In this version
+    /// only Float32 runs: BFloat16 and Int8 are refused at load with an <see cref="RnnBackendUnavailableException"/>.
     /// </summary>
     public RnnWeightFormat WeightFormat { get; init; } = RnnWeightFormat.Float32;
 

@@ -192,7 +192,8 @@ struct rnnrt_load_options {
                                    created. Other backends ignore it; results equal one thread's */
     int32_t weight_format;      /* RNNRT_WEIGHTS_FLOAT32 (0, the default), RNNRT_WEIGHTS_BFLOAT16 or
                                    RNNRT_WEIGHTS_INT8: how the weights are stored once loaded (biases
-                                   and all arithmetic stay float32); the OpenCL backend takes float32 only */
+                                   and all arithmetic stay float32). This version runs FLOAT32 only:
+                                   the others fail with RNNRT_BACKEND_UNAVAILABLE */
 };
 /* rnnrt_load_options.threads: one thread per core of this machine. */
 #define RNNRT_THREADS_PER_CORE (-1)
@@ -206,7 +207,7 @@ struct rnnrt_load_options {
  *  Errors: as rnnrt_model_load; RNNRT_INVALID_ARGUMENT also for options->struct_size smaller than the
  *  first version of the struct, layers NULL with layer_count > 0 (or a NULL entry), layer_count over
  *  1024, threads below -1 or over 256, an unknown weight_format; RNNRT_BACKEND_UNAVAILABLE for a
- *  narrow weight_format on OpenCL; RNNRT_FORMAT for a layer list the file does not match (unknown names, widths that do not
+ *  weight_format no backend of this version runs (any but RNNRT_WEIGHTS_FLOAT32); RNNRT_FORMAT for a layer list the file does not match (unknown names, widths that do not
  *  chain, missing tensors), with a message naming the layer. Thread-safe. */
 RNNRT_API rnnrt_status rnnrt_model_load_ex(const char* path, const struct rnnrt_load_options* options, rnnrt_model** out);
 RNNRT_API rnnrt_status rnnrt_model_load_memory_ex(const void* data, size_t len, const struct rnnrt_load_options* options, rnnrt_model** out);

@@ -779,6 +779,9 @@ static void test_load_ex(void) {
     bad.threads = 257;
     EXPECT(rnnrt_model_load_memory_ex(file.data, file.len, &bad, &m), RNNRT_INVALID_ARGUMENT, "rnnrt_model_load_memory_ex", "threads is 257");
     bad = o;
+    bad.weight_format = RNNRT_WEIGHTS_INT8;   /* no backend of this version runs int8 weights yet */
+    EXPECT(rnnrt_model_load_memory_ex(file.data, file.len, &bad, &m), RNNRT_BACKEND_UNAVAILABLE, "rnnrt_model_load_memory_ex", "WeightFormat Int8");
+    bad = o;
     bad.weight_format = 7;
     EXPECT(rnnrt_model_load_memory_ex(file.data, file.len, &bad, &m), RNNRT_INVALID_ARGUMENT, "rnnrt_model_load_memory_ex", "weight_format is 7");
     /* A caller built against the second version (it ended at nonlinearity): threads and weight_format are not read. */

@@ -29,9 +29,12 @@ public sealed class RnnNetwork
     /// This network with every weight matrix converted to <paramref name="format"/> (biases stay
     /// float32); the float32 copy is not kept. Float32 is this network itself.
     /// </summary>
+    /// <remarks>No backend of this version computes with narrow weights yet, so a narrow format is
+    /// refused here, at load, rather than silently run in float32.</remarks>
     internal RnnNetwork WithWeightFormat(RnnWeightFormat format) => format == RnnWeightFormat.Float32
         ? this
-        : throw new NotSupportedException($"weight format {format} is not implemented yet");   // the narrow-weights work replaces this
+        : throw new RnnBackendUnavailableException(
+            $"RnnOptions.WeightFormat {format}: no backend of this version computes with {format} weights yet; load with Float32 (the default)");
 
     /// <summary>The layers in forward order.</summary>
     public IReadOnlyList<NetworkLayer> Layers => _layers;

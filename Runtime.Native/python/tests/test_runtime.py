@@ -100,6 +100,9 @@ def test_threads_and_weight_format_options():
             rnnrt.Model(path, threads=bad)
         assert e.value.status == "RNNRT_INVALID_ARGUMENT" and "threads" in e.value.message
     with pytest.raises(rnnrt.Error) as e:
+        rnnrt.Model(path, weight_format="int8")   # no backend of this version runs narrow weights yet
+    assert e.value.status == "RNNRT_BACKEND_UNAVAILABLE" and "Int8" in e.value.message
+    with pytest.raises(rnnrt.Error) as e:
         rnnrt.Model(path, weight_format="float16")
     assert e.value.status == "RNNRT_INVALID_ARGUMENT" and "weight_format" in e.value.message
 
