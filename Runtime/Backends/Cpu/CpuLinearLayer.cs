@@ -19,6 +19,8 @@ internal enum LinearEpilogue
 /// accumulators' start, then the epilogue (identity or the fused activation) writes each row out.
 /// A Step computes B rows; a Run computes all T*B rows at once, in blocks of <see cref="RowBlock"/>
 /// rows so that the padded sums stay in cache between the product and the epilogue.
+/// With several threads a block's product is split by panels (<see cref="CpuPanelProduct{S, TV}"/>)
+/// and the epilogue runs on the calling thread after the join; a narrow layer is too small to share.
 /// </summary>
 internal sealed unsafe class CpuLinearLayer<S, TV> where S : ISimd<TV> where TV : struct
 {
@@ -45,6 +47,9 @@ internal sealed unsafe class CpuLinearLayer<S, TV> where S : ISimd<TV> where TV 
     /// <summary>Floats per row of the padded sums.</summary>
     public int ColumnFloats { get; }
 
+    /// <summary>The most parts its product can be cut into (a narrow layer stays on the calling thread).</summary>
+    public int MaxParts => _narrow ? 1 : _w.Panels;
+
     /// <summary>y (rows, Outputs) dense = epilogue(W x + b) for x (rows, Inputs) with row stride xStride.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Forward(CpuState s, float* x, nint xStride, long rows, float* y)
@@ -64,11 +69,7 @@ internal sealed unsafe class CpuLinearLayer<S, TV> where S : ISimd<TV> where TV 
                     else NarrowRow<C4, C2>(xr, o);
                 }
             }
-            else
-            {
-                for (int p = 0; p < _w.Panels; p++)
-                    MatMulTile<S, TV>.Panel(_w, p, x + r0 * xStride, xStride, n, sums, cf);
-            }
+            else CpuPanelProduct<S, TV>.Run(s, _w, x + r0 * xStride, xStride, n, sums, cf);
             float* out0 = y + r0 * Outputs;
             switch (_epilogue)
             {

@@ -67,7 +67,11 @@ internal sealed unsafe class CpuNetwork<S, TV> : IPreparedRnn, ICpuNetwork where
         PaddedHidden = _ops.Max(o => o.Recurrent?.PaddedHidden ?? 0);
         LinearColumnFloats = _ops.Max(o => o.Linear?.ColumnFloats ?? 0);
         ProjectionColumnFloats = _ops.Max(o => o.Recurrent?.ProjectionColumnFloats ?? 0);
+        MaxParts = _ops.Max(o => o.Recurrent?.MaxParts ?? o.Linear?.MaxParts ?? 1);
     }
+
+    /// <summary>The most parts any operation's product can be cut into.</summary>
+    public int MaxParts { get; }
 
     /// <summary>The widest padded row of an LSTM projection's sums (0 without projections).</summary>
     public int ProjectionColumnFloats { get; }
@@ -87,8 +91,11 @@ internal sealed unsafe class CpuNetwork<S, TV> : IPreparedRnn, ICpuNetwork where
     /// <summary>The input-projection chunk of the first recurrent module (tests use it to cross chunk borders).</summary>
     internal int ChunkSteps(int batch) => _ops.First(o => o.Recurrent is not null).Recurrent!.ChunkSteps(batch);
 
+    /// <summary>A session's state, with Threads - 1 workers when some product can be split that far
+    /// (fewer when no product has that many panels; none for Threads = 1).</summary>
     public RnnState CreateState(int batchSize) => new CpuState(_model, this, batchSize, ColumnFloats, PaddedHidden,
-        (long)Math.Min(batchSize, CpuLinearLayer<S, TV>.RowBlock) * LinearColumnFloats, (long)batchSize * ProjectionColumnFloats, S.Count);
+        (long)Math.Min(batchSize, CpuLinearLayer<S, TV>.RowBlock) * LinearColumnFloats, (long)batchSize * ProjectionColumnFloats, S.Count,
+        Math.Min(_model.Threads, MaxParts));
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Step(CpuState s, ReadOnlySpan<float> x, Span<float> y)

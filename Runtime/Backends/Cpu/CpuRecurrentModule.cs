@@ -36,6 +36,8 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
     };
 
     protected readonly int _module, _gates, _hidden, _groups, _layers, _directions, _input;
+    /// <summary>Panels per part boundary of W_ih and W_hh: parts end on group boundaries (<see cref="CpuWorkSplit.GroupAlignedPanels"/>).</summary>
+    protected readonly int _unitPanels;
     /// <summary>h's width: P with a projection, else H.</summary>
     protected readonly int _width;
     protected readonly PackedMatrix[] _ih, _hh;
@@ -55,6 +57,7 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
         _groups = (_hidden + V - 1) / V;
         PaddedHidden = _groups * V;
         ColumnFloats = ((_groups * _gates + 1) & ~1) * V;   // PackedMatrix.PaddedColumns * V
+        _unitPanels = CpuWorkSplit.GroupAlignedPanels(_gates);
 
         int n = _layers * _directions;
         _ih = new PackedMatrix[n];
@@ -76,6 +79,10 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
 
     /// <summary>Floats in one padded row of the projection's sums (0 without a projection).</summary>
     public int ProjectionColumnFloats { get; }
+
+    /// <summary>The most parts any of its products can be cut into: Run's input projection splits by
+    /// panels, a step by whole groups.</summary>
+    public int MaxParts => Math.Max(Math.Max(_ih[0].Panels, CpuWorkSplit.Units(_hh[0].Panels, _unitPanels)), _hr?[0].Panels ?? 0);
 
     /// <summary>Floats in one packed row of gate sums: PaddedColumns * V.</summary>
     public int ColumnFloats { get; }
@@ -110,7 +117,7 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
         if (_hr is not null) foreach (PackedMatrix? m in _hr) m?.Dispose();
     }
 
-    private sealed class Specialised<TCell>(RecurrentLayer layer, int module) : CpuRecurrentModule<S, TV>(layer, module)
+    private sealed class Specialised<TCell>(RecurrentLayer layer, int module) : CpuRecurrentModule<S, TV>(layer, module), ICpuPartJob
         where TCell : struct, ICellEpilogue
     {
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -155,8 +162,7 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
                         // gate sums fit in the budget), hoisted out of the time loop: one blocked product.
                         int n = Math.Min(chunk, steps - i0);
                         nint first = d == 0 ? i0 : steps - i0 - n;
-                        for (int p = 0; p < ih.Panels; p++)
-                            MatMulTile<S, TV>.Panel(ih, p, input + first * B * inStride, inStride, n * B, gx, cf);
+                        CpuPanelProduct<S, TV>.Run(s, ih, input + first * B * inStride, inStride, n * B, gx, cf);
                         for (int i = i0; i < i0 + n; i++)
                         {
                             nint t = d == 0 ? i : steps - 1 - i;
@@ -177,10 +183,11 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
         /// the output rows; with a projection (<paramref name="hr"/> not null) the new values are
         /// W_hr h_full, h_full being what the epilogue left in HNew.
         /// <para>
-        /// Mirrored steps walk the weights backwards (W_hh from its last panel down, then W_ih), so the
-        /// bytes a step reads first are the ones the previous step read last: when the weights are a
-        /// little larger than L2, LRU keeps those, and each step gets part of its weights from L2 instead
-        /// of streaming all of them from L3. The order changes no result: every column's sum is the same.
+        /// With several threads the products and the epilogue are cut into parts of whole groups of
+        /// units (<see cref="CpuWorkSplit.GroupAlignedPanels"/>): each part computes its panels of W_ih
+        /// and W_hh into the shared gx and gh rows and finishes its own groups into HNew and c; what a part
+        /// writes no other part reads (every part reads all of h, which changes only after the join). One
+        /// join per layer and step, then this thread replaces h and writes the output.
         /// </para>
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -188,37 +195,13 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
             float* output, nint outStride, bool mirror)
         {
             int B = s.BatchSize, H = _hidden, W = _width;
-            nint cf = ColumnFloats;
-            float* gh = s.Gh.Pointer;
-            if (!mirror)
-            {
-                if (ih is not null)
-                    for (int p = 0; p < ih.Panels; p++) MatMulTile<S, TV>.Panel(ih, p, x, xStride, B, gx, cf);
-                int next = 0;
-                for (int p = 0; p < hh.Panels; p++)
-                {
-                    MatMulTile<S, TV>.Panel(hh, p, h, W, B, gh, cf);
-                    int done = Math.Min(_groups, (p * PackedMatrix.PanelWidth + hh.WidthOf(p)) / _gates);
-                    FinishGroups(s, next, done, gx, gh, h, c);
-                    next = done;
-                }
-            }
+            long macs = CpuWorkSplit.Macs(hh, B) + (ih is null ? 0 : CpuWorkSplit.Macs(ih, B));
+            int parts = s.PartsFor(CpuWorkSplit.Units(hh.Panels, _unitPanels), macs);
+            if (parts == 1) CellProducts(s, ih, x, xStride, gx, hh, h, c, mirror, 0, hh.Panels);
             else
             {
-                // The same sums in the opposite order: the last product's panels drive the epilogue.
-                PackedMatrix last = ih ?? hh;
-                if (ih is not null)
-                    for (int p = hh.Panels - 1; p >= 0; p--) MatMulTile<S, TV>.Panel(hh, p, h, W, B, gh, cf);
-                int lowest = _groups;
-                for (int p = last.Panels - 1; p >= 0; p--)
-                {
-                    if (ih is not null) MatMulTile<S, TV>.Panel(ih, p, x, xStride, B, gx, cf);
-                    else MatMulTile<S, TV>.Panel(hh, p, h, W, B, gh, cf);
-                    // Groups whose first column is in this panel or later are complete.
-                    int from = (p * PackedMatrix.PanelWidth + _gates - 1) / _gates;
-                    FinishGroups(s, from, lowest, gx, gh, h, c);
-                    lowest = Math.Min(lowest, from);
-                }
+                s.Cell = new CpuState.CellCall(ih, x, xStride, gx, hh, h, c, mirror);
+                s.Workers!.Run(s, this, parts);
             }
 
             float* hNew = s.HNew.Pointer;
@@ -228,7 +211,7 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
                 // h' = W_hr h_full over the B rows of HNew (depth H: the padding past H is never read).
                 float* sums = s.ProjectionSums.Pointer;
                 nint pcf = ProjectionColumnFloats;
-                for (int p = 0; p < hr.Panels; p++) MatMulTile<S, TV>.Panel(hr, p, hNew, hp, B, sums, pcf);
+                CpuPanelProduct<S, TV>.Run(s, hr, hNew, hp, B, sums, pcf);
                 for (int b = 0; b < B; b++)
                 {
                     var fresh = new ReadOnlySpan<float>(sums + b * pcf, W);
@@ -242,6 +225,62 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
                 var fresh = new ReadOnlySpan<float>(hNew + b * hp, H);
                 fresh.CopyTo(new Span<float>(h + (nint)b * H, H));
                 if (output != null) fresh.CopyTo(new Span<float>(output + b * outStride, H));
+            }
+        }
+
+        /// <summary>Part <paramref name="part"/> of a split <see cref="CellStep"/>: its range of whole groups.</summary>
+        public void RunPart(CpuState s, int part, int parts)
+        {
+            CpuState.CellCall a = s.Cell;
+            (int from, int to) = CpuWorkSplit.Range(a.Hh.Panels, _unitPanels, part, parts);
+            CellProducts(s, a.Ih, a.X, a.XStride, a.Gx, a.Hh, a.H, a.C, a.Mirror, from, to);
+        }
+
+        /// <summary>
+        /// Panels [<paramref name="from"/>, <paramref name="to"/>) of W_ih (unless null) and W_hh, and
+        /// the epilogue of the groups they complete; the range starts and ends on group boundaries.
+        /// <para>
+        /// Mirrored steps walk the range backwards (W_hh from its last panel down, then W_ih), so the
+        /// bytes a step reads first are the ones the previous step read last: when the weights are a
+        /// little larger than L2, LRU keeps those, and each step gets part of its weights from L2 instead
+        /// of streaming all of them from L3. The order changes no result: every column's sum is the same.
+        /// </para>
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void CellProducts(CpuState s, PackedMatrix? ih, float* x, nint xStride, float* gx, PackedMatrix hh, float* h, float* c, bool mirror, int from, int to)
+        {
+            int B = s.BatchSize, W = _width, G = _gates;
+            nint cf = ColumnFloats;
+            float* gh = s.Gh.Pointer;
+            if (!mirror)
+            {
+                if (ih is not null)
+                    for (int p = from; p < to; p++) MatMulTile<S, TV>.Panel(ih, p, x, xStride, B, gx, cf);
+                int next = from * PackedMatrix.PanelWidth / G;
+                for (int p = from; p < to; p++)
+                {
+                    MatMulTile<S, TV>.Panel(hh, p, h, W, B, gh, cf);
+                    int done = Math.Min(_groups, (p * PackedMatrix.PanelWidth + hh.WidthOf(p)) / G);
+                    FinishGroups(s, next, done, gx, gh, h, c);
+                    next = done;
+                }
+            }
+            else
+            {
+                // The same sums in the opposite order: the last product's panels drive the epilogue.
+                PackedMatrix last = ih ?? hh;
+                if (ih is not null)
+                    for (int p = to - 1; p >= from; p--) MatMulTile<S, TV>.Panel(hh, p, h, W, B, gh, cf);
+                int lowest = to == hh.Panels ? _groups : to * PackedMatrix.PanelWidth / G;
+                for (int p = to - 1; p >= from; p--)
+                {
+                    if (ih is not null) MatMulTile<S, TV>.Panel(ih, p, x, xStride, B, gx, cf);
+                    else MatMulTile<S, TV>.Panel(hh, p, h, W, B, gh, cf);
+                    // Groups whose first column is in this panel or later are complete.
+                    int first = (p * PackedMatrix.PanelWidth + G - 1) / G;
+                    FinishGroups(s, first, lowest, gx, gh, h, c);
+                    lowest = Math.Min(lowest, first);
+                }
             }
         }
 

@@ -13,7 +13,7 @@ internal sealed unsafe class CpuState : HostRnnState
     private readonly ICpuNetwork _network;
     private AlignedBuffer _gx, _seq0, _seq1, _between0, _between1, _linear;
 
-    public CpuState(RnnModel model, ICpuNetwork network, int batchSize, int columnFloats, int paddedHidden, long linearSumFloats, long projectionSumFloats, int vector)
+    public CpuState(RnnModel model, ICpuNetwork network, int batchSize, int columnFloats, int paddedHidden, long linearSumFloats, long projectionSumFloats, int vector, int maxParts)
         : base(model, batchSize)
     {
         _network = network;
@@ -28,6 +28,46 @@ internal sealed unsafe class CpuState : HostRnnState
         _between0 = Rent(step);
         _between1 = Rent(step);
         _linear = Rent(linearSumFloats);
+        MaxParts = Math.Max(1, maxParts);
+        // Last: nothing after it can throw and leave the threads running.
+        if (MaxParts > 1) Workers = new CpuWorkerPool(MaxParts - 1);
+    }
+
+    /// <summary>This session's worker threads, or null when nothing it runs is ever split (Threads = 1, small models).</summary>
+    public CpuWorkerPool? Workers { get; }
+
+    /// <summary>The most parts any product of this session is cut into: its workers and the calling thread.</summary>
+    public int MaxParts { get; }
+
+    /// <summary>The least multiply-adds per part (<see cref="CpuWorkSplit.DefaultMinMacsPerPart"/>; tests set 1 to split everything they can).</summary>
+    public long MinMacsPerPart = CpuWorkSplit.DefaultMinMacsPerPart;
+
+    /// <summary>Parts for a product of <paramref name="macs"/> multiply-adds over <paramref name="units"/> indivisible units.</summary>
+    public int PartsFor(int units, long macs) => Workers is null ? 1 : CpuWorkSplit.Parts(MaxParts, units, macs, MinMacsPerPart);
+
+    /// <summary>The arguments of a split <see cref="CpuPanelProduct{S, TV}"/> call, while it runs.</summary>
+    public ProductCall Product;
+
+    /// <summary>The arguments of a split recurrent step (one layer and direction), while it runs.</summary>
+    public CellCall Cell;
+
+    /// <summary>Every panel of M: out (rows, OStride) = bias + x (rows, XStride) W.</summary>
+    public readonly struct ProductCall(PackedMatrix m, float* x, nint xStride, int rows, float* o, nint oStride)
+    {
+        public readonly PackedMatrix M = m;
+        public readonly float* X = x, O = o;
+        public readonly nint XStride = xStride, OStride = oStride;
+        public readonly int Rows = rows;
+    }
+
+    /// <summary>One time step's products and cell epilogue of one layer and direction (see CpuRecurrentModule.CellStep).</summary>
+    public readonly struct CellCall(PackedMatrix? ih, float* x, nint xStride, float* gx, PackedMatrix hh, float* h, float* c, bool mirror)
+    {
+        public readonly PackedMatrix? Ih = ih;
+        public readonly PackedMatrix Hh = hh;
+        public readonly float* X = x, Gx = gx, H = h, C = c;
+        public readonly nint XStride = xStride;
+        public readonly bool Mirror = mirror;
     }
 
     internal override void Step(ReadOnlySpan<float> x, Span<float> y) => _network.Step(this, x, y);
@@ -81,6 +121,9 @@ internal sealed unsafe class CpuState : HostRnnState
 
     protected override void Dispose(bool disposing)
     {
+        // The finalizer only signals the workers (they hold nothing of this state between calls); Dispose joins them.
+        if (disposing) Workers?.Dispose();
+        else Workers?.Stop();
         if (disposing)
         {
             _gx.Dispose();

@@ -1,0 +1,89 @@
+namespace RnnRuntime.Backends.Cpu;
+
+/// <summary>
+/// How a product over a <see cref="PackedMatrix"/> is cut into parts for a session's threads: by
+/// contiguous ranges of panels, each part always the same range for the same matrix and rows (so at
+/// batch 1 each core streams its own slice of the weights, which can stay in its L2 from one step to
+/// the next), and never so small that the hand-off costs more than the part.
+/// <para>
+/// Bit-identity: a part computes whole panels with the same <see cref="MatMulTile{S, TV}.Panel"/>
+/// call the one-thread path makes (same rows, same depth order k = 0..K-1 from the same bias), and a
+/// column's sum depends on nothing outside its panel. Which thread runs a panel, and in which order
+/// panels run, changes no rounding, so threaded results equal Threads = 1's of the same backend exactly.
+/// </para>
+/// </summary>
+internal static class CpuWorkSplit
+{
+    /// <summary>
+    /// The least work worth a part of its own, in multiply-adds (weights x rows): below it the hand-off
+    /// (waking a spinning worker and waiting for it, about 0.5-1 us here) is more than the time saved.
+    /// Each session copies it when it is made (<see cref="CpuState.MinMacsPerPart"/>; tests lower it
+    /// there to split even tiny products).
+    /// </summary>
+    public const long DefaultMinMacsPerPart = 64 * 1024;
+
+    /// <summary>
+    /// Panels per indivisible unit of a recurrent matrix: the fewest whole panels that end on a group
+    /// boundary (a column index divisible by the gate count G), so every part owns whole groups of
+    /// hidden units and can run their cell epilogue itself. G = 1 or 4: 1 panel; G = 3: 3 panels.
+    /// </summary>
+    public static int GroupAlignedPanels(int gates)
+    {
+        int a = PackedMatrix.PanelWidth, b = gates;
+        while (b != 0) (a, b) = (b, a % b);
+        return gates / a;
+    }
+
+    /// <summary>Parts for <paramref name="macs"/> multiply-adds over <paramref name="units"/> indivisible units, at most <paramref name="maxParts"/>.</summary>
+    public static int Parts(int maxParts, int units, long macs, long minMacsPerPart)
+    {
+        long byWork = macs / minMacsPerPart;
+        return (int)Math.Max(1, Math.Min(Math.Min(maxParts, units), byWork));
+    }
+
+    /// <summary>Units of <paramref name="unitPanels"/> panels in a matrix of <paramref name="panels"/> (the last may be short).</summary>
+    public static int Units(int panels, int unitPanels) => (panels + unitPanels - 1) / unitPanels;
+
+    /// <summary>Panels [From, To) of part <paramref name="part"/> of <paramref name="parts"/>: units dealt out as evenly as they go.</summary>
+    public static (int From, int To) Range(int panels, int unitPanels, int part, int parts)
+    {
+        int units = Units(panels, unitPanels);
+        int u0 = (int)((long)units * part / parts), u1 = (int)((long)units * (part + 1) / parts);
+        return (u0 * unitPanels, Math.Min(panels, u1 * unitPanels));
+    }
+
+    /// <summary>Multiply-adds of one product: K x padded columns x V per row.</summary>
+    public static long Macs(PackedMatrix m, long rows) => (long)m.Depth * m.PaddedColumns * m.Vector * rows;
+}
+
+/// <summary>
+/// A product out = bias + x W over every panel of one matrix, its panels split across the session's
+/// threads (any split: nothing follows the product inside the part). Run's hoisted input projections
+/// and linear layers with many panels go through it. One shared instance per width.
+/// </summary>
+internal sealed unsafe class CpuPanelProduct<S, TV> : ICpuPartJob where S : ISimd<TV> where TV : struct
+{
+    public static readonly CpuPanelProduct<S, TV> Instance = new();
+
+    /// <summary>Every panel of <paramref name="m"/> for <paramref name="rows"/> rows: on the calling thread
+    /// when the product is too small to share, else in parts.</summary>
+    public static void Run(CpuState s, PackedMatrix m, float* x, nint xStride, int rows, float* o, nint oStride)
+    {
+        int parts = s.PartsFor(m.Panels, CpuWorkSplit.Macs(m, rows));
+        if (parts == 1)
+        {
+            for (int p = 0; p < m.Panels; p++) MatMulTile<S, TV>.Panel(m, p, x, xStride, rows, o, oStride);
+            return;
+        }
+        s.Product = new CpuState.ProductCall(m, x, xStride, rows, o, oStride);
+        s.Workers!.Run(s, Instance, parts);
+        s.Product = default;
+    }
+
+    public void RunPart(CpuState s, int part, int parts)
+    {
+        CpuState.ProductCall c = s.Product;
+        (int from, int to) = CpuWorkSplit.Range(c.M.Panels, 1, part, parts);
+        for (int p = from; p < to; p++) MatMulTile<S, TV>.Panel(c.M, p, c.X, c.XStride, c.Rows, c.O, c.OStride);
+    }
+}
