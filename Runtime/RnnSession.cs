@@ -36,6 +36,9 @@ public sealed class RnnSession : IDisposable
     /// <summary>Floats in GetState/SetState: each recurrent module's h (L*D, B, H), then c for LSTM.</summary>
     public int StateLength => _state.Length;
 
+    /// <summary>The backend's state (tests look at a CPU state's workers).</summary>
+    internal RnnState State => _state;
+
     /// <summary>One time step: x [B, I] -> y [B, O]. Networks without a bidirectional module only.</summary>
     public void Step(ReadOnlySpan<float> x, Span<float> y)
     {

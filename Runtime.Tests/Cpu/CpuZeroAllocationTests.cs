@@ -1,4 +1,5 @@
 using RnnRuntime.Backends;
+using RnnRuntime.Backends.Cpu;
 using RnnRuntime.Tests.Support;
 
 namespace RnnRuntime.Tests.Cpu;
@@ -65,6 +66,48 @@ public class CpuZeroAllocationTests
                 string what = $"{width} {cell} batch {batch}{(bidirectional ? " bidirectional" : "")}";
                 if (!bidirectional) Assert.Equal(0, Measure(Step, $"{what} Step"));
                 Assert.Equal(0, Measure(Run, $"{what} Run"));
+            }
+        }
+    }
+
+    /// <summary>
+    /// The same with Threads = 2 and every product split as far as it goes (the threshold lowered to
+    /// one multiply-add): neither the caller nor the worker allocates.
+    /// </summary>
+    [Theory]
+    [InlineData("avx2", "rnn")]
+    [InlineData("avx2", "gru")]
+    [InlineData("avx2", "lstm-proj")]
+    [InlineData("avx512", "rnn-relu")]
+    [InlineData("avx512", "lstm")]
+    [InlineData("avx512", "lstm-proj")]
+    public void ThreadedStepAndRunAllocateNothing(string width, string cell)
+    {
+        foreach (bool bidirectional in new[] { false, true })
+        {
+            byte[] file = TestModels.Create(
+                cell switch { "gru" => RnnCellKind.Gru, "lstm" or "lstm-proj" => RnnCellKind.Lstm, _ => RnnCellKind.Rnn },
+                input: 11, hidden: 140, layers: 2, bidirectional: bidirectional, relu: cell == "rnn-relu", seed: 3,
+                projSize: cell == "lstm-proj" ? 33 : 0);   // 140: two panels even for an RNN at 16 floats
+            using var model = RnnModel.Load(file, new RnnOptions { Backend = "reference", Threads = 2 });
+            foreach (int batch in new[] { 1, 3 })
+            {
+                using var runner = new CpuRunner(model, width, batch);
+                var state = (CpuState)runner.State;
+                state.MinMacsPerPart = 1;
+                CpuWorkerPool pool = state.Workers!;
+                int I = model.InputSize, O = model.OutputSize;
+                float[] x = TestModels.Inputs(batch * I, 1), y = new float[batch * O];
+                const int T = 7;
+                float[] xs = TestModels.Inputs(T * batch * I, 2), ys = new float[T * batch * O];
+                string what = $"{width} {cell} batch {batch}{(bidirectional ? " bidirectional" : "")} threads 2";
+                long dispatches = pool.Dispatches;
+                if (!bidirectional) Assert.Equal(0, Measure(() => runner.Step(x, y), $"{what} Step"));
+                Assert.Equal(0, Measure(() => runner.Run(xs, T, ys), $"{what} Run"));
+                Assert.True(pool.Dispatches > dispatches, $"{what}: nothing was split");
+                long workers = pool.WorkerAllocatedBytes();
+                for (int i = 0; i < Calls / 10; i++) runner.Run(xs, T, ys);
+                Assert.Equal(workers, pool.WorkerAllocatedBytes());
             }
         }
     }

@@ -98,6 +98,9 @@ internal sealed class CpuWorkerPool : IDisposable
     /// <summary>Workers whose thread has not yet returned (0 once a Dispose has joined them).</summary>
     public int AliveWorkers => Volatile.Read(ref _alive);
 
+    /// <summary>Calls that were split across workers (only the calling thread writes it; tests read it).</summary>
+    public long Dispatches { get; private set; }
+
     /// <summary>What the worker threads have allocated in all, as of each one's last part.</summary>
     public long WorkerAllocatedBytes()
     {
@@ -113,6 +116,7 @@ internal sealed class CpuWorkerPool : IDisposable
     public void Run(CpuState s, ICpuPartJob job, int parts)
     {
         Debug.Assert(parts >= 2 && parts <= _threads.Length + 1);
+        Dispatches++;
         _job = job;
         _state = s;
         _parts = parts;
