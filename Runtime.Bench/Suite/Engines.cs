@@ -24,12 +24,23 @@ public static class Engines
         false;
 #endif
 
+    /// <summary>The suffix of an rnnrt engine that runs with RnnOptions.Threads = 2.</summary>
+    public const string TwoThreads = "-2t";
+
+    private static bool IsCpu(string backend) => backend is "avx2" or "avx512" or "sse" or "neon";
+
+    /// <summary>An rnnrt engine name as (backend, threads): "avx512-2t" is avx512 with two threads.</summary>
+    public static (string Backend, int Threads) Parse(string name) =>
+        !IsPeer(name) && name.EndsWith(TwoThreads, StringComparison.Ordinal) ? (name[..^TwoThreads.Length], 2) : (name, 1);
+
     public static bool IsPeer(string name) => name.StartsWith("ort-", StringComparison.Ordinal) || name.StartsWith("torch-", StringComparison.Ordinal);
 
     /// <summary>Engines to time, in table order: rnnrt backends first (reference, the baseline, first of them).</summary>
     public static IReadOnlyList<string> All()
     {
         var names = new List<string>(BackendRegistry.Available());
+        // The CPU backends once more with RnnOptions.Threads = 2, beside the peers' two-thread rows.
+        names.AddRange(names.Where(IsCpu).Select(n => n + TwoThreads).ToList());
         if (PeersBuilt) names.AddRange(Peers);
         string? filter = Environment.GetEnvironmentVariable(FilterVariable);
         if (!string.IsNullOrWhiteSpace(filter))

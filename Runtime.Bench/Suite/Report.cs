@@ -77,9 +77,9 @@ public static class Report
         var sb = new StringBuilder();
         string auto = BackendRegistry.ResolveAuto();
         string[] engines = EngineOrder(rows);
-        string[] rnnrt = engines.Where(e => !Engines.IsPeer(e)).ToArray();
+        string[] rnnrt = engines.Where(e => !Engines.IsPeer(e) && Engines.Parse(e).Threads == 1).ToArray();
         string[] peers1 = engines.Where(e => e.EndsWith("-1t", StringComparison.Ordinal)).ToArray();
-        string[] peers2 = engines.Where(e => e.EndsWith("-2t", StringComparison.Ordinal)).ToArray();
+        string[] peers2 = engines.Where(e => Engines.IsPeer(e) && e.EndsWith("-2t", StringComparison.Ordinal)).ToArray();
         // rnnrt's figure in ratios: what "auto" picks here, else the fastest backend measured.
         string mine = rnnrt.Contains(auto) ? auto : rnnrt.FirstOrDefault(e => e != Engines.Reference) ?? rnnrt.FirstOrDefault() ?? auto;
 
@@ -94,6 +94,8 @@ public static class Report
                       "Floor (DESIGN): the same formula with DESIGN.md's figures (75/52/45/21/14 GB/s by footprint, 38.9 GFLOP/s).");
         sb.AppendLine();
 
+        // rnnrt with Threads = 2 on the same backend, for the two-thread tables.
+        string mine2 = engines.Contains(mine + Engines.TwoThreads) ? mine + Engines.TwoThreads : mine;
         if (rows.Count > 0) sb.Append(Targets.Markdown(rows, mine, summaries ?? []));
 
         var scenarios = new (ScenarioKind Kind, int Batch, string Title)[]
@@ -130,21 +132,27 @@ public static class Report
                 Row(sb, cells);
             }
             sb.AppendLine();
-            if (peers2.Length > 0)
+            if (peers2.Length > 0 || mine2 != mine)
             {
-                sb.AppendLine($"Two intra-op threads for the peers (rnnrt `{mine}` is one thread):");
+                sb.AppendLine(mine2 == mine
+                    ? $"Two intra-op threads for the peers (rnnrt `{mine}` is one thread):"
+                    : $"Two threads: the peers with two intra-op threads, rnnrt `{mine2}` with RnnOptions.Threads = 2 (`{mine2} / {mine}`: its time over one thread's; below 1, two threads are faster):");
                 sb.AppendLine();
                 var h2 = new List<string> { "cell", "hidden", mine };
+                if (mine2 != mine) h2.Add(mine2);
                 h2.AddRange(peers2);
-                h2.AddRange(peers2.Select(p => $"{p} / {mine}"));
+                h2.AddRange(peers2.Select(p => $"{p} / {mine2}"));
+                if (mine2 != mine) h2.Add($"{mine2} / {mine}");
                 Row(sb, h2);
                 Row(sb, h2.Select((_, i) => i < 2 ? "---" : "---:"));
                 foreach (var g in inScenario.GroupBy(r => (r.Info.Cell, r.Info.Hidden)).OrderBy(g => g.Key.Cell).ThenBy(g => g.Key.Hidden))
                 {
                     double? T(string e) => g.FirstOrDefault(r => r.Info.Engine == e)?.MedianNs;
                     var cells = new List<string> { g.Key.Cell.Name(), g.Key.Hidden.ToString(Inv), Time(T(mine), g.Any(r => r.Info.Engine == mine)) };
+                    if (mine2 != mine) cells.Add(Time(T(mine2), g.Any(r => r.Info.Engine == mine2)));
                     cells.AddRange(peers2.Select(p => Time(T(p), g.Any(r => r.Info.Engine == p))));
-                    cells.AddRange(peers2.Select(p => Ratio(T(p), T(mine))));
+                    cells.AddRange(peers2.Select(p => Ratio(T(p), T(mine2))));
+                    if (mine2 != mine) cells.Add(Ratio(T(mine2), T(mine)));
                     Row(sb, cells);
                 }
                 sb.AppendLine();

@@ -11,9 +11,10 @@ public sealed class RnnrtEngine : IEngine
     private readonly ScenarioKind _kind;
 
     /// <summary>A module of the suite or a network: the file loaded with its layer list (if any) through the public API.</summary>
-    public RnnrtEngine(string backend, IBenchSubject m, ScenarioKind kind, int batch, int steps)
+    public RnnrtEngine(string engine, IBenchSubject m, ScenarioKind kind, int batch, int steps)
     {
-        _model = RnnModel.Load(m.Safetensors, new RnnOptions { Backend = backend, Layers = m.Layers });
+        (string backend, int threads) = Engines.Parse(engine);
+        _model = RnnModel.Load(m.Safetensors, new RnnOptions { Backend = backend, Layers = m.Layers, Threads = threads });
         if (_model.Backend != backend)
             throw new InvalidOperationException($"asked for backend '{backend}', got '{_model.Backend}'");
         _session = _model.CreateSession(batch);
@@ -23,7 +24,7 @@ public sealed class RnnrtEngine : IEngine
         if (_model.InputSize != m.Input || _model.OutputSize != m.Output)
             throw new InvalidOperationException($"{m} loaded as {_model.InputSize} -> {_model.OutputSize}, expected {m.Input} -> {m.Output}");
         _output = GC.AllocateArray<float>(_steps * batch * m.Output, pinned: true);
-        Name = backend;
+        Name = engine;
     }
 
     public string Name { get; }
