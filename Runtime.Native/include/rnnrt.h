@@ -191,9 +191,11 @@ struct rnnrt_load_options {
                                    core; n (up to 256) n, each session getting n - 1 workers when it is
                                    created. Other backends ignore it; results equal one thread's */
     int32_t weight_format;      /* RNNRT_WEIGHTS_FLOAT32 (0, the default), RNNRT_WEIGHTS_BFLOAT16 or
-                                   RNNRT_WEIGHTS_INT8: how the weights are stored once loaded (biases
-                                   and all arithmetic stay float32). This version runs FLOAT32 only:
-                                   the others fail with RNNRT_BACKEND_UNAVAILABLE */
+                                   RNNRT_WEIGHTS_INT8: how every weight matrix is stored once loaded
+                                   (converted once; biases and all arithmetic stay float32). BFLOAT16
+                                   rounds to nearest even; INT8 keeps q in -127..127 and one scale per
+                                   output row. The CPU backends run all three; opencl runs FLOAT32
+                                   only and refuses the others with RNNRT_BACKEND_UNAVAILABLE */
 };
 /* rnnrt_load_options.threads: one thread per core of this machine. */
 #define RNNRT_THREADS_PER_CORE (-1)
@@ -207,7 +209,8 @@ struct rnnrt_load_options {
  *  Errors: as rnnrt_model_load; RNNRT_INVALID_ARGUMENT also for options->struct_size smaller than the
  *  first version of the struct, layers NULL with layer_count > 0 (or a NULL entry), layer_count over
  *  1024, threads below -1 or over 256, an unknown weight_format; RNNRT_BACKEND_UNAVAILABLE for a
- *  weight_format no backend of this version runs (any but RNNRT_WEIGHTS_FLOAT32); RNNRT_FORMAT for a layer list the file does not match (unknown names, widths that do not
+ *  narrow weight_format on the opencl backend; RNNRT_FORMAT for a weight beyond the bfloat16 range
+ *  with RNNRT_WEIGHTS_BFLOAT16, and for a layer list the file does not match (unknown names, widths that do not
  *  chain, missing tensors), with a message naming the layer. Thread-safe. */
 RNNRT_API rnnrt_status rnnrt_model_load_ex(const char* path, const struct rnnrt_load_options* options, rnnrt_model** out);
 RNNRT_API rnnrt_status rnnrt_model_load_memory_ex(const void* data, size_t len, const struct rnnrt_load_options* options, rnnrt_model** out);

@@ -778,9 +778,32 @@ static void test_load_ex(void) {
     EXPECT(rnnrt_model_load_memory_ex(file.data, file.len, &bad, &m), RNNRT_INVALID_ARGUMENT, "rnnrt_model_load_memory_ex", "threads is -2");
     bad.threads = 257;
     EXPECT(rnnrt_model_load_memory_ex(file.data, file.len, &bad, &m), RNNRT_INVALID_ARGUMENT, "rnnrt_model_load_memory_ex", "threads is 257");
-    bad = o;
-    bad.weight_format = RNNRT_WEIGHTS_INT8;   /* no backend of this version runs int8 weights yet */
-    EXPECT(rnnrt_model_load_memory_ex(file.data, file.len, &bad, &m), RNNRT_BACKEND_UNAVAILABLE, "rnnrt_model_load_memory_ex", "WeightFormat Int8");
+    /* Narrow weights: the model holds and reports them, and a step runs; opencl refuses them by name. */
+    for (int32_t format = RNNRT_WEIGHTS_BFLOAT16; format <= RNNRT_WEIGHTS_INT8; format++) {
+        struct rnnrt_model_info narrow = { .struct_size = sizeof narrow };
+        bad = o;
+        bad.weight_format = format;
+        m = NULL;
+        OK(rnnrt_model_load_memory_ex(file.data, file.len, &bad, &m));
+        if (m) {
+            OK(rnnrt_model_info(m, &narrow));
+            CHECK(narrow.weight_format == format, "weight_format %d reported as %d", format, narrow.weight_format);
+            CHECK(narrow.weight_bytes < (format == RNNRT_WEIGHTS_INT8 ? info.weight_bytes / 3 : info.weight_bytes * 2 / 3),
+                  "format %d: weight_bytes %lld of float32's %lld", format, (long long)narrow.weight_bytes, (long long)info.weight_bytes);
+            rnnrt_session* s = NULL;
+            OK(rnnrt_session_create(m, 1, &s));
+            float x[64] = { 0.5f }, y[64];
+            if (s && narrow.input_size <= 64 && narrow.output_size <= 64) {
+                OK(rnnrt_session_step(s, x, (size_t)narrow.input_size, y, (size_t)narrow.output_size));
+                CHECK(isfinite(y[0]), "format %d: y[0] = %g", format, y[0]);
+            }
+            rnnrt_session_free(s);
+            rnnrt_model_free(m);
+        }
+        m = (rnnrt_model*)&m;
+        bad.backend = "opencl";
+        EXPECT(rnnrt_model_load_memory_ex(file.data, file.len, &bad, &m), RNNRT_BACKEND_UNAVAILABLE, "rnnrt_model_load_memory_ex", "float32 weights only");
+    }
     bad = o;
     bad.weight_format = 7;
     EXPECT(rnnrt_model_load_memory_ex(file.data, file.len, &bad, &m), RNNRT_INVALID_ARGUMENT, "rnnrt_model_load_memory_ex", "weight_format is 7");

@@ -112,6 +112,34 @@ public class CpuZeroAllocationTests
         }
     }
 
+    /// <summary>Narrow weights: a recurrent stack with a projection and a network with linear layers (its 1-wide head too).</summary>
+    [Theory]
+    [InlineData("avx2", RnnWeightFormat.BFloat16)]
+    [InlineData("avx2", RnnWeightFormat.Int8)]
+    [InlineData("avx512", RnnWeightFormat.BFloat16)]
+    [InlineData("avx512", RnnWeightFormat.Int8)]
+    public void NarrowWeightsAllocateNothing(string width, RnnWeightFormat format)
+    {
+        bool viaSession = BackendRegistry.UnavailableReason(width) is null;
+        byte[][] files = [Model("lstm-proj", bidirectional: false), NetworkParityTests.Network("stack").Build(), NetworkParityTests.Network("odd").Build()];
+        foreach (byte[] file in files)
+        {
+            using var model = RnnModel.Load(file, new RnnOptions { Backend = viaSession ? width : "reference", WeightFormat = format });
+            foreach (int batch in new[] { 1, 3 })
+            {
+                using RnnSession? session = viaSession ? model.CreateSession(batch) : null;
+                using CpuRunner? runner = viaSession ? null : new CpuRunner(model, width, batch);
+                int I = model.InputSize, O = model.OutputSize;
+                float[] x = TestModels.Inputs(batch * I, 1), y = new float[batch * O];
+                const int T = 7;
+                float[] xs = TestModels.Inputs(T * batch * I, 2), ys = new float[T * batch * O];
+                string what = $"{width} {format} {model.Layers.Count} layers batch {batch}";
+                Assert.Equal(0, Measure(() => { if (session is not null) session.Step(x, y); else runner!.Step(x, y); }, $"{what} Step"));
+                Assert.Equal(0, Measure(() => { if (session is not null) session.Run(xs, T, ys); else runner!.Run(xs, T, ys); }, $"{what} Run"));
+            }
+        }
+    }
+
     private static long Measure(Action call, string what)
     {
         for (int i = 0; i < 100; i++) call();

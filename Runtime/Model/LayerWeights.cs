@@ -57,6 +57,15 @@ public sealed class LayerWeights
     /// <summary>b_hh, G*H floats (zeros for a module without biases).</summary>
     public ReadOnlySpan<float> BiasHh => _biasHh;
 
+    /// <summary>These weights with W_ih, W_hh and W_hr in <paramref name="type"/> (biases stay float32); <paramref name="module"/> names them in errors.</summary>
+    internal LayerWeights ConvertTo(WeightElementType type, string module)
+    {
+        string suffix = $"_l{Layer}{(Direction == 1 ? "_reverse" : "")}";
+        string Name(string w) => module.Length == 0 ? w + suffix : $"{module}.{w}{suffix}";
+        return new LayerWeights(Layer, Direction, HiddenSize, Ih.ConvertTo(type, Name("weight_ih")), Hh.ConvertTo(type, Name("weight_hh")),
+            _biasIh, _biasHh, Hr?.ConvertTo(type, Name("weight_hr")));
+    }
+
     /// <summary>Row-major flat views, for backends that pack or upload them.</summary>
     public ReadOnlySpan<float> WeightIhFlat => Ih.Float32Flat;
     /// <summary>W_hh row-major, for backends that pack or upload it.</summary>

@@ -91,6 +91,10 @@ public sealed class LinearLayer : NetworkLayer
     public ReadOnlySpan<float> Bias => _bias;
     /// <summary>Whether the file has a bias for it.</summary>
     public bool HasBias { get; }
+
+    /// <summary>This layer with W in <paramref name="type"/>; the bias stays float32.</summary>
+    internal LinearLayer ConvertTo(WeightElementType type) =>
+        new(Index, Name, Weight.ConvertTo(type, Name.Length == 0 ? "weight" : Name + ".weight"), _bias, HasBias);
 }
 
 /// <summary>tanh, relu, sigmoid or add_input: elementwise, width unchanged.</summary>
@@ -159,6 +163,11 @@ public sealed class RecurrentLayer : NetworkLayer
 
     /// <summary>Weights of one layer and direction.</summary>
     public LayerWeights Weights(int layer, int direction) => _weights[layer * NumDirections + direction];
+
+    /// <summary>This module with every weight matrix in <paramref name="type"/>; the biases stay float32.</summary>
+    internal RecurrentLayer ConvertTo(WeightElementType type) =>
+        new(Index, Name, Cell, Nonlinearity, InputSize, HiddenSize, NumLayers, NumDirections, HasBias,
+            _weights.Select(w => w.ConvertTo(type, Name)).ToArray(), ProjSize) { IsCell = IsCell };
 
     /// <summary>Floats of state per batch item: L*D*P (or H) for h, then L*D*H for an LSTM's c.</summary>
     public long StateFloatsPerItem => (long)NumLayers * NumDirections * (HiddenWidth + (Spec.HasCellState ? HiddenSize : 0));

@@ -26,15 +26,31 @@ public sealed class RnnNetwork
     }
 
     /// <summary>
-    /// This network with every weight matrix converted to <paramref name="format"/> (biases stay
-    /// float32); the float32 copy is not kept. Float32 is this network itself.
+    /// This network with every weight matrix (W_ih, W_hh, W_hr, linear W) converted to
+    /// <paramref name="format"/> once; biases stay float32 and the float32 copy is not kept, so the
+    /// model holds only the narrow weights. Float32 is this network itself.
     /// </summary>
-    /// <remarks>No backend of this version computes with narrow weights yet, so a narrow format is
-    /// refused here, at load, rather than silently run in float32.</remarks>
-    internal RnnNetwork WithWeightFormat(RnnWeightFormat format) => format == RnnWeightFormat.Float32
-        ? this
-        : throw new RnnBackendUnavailableException(
-            $"RnnOptions.WeightFormat {format}: no backend of this version computes with {format} weights yet; load with Float32 (the default)");
+    internal RnnNetwork WithWeightFormat(RnnWeightFormat format)
+    {
+        WeightElementType type = format switch
+        {
+            RnnWeightFormat.Float32 => WeightElementType.Float32,
+            RnnWeightFormat.BFloat16 => WeightElementType.BFloat16,
+            RnnWeightFormat.Int8 => WeightElementType.Int8,
+            _ => throw new ArgumentOutOfRangeException(nameof(format), format, "expected Float32, BFloat16 or Int8"),
+        };
+        if (type == WeightElementType.Float32) return this;
+        NetworkLayer[] layers = _layers.Select(l => l switch
+        {
+            RecurrentLayer r => r.ConvertTo(type),
+            LinearLayer f => (NetworkLayer)f.ConvertTo(type),
+            _ => l,
+        }).ToArray();
+        return new RnnNetwork(layers, InputSize, Prefix) { WeightType = type };
+    }
+
+    /// <summary>How every weight matrix of this network is stored.</summary>
+    public WeightElementType WeightType { get; private init; } = WeightElementType.Float32;
 
     /// <summary>The layers in forward order.</summary>
     public IReadOnlyList<NetworkLayer> Layers => _layers;

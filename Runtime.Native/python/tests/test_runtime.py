@@ -99,9 +99,18 @@ def test_threads_and_weight_format_options():
         with pytest.raises(rnnrt.Error) as e:
             rnnrt.Model(path, threads=bad)
         assert e.value.status == "RNNRT_INVALID_ARGUMENT" and "threads" in e.value.message
+    with rnnrt.Model(path) as m:
+        full = m.info.weight_bytes
+        x = [0.25] * m.info.input_size
+        y32 = m.session(1).run([x])
+    for fmt, most in (("bfloat16", 0.6), ("int8", 0.35)):
+        with rnnrt.Model(path, weight_format=fmt) as m:
+            assert m.info.weight_format == fmt and m.info.weight_bytes < most * full
+            y = m.session(1).run([x])
+            assert max(abs(a - b) for a, b in zip(y.ravel(), y32.ravel())) < 0.1   # narrow, not another model
     with pytest.raises(rnnrt.Error) as e:
-        rnnrt.Model(path, weight_format="int8")   # no backend of this version runs narrow weights yet
-    assert e.value.status == "RNNRT_BACKEND_UNAVAILABLE" and "Int8" in e.value.message
+        rnnrt.Model(path, backend="opencl", weight_format="int8")
+    assert e.value.status == "RNNRT_BACKEND_UNAVAILABLE" and "float32 weights only" in e.value.message
     with pytest.raises(rnnrt.Error) as e:
         rnnrt.Model(path, weight_format="float16")
     assert e.value.status == "RNNRT_INVALID_ARGUMENT" and "weight_format" in e.value.message

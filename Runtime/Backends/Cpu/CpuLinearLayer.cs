@@ -65,8 +65,12 @@ internal sealed unsafe class CpuLinearLayer<S, TV> where S : ISimd<TV> where TV 
                 for (int r = 0; r < n; r++)
                 {
                     float* xr = x + (r0 + r) * xStride, o = sums + r * cf;
-                    if (_w.PaddedColumns == 2) NarrowRow<C2, C4>(xr, o);
-                    else NarrowRow<C4, C2>(xr, o);
+                    switch (_w.ElementType)
+                    {
+                        case WeightElementType.BFloat16: NarrowRow<BFloat16Weights>(xr, o); break;
+                        case WeightElementType.Int8: NarrowRow<Int8Weights>(xr, o); break;
+                        default: NarrowRow<Float32Weights>(xr, o); break;
+                    }
                 }
             }
             else CpuPanelProduct<S, TV>.Run(s, _w, x + r0 * xStride, xStride, n, sums, cf);
@@ -89,65 +93,79 @@ internal sealed unsafe class CpuLinearLayer<S, TV> where S : ISimd<TV> where TV 
     /// flight), added in a fixed order at the end: ((s0 + s1) + (s2 + s3)), s0 starting at the bias.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void NarrowRow<TN, TS>(float* x, float* o) where TN : IConst where TS : IConst
+    private void NarrowRow<TW>(float* x, float* o) where TW : IWeightLoad
     {
-        nint V = S.Count, ds = _w.DepthStride(0);
+        if (_w.PaddedColumns == 2) NarrowRow<C2, C4, TW>(x, o);
+        else NarrowRow<C4, C2, TW>(x, o);
+    }
+
+    /// <summary>(Int8 sums start from zero and end with fma(sum, scale, bias) after the partial sums are added.)</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void NarrowRow<TN, TS, TW>(float* x, float* o) where TN : IConst where TS : IConst where TW : IWeightLoad
+    {
+        nint V = S.Count, VB = V * TW.Size, ds = _w.DepthStride(0) * TW.Size;   // bytes
         int depth = _w.Depth, step = TS.Value;
-        float* w = _w.Panel(0), bias = _w.Bias;
-        TV s00 = S.Load(bias), s10 = S.Load(bias + V);
-        TV s20 = TN.Value > 2 ? S.Load(bias + 2 * V) : S.Zero, s30 = TN.Value > 2 ? S.Load(bias + 3 * V) : S.Zero;
+        byte* w = _w.Panel(0);
+        float* bias = _w.Bias;
+        TV s00 = TW.Scaled ? S.Zero : S.Load(bias), s10 = TW.Scaled ? S.Zero : S.Load(bias + V);
+        TV s20 = TN.Value > 2 && !TW.Scaled ? S.Load(bias + 2 * V) : S.Zero, s30 = TN.Value > 2 && !TW.Scaled ? S.Load(bias + 3 * V) : S.Zero;
         TV s01 = S.Zero, s11 = S.Zero, s21 = S.Zero, s31 = S.Zero;
         TV s02 = S.Zero, s12 = S.Zero, s03 = S.Zero, s13 = S.Zero;
         int k = 0;
         for (; k + step <= depth; k += step)
         {
-            float* wk = w + k * ds;
+            byte* wk = w + k * ds;
             TV x0 = S.Broadcast(x + k), x1 = S.Broadcast(x + k + 1);
-            s00 = S.MultiplyAdd(S.Load(wk), x0, s00);
-            s10 = S.MultiplyAdd(S.Load(wk + V), x0, s10);
-            s01 = S.MultiplyAdd(S.Load(wk + ds), x1, s01);
-            s11 = S.MultiplyAdd(S.Load(wk + ds + V), x1, s11);
+            s00 = S.MultiplyAdd(TW.Load<S, TV>(wk), x0, s00);
+            s10 = S.MultiplyAdd(TW.Load<S, TV>(wk + VB), x0, s10);
+            s01 = S.MultiplyAdd(TW.Load<S, TV>(wk + ds), x1, s01);
+            s11 = S.MultiplyAdd(TW.Load<S, TV>(wk + ds + VB), x1, s11);
             if (TN.Value > 2)
             {
-                s20 = S.MultiplyAdd(S.Load(wk + 2 * V), x0, s20);
-                s30 = S.MultiplyAdd(S.Load(wk + 3 * V), x0, s30);
-                s21 = S.MultiplyAdd(S.Load(wk + ds + 2 * V), x1, s21);
-                s31 = S.MultiplyAdd(S.Load(wk + ds + 3 * V), x1, s31);
+                s20 = S.MultiplyAdd(TW.Load<S, TV>(wk + 2 * VB), x0, s20);
+                s30 = S.MultiplyAdd(TW.Load<S, TV>(wk + 3 * VB), x0, s30);
+                s21 = S.MultiplyAdd(TW.Load<S, TV>(wk + ds + 2 * VB), x1, s21);
+                s31 = S.MultiplyAdd(TW.Load<S, TV>(wk + ds + 3 * VB), x1, s31);
             }
             if (TS.Value > 2)
             {
                 TV x2 = S.Broadcast(x + k + 2), x3 = S.Broadcast(x + k + 3);
-                s02 = S.MultiplyAdd(S.Load(wk + 2 * ds), x2, s02);
-                s12 = S.MultiplyAdd(S.Load(wk + 2 * ds + V), x2, s12);
-                s03 = S.MultiplyAdd(S.Load(wk + 3 * ds), x3, s03);
-                s13 = S.MultiplyAdd(S.Load(wk + 3 * ds + V), x3, s13);
+                s02 = S.MultiplyAdd(TW.Load<S, TV>(wk + 2 * ds), x2, s02);
+                s12 = S.MultiplyAdd(TW.Load<S, TV>(wk + 2 * ds + VB), x2, s12);
+                s03 = S.MultiplyAdd(TW.Load<S, TV>(wk + 3 * ds), x3, s03);
+                s13 = S.MultiplyAdd(TW.Load<S, TV>(wk + 3 * ds + VB), x3, s13);
             }
         }
         for (; k < depth; k++)
         {
-            float* wk = w + k * ds;
+            byte* wk = w + k * ds;
             TV xk = S.Broadcast(x + k);
-            s00 = S.MultiplyAdd(S.Load(wk), xk, s00);
-            s10 = S.MultiplyAdd(S.Load(wk + V), xk, s10);
+            s00 = S.MultiplyAdd(TW.Load<S, TV>(wk), xk, s00);
+            s10 = S.MultiplyAdd(TW.Load<S, TV>(wk + VB), xk, s10);
             if (TN.Value > 2)
             {
-                s20 = S.MultiplyAdd(S.Load(wk + 2 * V), xk, s20);
-                s30 = S.MultiplyAdd(S.Load(wk + 3 * V), xk, s30);
+                s20 = S.MultiplyAdd(TW.Load<S, TV>(wk + 2 * VB), xk, s20);
+                s30 = S.MultiplyAdd(TW.Load<S, TV>(wk + 3 * VB), xk, s30);
             }
         }
         if (TS.Value > 2)
         {
-            S.Store(o, S.Add(S.Add(s00, s01), S.Add(s02, s03)));
-            S.Store(o + V, S.Add(S.Add(s10, s11), S.Add(s12, s13)));
+            S.Store(o, Finish<TW>(S.Add(S.Add(s00, s01), S.Add(s02, s03)), 0));
+            S.Store(o + V, Finish<TW>(S.Add(S.Add(s10, s11), S.Add(s12, s13)), V));
         }
         else
         {
-            S.Store(o, S.Add(s00, s01));
-            S.Store(o + V, S.Add(s10, s11));
-            S.Store(o + 2 * V, S.Add(s20, s21));
-            S.Store(o + 3 * V, S.Add(s30, s31));
+            S.Store(o, Finish<TW>(S.Add(s00, s01), 0));
+            S.Store(o + V, Finish<TW>(S.Add(s10, s11), V));
+            S.Store(o + 2 * V, Finish<TW>(S.Add(s20, s21), 2 * V));
+            S.Store(o + 3 * V, Finish<TW>(S.Add(s30, s31), 3 * V));
         }
     }
+
+    /// <summary>An int8 sum at column float <paramref name="at"/> becomes scale * sum + bias; others are done.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private TV Finish<TW>(TV sum, nint at) where TW : IWeightLoad =>
+        TW.Scaled ? S.MultiplyAdd(sum, S.Load(_w.Scale + at), S.Load(_w.Bias + at)) : sum;
 
     /// <summary>Each padded row of sums through the activation into its dense row of y.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -17,6 +17,12 @@ internal unsafe interface ISimd<TV> where TV : struct
 
     static abstract TV Zero { get; }
     static abstract TV Load(float* p);
+
+    /// <summary>Count bfloat16 values at p (2*Count bytes), widened exactly to float32.</summary>
+    static abstract TV LoadBFloat16(ushort* p);
+
+    /// <summary>Count int8 values at p (Count bytes), converted exactly to float32.</summary>
+    static abstract TV LoadInt8(sbyte* p);
     static abstract void Store(float* p, TV v);
 
     /// <summary>A hint to fetch the cache line at p into L1 (never faults; a no-op without SSE).</summary>

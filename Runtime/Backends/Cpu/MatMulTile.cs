@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace RnnRuntime.Backends.Cpu;
 
@@ -32,80 +33,113 @@ internal static unsafe class MatMulTile<S, TV> where S : ISimd<TV> where TV : st
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Panel(PackedMatrix m, int p, float* x, nint xStride, int rows, float* o, nint oStride)
     {
-        nint V = S.Count;
+        switch (m.ElementType)
+        {
+            case Model.WeightElementType.BFloat16: Panel<BFloat16Weights>(m, p, x, xStride, rows, o, oStride); break;
+            case Model.WeightElementType.Int8: Panel<Int8Weights>(m, p, x, xStride, rows, o, oStride); break;
+            default: Panel<Float32Weights>(m, p, x, xStride, rows, o, oStride); break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Panel<TW>(PackedMatrix m, int p, float* x, nint xStride, int rows, float* o, nint oStride) where TW : IWeightLoad
+    {
+        nint V = S.Count, E = TW.Size;
         int width = m.WidthOf(p), depth = m.Depth;
         nint first = (nint)p * PackedMatrix.PanelWidth * V;
-        nint sliceStride = m.SliceStride(p), depthStride = m.DepthStride(p);
-        float* w = m.Panel(p), bias = m.Bias + first;
+        nint sliceStride = m.SliceStride(p) * E, depthStride = m.DepthStride(p) * E;   // bytes
+        byte* w = m.Panel(p);
+        float* bias = m.Bias + first, scale = TW.Scaled ? m.Scale + first : null;
         o += first;
+        // Int8 sums start from zero and end with fma(sum, scale, bias); the others start at the bias.
+        float* start = TW.Scaled ? null : bias;
         if (rows == 1)
         {
-            Dispatch(width, 1, x, xStride, depth, w, sliceStride, depthStride, bias, 0, o, oStride);
+            Dispatch<TW>(width, 1, x, xStride, depth, w, sliceStride, depthStride, start, 0, o, oStride, scale, bias);
             return;
         }
         if (rows == 2)
         {
             for (int c0 = 0; c0 < width; c0 += 4)
-                Dispatch(Math.Min(4, width - c0), 2, x, xStride, depth, w + (c0 / 2) * sliceStride, sliceStride, depthStride, bias + c0 * V, 0, o + c0 * V, oStride);
+                Dispatch<TW>(Math.Min(4, width - c0), 2, x, xStride, depth, w + (c0 / 2) * sliceStride, sliceStride, depthStride,
+                    Offset(start, c0 * V), 0, o + c0 * V, oStride, Offset(scale, c0 * V), bias + c0 * V);
             return;
         }
 
         // Many rows (a sequence's input projection, big batches): block the depth so that the
         // KC x 2V strip of weights stays in L1 while every row block streams past it.
-        // The sums wait in `o` between blocks, which changes no rounding: k still runs 0..K-1 in order.
-        int kc = DepthBlock;
+        // The sums wait in `o` between blocks, which changes no rounding: k still runs 0..K-1 in order
+        // (an int8 sum is scaled only after its last block).
+        int kc = DepthBlock<TW>();
         for (int k0 = 0; k0 < depth; k0 += kc)
         {
             int kn = Math.Min(kc, depth - k0);
+            bool last = k0 + kn == depth;
             for (int c0 = 0; c0 < width; c0 += 2)
             {
-                float* wBlock = w + (c0 / 2) * sliceStride + k0 * depthStride;
+                byte* wBlock = w + (c0 / 2) * sliceStride + k0 * depthStride;
                 for (int r = 0; r < rows; r += 6)
                 {
                     float* oBlock = o + r * oStride + c0 * V;
-                    Dispatch(2, Math.Min(6, rows - r), x + r * xStride + k0, xStride, kn, wBlock, sliceStride, depthStride,
-                        k0 == 0 ? bias + c0 * V : oBlock, k0 == 0 ? 0 : oStride, oBlock, oStride);
+                    Dispatch<TW>(2, Math.Min(6, rows - r), x + r * xStride + k0, xStride, kn, wBlock, sliceStride, depthStride,
+                        k0 == 0 ? Offset(start, c0 * V) : oBlock, k0 == 0 ? 0 : oStride, oBlock, oStride,
+                        last ? Offset(scale, c0 * V) : null, bias + c0 * V);
                 }
             }
         }
     }
 
+    /// <summary>8 vectors of zeros (the widest tile row), 64-byte aligned, never written or freed.</summary>
+    private static readonly float* Zeros = AllocateZeros(8 * 16);
+
+    private static float* AllocateZeros(int floats)
+    {
+        void* p = NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
+        NativeMemory.Clear(p, (nuint)(floats * sizeof(float)));
+        return (float*)p;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float* Offset(float* p, nint by) => p == null ? null : p + by;
+
     /// <summary>
     /// Depth per block in the many-rows path: a 2-vector strip of 8 KiB. Its rows sit a panel row
     /// apart (256 B with AVX2, 512 B with AVX-512), so they map to a quarter (an eighth) of the L1
-    /// sets: 8 KiB is what fits there with room for the rows of x.
+    /// sets: 8 KiB is what fits there with room for the rows of x. Narrow weights keep the same depth
+    /// per block (their strip is 4 or 2 KiB), so they also keep the float32 path's order of sums.
     /// </summary>
-    private static int DepthBlock => 8192 / (2 * S.Count * sizeof(float));
+    private static int DepthBlock<TW>() where TW : IWeightLoad => 8192 / (2 * S.Count * sizeof(float));
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Dispatch(int tn, int tb, float* x, nint xStride, int depth, float* w, nint sliceStride, nint depthStride, float* start, nint startStride, float* o, nint oStride)
+    private static void Dispatch<TW>(int tn, int tb, float* x, nint xStride, int depth, byte* w, nint sliceStride, nint depthStride, float* start, nint startStride, float* o, nint oStride,
+        float* scale, float* bias) where TW : IWeightLoad
     {
         switch (tb)
         {
             case 1:
                 switch (tn)
                 {
-                    case 2: Tile<C2, C1>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride); return;
-                    case 4: Tile<C4, C1>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride); return;
-                    case 6: Tile<C6, C1>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride); return;
-                    case 8: Tile<C8, C1>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride); return;
+                    case 2: Tile<C2, C1, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, scale, bias); return;
+                    case 4: Tile<C4, C1, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, scale, bias); return;
+                    case 6: Tile<C6, C1, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, scale, bias); return;
+                    case 8: Tile<C8, C1, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, scale, bias); return;
                 }
                 break;
             case 2:
                 switch (tn)
                 {
-                    case 2: Tile<C2, C2>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride); return;
-                    case 4: Tile<C4, C2>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride); return;
+                    case 2: Tile<C2, C2, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, scale, bias); return;
+                    case 4: Tile<C4, C2, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, scale, bias); return;
                 }
                 break;
             default:
                 if (tn != 2) break;
                 switch (tb)
                 {
-                    case 3: Tile<C2, C3>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride); return;
-                    case 4: Tile<C2, C4>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride); return;
-                    case 5: Tile<C2, C5>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride); return;
-                    case 6: Tile<C2, C6>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride); return;
+                    case 3: Tile<C2, C3, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, scale, bias); return;
+                    case 4: Tile<C2, C4, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, scale, bias); return;
+                    case 5: Tile<C2, C5, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, scale, bias); return;
+                    case 6: Tile<C2, C6, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, scale, bias); return;
                 }
                 break;
         }
@@ -117,10 +151,17 @@ internal static unsafe class MatMulTile<S, TV> where S : ISimd<TV> where TV : st
     /// (see <see cref="PackedMatrix"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<TN, TB>(float* x, nint xStride, int depth, float* w, nint sliceStride, nint depthStride, float* start, nint startStride, float* o, nint oStride)
-        where TN : IConst where TB : IConst
+    private static void Tile<TN, TB, TW>(float* x, nint xStride, int depth, byte* w, nint sliceStride, nint depthStride, float* start, nint startStride, float* o, nint oStride,
+        float* scale, float* bias)
+        where TN : IConst where TB : IConst where TW : IWeightLoad
     {
-        nint V = S.Count;
+        nint V = S.Count, VB = S.Count * TW.Size;   // a vector of weights is VB bytes
+        if (start == null)
+        {
+            // From zero (int8's first depth block): a zero row to load from keeps one code path below.
+            start = Zeros;
+            startStride = 0;
+        }
         TV a00 = S.Load(start);
         TV a01 = TN.Value > 1 ? S.Load(start + 1 * V) : S.Zero;
         TV a02 = TN.Value > 2 ? S.Load(start + 2 * V) : S.Zero;
@@ -141,7 +182,7 @@ internal static unsafe class MatMulTile<S, TV> where S : ISimd<TV> where TV : st
         TV a41 = TB.Value > 4 && TN.Value > 1 ? S.Load(start + 4 * startStride + 1 * V) : S.Zero;
         TV a50 = TB.Value > 5 ? S.Load(start + 5 * startStride) : S.Zero;
         TV a51 = TB.Value > 5 && TN.Value > 1 ? S.Load(start + 5 * startStride + 1 * V) : S.Zero;
-        float* p0 = w, p1 = w + sliceStride, p2 = w + 2 * sliceStride, p3 = w + 3 * sliceStride;
+        byte* p0 = w, p1 = w + sliceStride, p2 = w + 2 * sliceStride, p3 = w + 3 * sliceStride;
         float* xk = x;
         nint step = depthStride;
         for (nint off = 0, end = depth * step; off < end; off += step, xk++)
@@ -149,28 +190,28 @@ internal static unsafe class MatMulTile<S, TV> where S : ISimd<TV> where TV : st
             if (TB.Value == 1)
             {
                 TV b0 = S.Broadcast(xk);
-                a00 = S.MultiplyAdd(S.Load(p0 + off), b0, a00);
-                if (TN.Value > 1) a01 = S.MultiplyAdd(S.Load(p0 + off + V), b0, a01);
-                if (TN.Value > 2) a02 = S.MultiplyAdd(S.Load(p1 + off), b0, a02);
-                if (TN.Value > 3) a03 = S.MultiplyAdd(S.Load(p1 + off + V), b0, a03);
-                if (TN.Value > 4) a04 = S.MultiplyAdd(S.Load(p2 + off), b0, a04);
-                if (TN.Value > 5) a05 = S.MultiplyAdd(S.Load(p2 + off + V), b0, a05);
-                if (TN.Value > 6) a06 = S.MultiplyAdd(S.Load(p3 + off), b0, a06);
-                if (TN.Value > 7) a07 = S.MultiplyAdd(S.Load(p3 + off + V), b0, a07);
+                a00 = S.MultiplyAdd(TW.Load<S, TV>(p0 + off), b0, a00);
+                if (TN.Value > 1) a01 = S.MultiplyAdd(TW.Load<S, TV>(p0 + off + VB), b0, a01);
+                if (TN.Value > 2) a02 = S.MultiplyAdd(TW.Load<S, TV>(p1 + off), b0, a02);
+                if (TN.Value > 3) a03 = S.MultiplyAdd(TW.Load<S, TV>(p1 + off + VB), b0, a03);
+                if (TN.Value > 4) a04 = S.MultiplyAdd(TW.Load<S, TV>(p2 + off), b0, a04);
+                if (TN.Value > 5) a05 = S.MultiplyAdd(TW.Load<S, TV>(p2 + off + VB), b0, a05);
+                if (TN.Value > 6) a06 = S.MultiplyAdd(TW.Load<S, TV>(p3 + off), b0, a06);
+                if (TN.Value > 7) a07 = S.MultiplyAdd(TW.Load<S, TV>(p3 + off + VB), b0, a07);
             }
             else
             {
                 // Few rows share each weight here, so the stream outruns the hardware prefetcher
-                // when the weights come from L3 (the recurrent product of a batch): ask 64*V floats
-                // ahead (2 KiB with AVX2, 4 KiB with AVX-512). A depth row of the panel is width*V
+                // when the weights come from L3 (the recurrent product of a batch): ask 64 vectors of
+                // weights ahead (2 KiB of float32 with AVX2, 4 KiB with AVX-512; a half or a quarter of that narrow). A depth row of the panel is width*V
                 // floats, so that is 8 depths ahead in a full panel (8 vectors wide), 16 at width 4,
                 // 32 at width 2 and 10-11 at width 6.
-                S.Prefetch(p0 + off + 64 * V);
-                if (TN.Value > 2) S.Prefetch(p1 + off + 64 * V);
-                TV w0 = S.Load(p0 + off);
-                TV w1 = S.Load(p0 + off + V);
-                TV w2 = TN.Value > 2 ? S.Load(p1 + off) : S.Zero;
-                TV w3 = TN.Value > 3 ? S.Load(p1 + off + V) : S.Zero;
+                S.Prefetch((float*)(p0 + off + 64 * VB));
+                if (TN.Value > 2) S.Prefetch((float*)(p1 + off + 64 * VB));
+                TV w0 = TW.Load<S, TV>(p0 + off);
+                TV w1 = TW.Load<S, TV>(p0 + off + VB);
+                TV w2 = TN.Value > 2 ? TW.Load<S, TV>(p1 + off) : S.Zero;
+                TV w3 = TN.Value > 3 ? TW.Load<S, TV>(p1 + off + VB) : S.Zero;
                 {
                     TV b0 = S.Broadcast(xk);
                     a00 = S.MultiplyAdd(w0, b0, a00);
@@ -211,6 +252,33 @@ internal static unsafe class MatMulTile<S, TV> where S : ISimd<TV> where TV : st
                     a51 = S.MultiplyAdd(w1, b5, a51);
                 }
             }
+        }
+
+        if (TW.Scaled && scale != null)
+        {
+            // int8: the sums of q * x become scale * sum + bias, one rounding per output.
+            TV s0 = S.Load(scale), s1 = S.Load(scale + V), b0 = S.Load(bias), b1 = S.Load(bias + V);
+            TV s2 = TN.Value > 2 ? S.Load(scale + 2 * V) : S.Zero, b2 = TN.Value > 2 ? S.Load(bias + 2 * V) : S.Zero;
+            TV s3 = TN.Value > 3 ? S.Load(scale + 3 * V) : S.Zero, b3 = TN.Value > 3 ? S.Load(bias + 3 * V) : S.Zero;
+            a00 = S.MultiplyAdd(a00, s0, b0);
+            a01 = S.MultiplyAdd(a01, s1, b1);
+            if (TN.Value > 2) a02 = S.MultiplyAdd(a02, s2, b2);
+            if (TN.Value > 3) a03 = S.MultiplyAdd(a03, s3, b3);
+            if (TN.Value > 4) a04 = S.MultiplyAdd(a04, S.Load(scale + 4 * V), S.Load(bias + 4 * V));
+            if (TN.Value > 5) a05 = S.MultiplyAdd(a05, S.Load(scale + 5 * V), S.Load(bias + 5 * V));
+            if (TN.Value > 6) a06 = S.MultiplyAdd(a06, S.Load(scale + 6 * V), S.Load(bias + 6 * V));
+            if (TN.Value > 7) a07 = S.MultiplyAdd(a07, S.Load(scale + 7 * V), S.Load(bias + 7 * V));
+            if (TB.Value > 1)
+            {
+                a10 = S.MultiplyAdd(a10, s0, b0);
+                a11 = S.MultiplyAdd(a11, s1, b1);
+                if (TN.Value > 2) a12 = S.MultiplyAdd(a12, s2, b2);
+                if (TN.Value > 3) a13 = S.MultiplyAdd(a13, s3, b3);
+            }
+            if (TB.Value > 2) { a20 = S.MultiplyAdd(a20, s0, b0); a21 = S.MultiplyAdd(a21, s1, b1); }
+            if (TB.Value > 3) { a30 = S.MultiplyAdd(a30, s0, b0); a31 = S.MultiplyAdd(a31, s1, b1); }
+            if (TB.Value > 4) { a40 = S.MultiplyAdd(a40, s0, b0); a41 = S.MultiplyAdd(a41, s1, b1); }
+            if (TB.Value > 5) { a50 = S.MultiplyAdd(a50, s0, b0); a51 = S.MultiplyAdd(a51, s1, b1); }
         }
 
         S.Store(o, a00);

@@ -26,6 +26,12 @@ namespace RnnRuntime.Backends.Cpu;
 /// up to ~10% faster at depth 1024 but the batch-1 step 10-13% slower (hidden 256, avx2: 3.15 vs
 /// 2.77 us), and the batch-1 step is what this runtime is for.
 /// </para>
+/// <para>
+/// The elements are float32, bfloat16 or int8 (the <see cref="WeightTensor"/>'s type) in the same
+/// layout, so a narrow matrix streams 2x or 4x fewer bytes; the kernels widen them in registers.
+/// An int8 matrix also holds one float32 scale per output (in column-vector order, like the bias):
+/// its kernels sum q * x from zero and finish with fma(sum, scale, bias).
+/// </para>
 /// 64-byte aligned inside an array on the pinned object heap: it never moves, so the kernels take raw
 /// pointers, and the GC reclaims it like any array even when nobody disposes the model.
 /// Immutable after construction; shared by every session.
@@ -35,50 +41,80 @@ internal sealed unsafe class PackedMatrix : IDisposable
     /// <summary>Column vectors per panel: 8 accumulators per batch row in the batch-1 kernel.</summary>
     public const int PanelWidth = 8;
 
-    private float[]? _storage;
-    private readonly float* _data;
+    private byte[]? _storage;
+    private readonly byte* _data;
 
     /// <summary>Packs <paramref name="weights"/> (G*H rows of <paramref name="gates"/> blocks of <paramref name="hidden"/>)
     /// for vectors of <paramref name="vector"/> floats; <paramref name="bias"/>: G*H floats in PyTorch row order (where
     /// the sums start), or empty for zeros.</summary>
     public PackedMatrix(WeightTensor weights, ReadOnlySpan<float> bias, int gates, int hidden, int vector)
-        : this(weights.ElementType == WeightElementType.Float32 ? weights.Float32 : throw new NotSupportedException($"{weights.ElementType} weights"), bias, gates, hidden, vector)
     {
-    }
-
-    /// <summary>As the other constructor, from float32 rows.</summary>
-    public PackedMatrix(ReadOnlySpan2D<float> weights, ReadOnlySpan<float> bias, int gates, int hidden, int vector)
-    {
-        int rows = weights.Height, k = weights.Width;
+        int rows = weights.Rows, k = weights.Columns;
         if (rows != gates * hidden) throw new ArgumentException($"expected {gates * hidden} rows, got {rows}", nameof(weights));
         if (!bias.IsEmpty && bias.Length != rows) throw new ArgumentException($"expected {rows} bias values, got {bias.Length}", nameof(bias));
+        ElementType = weights.ElementType;
+        ElementSize = ElementType switch { WeightElementType.BFloat16 => 2, WeightElementType.Int8 => 1, _ => 4 };
         Depth = k;
         Vector = vector;
         Groups = (hidden + vector - 1) / vector;
         Columns = Groups * gates;
         PaddedColumns = (Columns + 1) & ~1;
         Panels = (PaddedColumns + PanelWidth - 1) / PanelWidth;
-        long floats = (long)PaddedColumns * vector * (k + 1);
-        if (floats + 16 > Array.MaxLength) throw new OutOfMemoryException($"{rows} x {k} weights are too large to pack ({floats} floats)");
-        _storage = GC.AllocateArray<float>((int)floats + 16, pinned: true);   // zeroed: padding stays 0
+        long sums = (long)PaddedColumns * vector;
+        _weightBytes = ((sums * k * ElementSize) + 63) & ~63L;
+        long bytes = _weightBytes + 4 * sums * (ElementType == WeightElementType.Int8 ? 2 : 1);
+        if (bytes + 64 > Array.MaxLength) throw new OutOfMemoryException($"{rows} x {k} weights are too large to pack ({bytes} bytes)");
+        _storage = GC.AllocateArray<byte>((int)bytes + 64, pinned: true);   // zeroed: padding stays 0
         nint start = (nint)Unsafe.AsPointer(ref _storage[0]);
-        _data = (float*)((start + 63) & ~(nint)63);
+        _data = (byte*)((start + 63) & ~(nint)63);
 
         for (int c = 0; c < Columns; c++)
         {
             int q = c / gates, g = c % gates;
             int p = c / PanelWidth;
-            float* column = Panel(p) + (c % PanelWidth / 2) * SliceStride(p) + (c % 2) * vector;
+            nint column = (c % PanelWidth / 2) * SliceStride(p) + (c % 2) * vector;   // elements from the panel's start
             nint depthStride = DepthStride(p);
             for (int lane = 0; lane < vector && q * vector + lane < hidden; lane++)
             {
                 int row = g * hidden + q * vector + lane;
-                ReadOnlySpan<float> w = weights.GetRowSpan(row);
-                for (int kk = 0; kk < k; kk++) column[kk * depthStride + lane] = w[kk];
+                nint at = column + lane;
+                switch (ElementType)
+                {
+                    case WeightElementType.Float32:
+                    {
+                        ReadOnlySpan<float> w = weights.Float32.GetRowSpan(row);
+                        float* dst = (float*)Panel(p);
+                        for (int kk = 0; kk < k; kk++) dst[kk * depthStride + at] = w[kk];
+                        break;
+                    }
+                    case WeightElementType.BFloat16:
+                    {
+                        ReadOnlySpan<ushort> w = weights.BFloat16.GetRowSpan(row);
+                        ushort* dst = (ushort*)Panel(p);
+                        for (int kk = 0; kk < k; kk++) dst[kk * depthStride + at] = w[kk];
+                        break;
+                    }
+                    default:
+                    {
+                        ReadOnlySpan<sbyte> w = weights.Int8.GetRowSpan(row);
+                        sbyte* dst = (sbyte*)Panel(p);
+                        for (int kk = 0; kk < k; kk++) dst[kk * depthStride + at] = w[kk];
+                        Scale[c * vector + lane] = weights.Int8Scales[row];
+                        break;
+                    }
+                }
                 if (!bias.IsEmpty) Bias[c * vector + lane] = bias[row];
             }
         }
     }
+
+    private readonly long _weightBytes;
+
+    /// <summary>How the weights are stored: float32, bfloat16 or int8.</summary>
+    public WeightElementType ElementType { get; }
+
+    /// <summary>Bytes per weight: 4, 2 or 1.</summary>
+    public int ElementSize { get; }
 
     /// <summary>K: inputs per output (columns of the PyTorch matrix).</summary>
     public int Depth { get; }
@@ -97,20 +133,23 @@ internal sealed unsafe class PackedMatrix : IDisposable
 
     public int Panels { get; }
 
-    /// <summary>Floats from one 2-vector slice of panel p to the next (within one depth row).</summary>
+    /// <summary>Elements from one 2-vector slice of panel p to the next (within one depth row).</summary>
     public nint SliceStride(int p) => 2 * Vector;
 
-    /// <summary>Floats from depth k to k+1 in panel p: one row of the panel.</summary>
+    /// <summary>Elements from depth k to k+1 in panel p: one row of the panel.</summary>
     public nint DepthStride(int p) => (nint)WidthOf(p) * Vector;
 
     /// <summary>Column vectors in panel <paramref name="p"/> (even).</summary>
     public int WidthOf(int p) => Math.Min(PanelWidth, PaddedColumns - p * PanelWidth);
 
     /// <summary>Start of panel <paramref name="p"/>: every panel before it is full width.</summary>
-    public float* Panel(int p) => _data + (nint)p * PanelWidth * Vector * Depth;
+    public byte* Panel(int p) => _data + (nint)p * PanelWidth * Vector * Depth * ElementSize;
 
-    /// <summary>The accumulators' starting values, PaddedColumns*V floats in column-vector order.</summary>
-    public float* Bias => _data + (nint)PaddedColumns * Vector * Depth;
+    /// <summary>The bias, PaddedColumns*V floats in column-vector order: where float32 and bfloat16 sums start, what int8 sums end with.</summary>
+    public float* Bias => (float*)(_data + (nint)_weightBytes);
+
+    /// <summary>An int8 matrix's per-output scales, PaddedColumns*V floats in column-vector order (0 in padding).</summary>
+    public float* Scale => Bias + (nint)PaddedColumns * Vector;
 
     /// <summary>Lets the GC have the weights; no session may run on this matrix afterwards.</summary>
     public void Dispose() => _storage = null;

@@ -23,6 +23,24 @@ internal readonly unsafe struct Simd256 : ISimd<Vector256<float>>
     public static Vector256<float> Load(float* p) => Vector256.Load(p);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> LoadBFloat16(ushort* p)
+    {
+        // vpmovzxwd from memory, then the 16 bits move to the top of each float.
+        if (Avx2.IsSupported) return Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(p), 16).AsSingle();
+        Vector128<ushort> v = Vector128.Load(p);
+        return Vector256.ShiftLeft(Vector256.Create(Vector128.WidenLower(v), Vector128.WidenUpper(v)), 16).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> LoadInt8(sbyte* p)
+    {
+        // vpmovsxbd from memory (8 bytes), then vcvtdq2ps: exact for -127..127.
+        if (Avx2.IsSupported) return Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(p));
+        Vector128<short> v = Vector128.WidenLower(Vector128.CreateScalar(*(long*)p).AsSByte());
+        return Vector256.ConvertToSingle(Vector256.Create(Vector128.WidenLower(v), Vector128.WidenUpper(v)));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(float* p, Vector256<float> v) => v.Store(p);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

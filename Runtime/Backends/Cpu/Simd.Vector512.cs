@@ -23,6 +23,22 @@ internal readonly unsafe struct Simd512 : ISimd<Vector512<float>>
     public static Vector512<float> Load(float* p) => Vector512.Load(p);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> LoadBFloat16(ushort* p)
+    {
+        if (Avx512F.IsSupported) return Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Vector256.Load(p)), 16).AsSingle();
+        Vector256<ushort> v = Vector256.Load(p);
+        return Vector512.ShiftLeft(Vector512.Create(Vector256.WidenLower(v), Vector256.WidenUpper(v)), 16).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> LoadInt8(sbyte* p)
+    {
+        if (Avx512F.IsSupported) return Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(p)));
+        Vector256<short> v = Vector256.WidenLower(Vector256.Create(Vector128.Load(p), Vector128<sbyte>.Zero));
+        return Vector512.ConvertToSingle(Vector512.Create(Vector256.WidenLower(v), Vector256.WidenUpper(v)));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(float* p, Vector512<float> v) => v.Store(p);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -20,7 +20,13 @@ internal sealed class OpenCLBackend : IRnnBackend
     /// <summary>The device this backend runs on.</summary>
     public OpenCLDeviceInfo Device { get; }
 
-    public IPreparedRnn Prepare(RnnModel model) => new OpenCLNetwork(model, Device);
+    public IPreparedRnn Prepare(RnnModel model) => model.WeightFormat == RnnWeightFormat.Float32
+        ? new OpenCLNetwork(model, Device)
+        : throw new RnnBackendUnavailableException(NarrowWeights(model.WeightFormat));
+
+    /// <summary>Its kernels read float32 weights only; a narrow format is refused, never run widened on the host.</summary>
+    private static string NarrowWeights(RnnWeightFormat format) =>
+        $"the OpenCL kernels compute with float32 weights only, and RnnOptions.WeightFormat is {format}; load with Float32 or use a CPU backend (avx2, avx512)";
 
     public void Dispose() { }
 
@@ -28,11 +34,12 @@ internal sealed class OpenCLBackend : IRnnBackend
     /// Cheap after the first call (the device list is found once per process).</summary>
     internal static string? UnavailableReason(RnnOptions options)
     {
+        if (options.WeightFormat != RnnWeightFormat.Float32) return NarrowWeights(options.WeightFormat);
         OpenCLDevices.TrySelect(options.Device, out string? reason);
         return reason;
     }
 
     /// <summary>Registry rank for "auto": only a GPU device takes part.</summary>
-    internal static int? AutoRank(RnnOptions options) =>
+    internal static int? AutoRank(RnnOptions options) => options.WeightFormat == RnnWeightFormat.Float32 &&
         OpenCLDevices.TrySelect(options.Device, out _) is { IsGpu: true } ? GpuAutoRank : null;
 }

@@ -5,16 +5,16 @@ namespace RnnRuntime.Backends.Reference;
 /// <summary>The linear and elementwise layers, as nn.Linear, torch.tanh, torch.relu and torch.sigmoid define them.</summary>
 internal static class ReferenceLayers
 {
-    /// <summary>y[r] = W x[r] + b for every row r, accumulated in double.</summary>
+    /// <summary>y[r] = W x[r] + b for every row r, accumulated in double on W's exact (possibly quantised) values.</summary>
     public static void Linear(LinearLayer layer, ReadOnlySpan<float> x, int rows, Span<float> y)
     {
         int inputs = layer.InputWidth, outputs = layer.OutputWidth;
-        var w = layer.Weight.Float32;
+        WeightTensor w = layer.Weight;
         for (int r = 0; r < rows; r++)
         {
             ReadOnlySpan<float> xr = x.Slice(r * inputs, inputs);
             for (int o = 0; o < outputs; o++)
-                y[r * outputs + o] = (float)(layer.Bias[o] + Dot(w.GetRowSpan(o), xr));
+                y[r * outputs + o] = (float)(layer.Bias[o] + w.Dot(o, xr));
         }
     }
 
@@ -33,13 +33,6 @@ internal static class ReferenceLayers
                 _ => throw new ArgumentOutOfRangeException(nameof(kind)),
             });
         }
-    }
-
-    public static double Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        double sum = 0;
-        for (int k = 0; k < a.Length; k++) sum += (double)a[k] * b[k];
-        return sum;
     }
 
     public static double Sigmoid(double v) => 1.0 / (1.0 + Math.Exp(-v));

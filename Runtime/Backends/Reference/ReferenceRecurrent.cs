@@ -1,4 +1,3 @@
-using CommunityToolkit.HighPerformance;
 using RnnRuntime.Model;
 
 namespace RnnRuntime.Backends.Reference;
@@ -50,8 +49,8 @@ internal static class ReferenceRecurrent
         double[] gi = s.GatesIh, gh = s.GatesHh, hNew = s.NewH;
         for (int row = 0; row < w.Rows; row++)
         {
-            gi[row] = w.BiasIh[row] + ReferenceLayers.Dot(w.WeightIh.GetRowSpan(row), x);
-            gh[row] = w.BiasHh[row] + ReferenceLayers.Dot(w.WeightHh.GetRowSpan(row), h);
+            gi[row] = w.BiasIh[row] + w.Ih.Dot(row, x);
+            gh[row] = w.BiasHh[row] + w.Hh.Dot(row, h);
         }
 
         switch (r.Cell)
@@ -90,14 +89,7 @@ internal static class ReferenceRecurrent
 
         if (w.Hr is WeightTensor hr)
         {
-            ReadOnlySpan2D<float> whr = hr.Float32;
-            for (int p = 0; p < hr.Rows; p++)
-            {
-                ReadOnlySpan<float> row = whr.GetRowSpan(p);
-                double sum = 0;
-                for (int j = 0; j < H; j++) sum += row[j] * hNew[j];
-                h[p] = (float)sum;
-            }
+            for (int p = 0; p < hr.Rows; p++) h[p] = (float)hr.Dot(p, hNew.AsSpan(0, H));
             return;
         }
         for (int j = 0; j < H; j++) h[j] = (float)hNew[j];
