@@ -27,6 +27,13 @@ non-contiguous tensors and storage offsets; rnn_pt_shared_l1_b3 four entries vie
 lstm_pt_f64_l1_b1 a .double() module (float32-exact weights). Refusals (no io file):
 torch_whole_module.pt (torch.save(nn.GRU)), torch_whole_custom_module.pt (a __main__ class),
 torch_legacy.pt (_use_new_zipfile_serialization=False), torch_script.pt (torch.jit.script().save).
+
+Trained networks (Trained/, for the weight-format accuracy tests; `make_fixtures.py --only trained`):
+small networks trained here with a fixed seed, in well under a minute of CPU, to predict the next
+sample of a noisy sum of sines (x_t -> x_{t+1}); written by rnnrt.save with a held-out set.
+<name>.io.safetensors: x [1000,B,1], target [1000,B,1] (x shifted by one step), state0 [S] (zeros),
+y [1000,B,1] PyTorch float32, state_n [S], y64, state_n64; metadata "mse" (float32 loss),
+"baseline_mse" (the loss of predicting x_t itself), "noise_mse" (the noise's own variance: the floor).
 """
 import copy
 import json
@@ -35,8 +42,9 @@ import os
 import struct
 import sys
 
-import torch
-from torch import nn
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # one core, and no spinning BLAS threads
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "Runtime.Native", "python"))
@@ -425,6 +433,7 @@ def main():
     torch_save_cases()
     write_cells()
     write_projections()
+    write_trained()
 
 
 def write_projections():
@@ -495,6 +504,101 @@ def plain_relu_case(name, I, H, L, B, T, seed):
     print(f"{name:28s} rnn relu, plain state_dict I={I} H={H} L={L} B={B} T={T}")
 
 
+# --- Trained networks: accuracy you can decide with, per weight format ---
+
+class TrainedGru(nn.Module):  # GRU -> Linear head
+    LAYERS = ["gru", "fc"]
+
+    def __init__(self):
+        super().__init__()
+        self.gru, self.fc = nn.GRU(1, 64), nn.Linear(64, 1)
+
+    def forward(self, x, s):
+        y, s0 = self.gru(x, s[0])
+        return self.fc(y), [s0]
+
+
+class TrainedLstm(nn.Module):  # two-layer LSTM -> Linear head, a hidden size that is no multiple of a vector
+    LAYERS = ["lstm", "fc"]
+
+    def __init__(self):
+        super().__init__()
+        self.lstm, self.fc = nn.LSTM(1, 45, num_layers=2), nn.Linear(45, 1)
+
+    def forward(self, x, s):
+        y, s0 = self.lstm(x, s[0])
+        return self.fc(y), [s0]
+
+
+NOISE = 0.1
+
+
+def noisy_sines(g, T, B):
+    """[T+1, B, 1]: per sequence, three sines of random period (6..30 steps), amplitude and phase, plus N(0, NOISE^2)."""
+    t = torch.arange(T + 1, dtype=torch.float64).reshape(-1, 1)
+    x = torch.zeros(T + 1, B, dtype=torch.float64)
+    for _ in range(3):
+        period = 6 + 24 * torch.rand(B, generator=g, dtype=torch.float64)
+        amp = 0.2 + 0.3 * torch.rand(B, generator=g, dtype=torch.float64)
+        phase = 2 * math.pi * torch.rand(B, generator=g, dtype=torch.float64)
+        x += amp * torch.sin(2 * math.pi * t / period + phase)
+    x += NOISE * torch.randn(T + 1, B, generator=g, dtype=torch.float64)
+    return x.float().unsqueeze(-1)
+
+
+def zero_state(net, B):
+    state = []
+    for n in net.LAYERS:
+        m = getattr(net, n, None)
+        if isinstance(m, nn.RNNBase):
+            shape = (m.num_layers, B, m.hidden_size)
+            state.append((torch.zeros(shape), torch.zeros(shape)) if isinstance(m, nn.LSTM) else torch.zeros(shape))
+    return state
+
+
+def trained_case(name, cls, seed, iterations=1500, B_test=4, T_test=1000):
+    import time
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+    net = cls()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, iterations)
+    start = time.process_time()
+    for it in range(iterations):
+        data = noisy_sines(g, 100, 32)
+        y, _ = net(data[:-1], zero_state(net, 32))
+        loss = ((y[20:] - data[1:][20:]) ** 2).mean()   # the first steps warm the state
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+    cpu = time.process_time() - start
+    held = noisy_sines(torch.Generator().manual_seed(seed + 1), T_test, B_test)
+    x, target = held[:-1], held[1:]
+    state0 = zero_state(net, B_test)
+    as64 = (lambda s: tuple(t.double() for t in s) if isinstance(s, tuple) else s.double())
+    with torch.no_grad():
+        y, state_n = net(x, state0)
+        y64, state_n64 = copy.deepcopy(net).double()(x.double(), [as64(s) for s in state0])
+    mse = ((y - target) ** 2).mean().item()
+    baseline = ((x - target) ** 2).mean().item()
+    folder = os.path.join(HERE, "Trained")
+    os.makedirs(folder, exist_ok=True)
+    rnnrt.save(net, os.path.join(folder, name + ".safetensors"), layers=cls.LAYERS)
+    io = [("x", x), ("target", target), ("state0", flat_state(state0)), ("y", y), ("state_n", flat_state(state_n)),
+          ("y64", y64), ("state_n64", flat_state(state_n64))]
+    meta = {"mse": repr(mse), "baseline_mse": repr(baseline), "noise_mse": repr(NOISE ** 2),
+            "bidirectional": "false"}
+    save_safetensors(os.path.join(folder, name + ".io.safetensors"), io, metadata=meta)
+    print(f"{name:20s} trained {iterations} Adam steps in {cpu:.1f} s CPU: held-out MSE {mse:.5f} "
+          f"(predicting x_t: {baseline:.5f}; noise floor {NOISE ** 2:.5f})")
+
+
+def write_trained():
+    trained_case("trained_gru_h64", TrainedGru, seed=301)
+    trained_case("trained_lstm_h45_l2", TrainedLstm, seed=302, iterations=1200)
+
+
 def write_cells():
     cell_case("rnn_cell_tanh_b1", "rnn", 13, 37, B=1, T=9, seed=201)
     cell_case("rnn_cell_relu_b3", "rnn", 13, 37, B=3, T=9, seed=202, relu=True, say_relu=False)
@@ -506,4 +610,9 @@ def write_cells():
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--only", "trained"]:
+        torch.set_num_threads(1)
+        sys.exit(write_trained())
+    if sys.argv[1:]:
+        sys.exit(f"usage: {sys.argv[0]} [--only trained]")
     sys.exit(main())

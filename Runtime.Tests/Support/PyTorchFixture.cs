@@ -28,15 +28,21 @@ public sealed class PyTorchFixture
     private readonly Dictionary<string, float[]> _tensors = new();
     private readonly Dictionary<string, long[]> _shapes = new();
 
-    public PyTorchFixture(string name)
+    /// <summary>The trained networks of the weight-format accuracy tests (Fixtures/Trained).</summary>
+    public static string TrainedFolder => Path.Combine(Folder, "Trained");
+
+    /// <summary>Case <paramref name="name"/> of <paramref name="folder"/> (default: <see cref="Folder"/>).</summary>
+    public PyTorchFixture(string name, string? folder = null)
     {
         Name = name;
+        folder ??= Folder;
         // The model is NAME.safetensors, or NAME.pt for a torch.save case.
-        string pt = Path.Combine(Folder, name + ".pt");
-        ModelPath = File.Exists(pt) ? pt : Path.Combine(Folder, name + ".safetensors");
+        string pt = Path.Combine(folder, name + ".pt");
+        ModelPath = File.Exists(pt) ? pt : Path.Combine(folder, name + ".safetensors");
         ModelBytes = File.ReadAllBytes(ModelPath);
-        byte[] io = File.ReadAllBytes(Path.Combine(Folder, name + ".io.safetensors"));
+        byte[] io = File.ReadAllBytes(Path.Combine(folder, name + ".io.safetensors"));
         SafetensorsHeader header = SafetensorsHeader.Parse(io);
+        Metadata = header.Metadata;
         foreach (SafetensorsTensor t in header.Tensors.Values)
         {
             _tensors[t.Name] = header.ReadFloats(io, t);
@@ -49,6 +55,9 @@ public sealed class PyTorchFixture
         if (header.Metadata.TryGetValue("prefix", out string? prefix))
             ExpectedPrefix = prefix;
     }
+
+    /// <summary>The io file's __metadata__.</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
 
     /// <summary>The module prefix the loader should find, when the io file says (a checkpoint's
     /// "model_state_dict.lstm"); null where the name says it.</summary>
@@ -83,6 +92,9 @@ public sealed class PyTorchFixture
     public float[] FinalState64 => IsNetwork ? _tensors["state_n64"] : HasCell ? [.. _tensors["h_n64"], .. _tensors["c_n64"]] : _tensors["h_n64"];
 
     public RnnModel Load(string backend) => RnnModel.Load(ModelBytes, Options(backend));
+
+    /// <summary>Loaded on <paramref name="backend"/> with its weights in <paramref name="format"/>.</summary>
+    public RnnModel Load(string backend, RnnWeightFormat format) => RnnModel.Load(ModelBytes, Options(backend) with { WeightFormat = format });
 
     public override string ToString() => Name;
 }
