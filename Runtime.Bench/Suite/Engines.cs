@@ -29,9 +29,31 @@ public static class Engines
 
     private static bool IsCpu(string backend) => backend is "avx2" or "avx512" or "sse" or "neon";
 
-    /// <summary>An rnnrt engine name as (backend, threads): "avx512-2t" is avx512 with two threads.</summary>
-    public static (string Backend, int Threads) Parse(string name) =>
-        !IsPeer(name) && name.EndsWith(TwoThreads, StringComparison.Ordinal) ? (name[..^TwoThreads.Length], 2) : (name, 1);
+    /// <summary>The suffixes of rnnrt engines with narrow weights (RnnOptions.WeightFormat).</summary>
+    public const string BFloat16 = "-bf16", Int8 = "-int8";
+
+    /// <summary>
+    /// An rnnrt engine name as (backend, threads, weight format): "avx512-2t" is avx512 with two
+    /// threads, "avx512-int8" avx512 with int8 weights; a peer is itself, float32.
+    /// </summary>
+    public static (string Backend, int Threads, RnnWeightFormat Format) Parse(string name)
+    {
+        if (IsPeer(name)) return (name, 1, RnnWeightFormat.Float32);
+        int threads = 1;
+        if (name.EndsWith(TwoThreads, StringComparison.Ordinal)) { threads = 2; name = name[..^TwoThreads.Length]; }
+        RnnWeightFormat format = RnnWeightFormat.Float32;
+        if (name.EndsWith(BFloat16, StringComparison.Ordinal)) { format = RnnWeightFormat.BFloat16; name = name[..^BFloat16.Length]; }
+        else if (name.EndsWith(Int8, StringComparison.Ordinal)) { format = RnnWeightFormat.Int8; name = name[..^Int8.Length]; }
+        return (name, threads, format);
+    }
+
+    /// <summary>The engine name of <paramref name="backend"/> with <paramref name="format"/> weights on one thread.</summary>
+    public static string WithFormat(string backend, RnnWeightFormat format) => format switch
+    {
+        RnnWeightFormat.BFloat16 => backend + BFloat16,
+        RnnWeightFormat.Int8 => backend + Int8,
+        _ => backend,
+    };
 
     public static bool IsPeer(string name) => name.StartsWith("ort-", StringComparison.Ordinal) || name.StartsWith("torch-", StringComparison.Ordinal);
 
@@ -40,7 +62,10 @@ public static class Engines
     {
         var names = new List<string>(BackendRegistry.Available());
         // The CPU backends once more with RnnOptions.Threads = 2, beside the peers' two-thread rows.
-        names.AddRange(names.Where(IsCpu).Select(n => n + TwoThreads).ToList());
+        var cpu = names.Where(IsCpu).ToList();
+        names.AddRange(cpu.Select(n => n + TwoThreads));
+        // And with narrow weights (one thread), beside float32 in the weight-format tables.
+        names.AddRange(cpu.SelectMany(n => new[] { n + BFloat16, n + Int8 }));
         if (PeersBuilt) names.AddRange(Peers);
         string? filter = Environment.GetEnvironmentVariable(FilterVariable);
         if (!string.IsNullOrWhiteSpace(filter))

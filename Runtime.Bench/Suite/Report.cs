@@ -77,7 +77,7 @@ public static class Report
         var sb = new StringBuilder();
         string auto = BackendRegistry.ResolveAuto();
         string[] engines = EngineOrder(rows);
-        string[] rnnrt = engines.Where(e => !Engines.IsPeer(e) && Engines.Parse(e).Threads == 1).ToArray();
+        string[] rnnrt = engines.Where(e => !Engines.IsPeer(e) && Engines.Parse(e) is { Threads: 1, Format: RnnWeightFormat.Float32 }).ToArray();
         string[] peers1 = engines.Where(e => e.EndsWith("-1t", StringComparison.Ordinal)).ToArray();
         string[] peers2 = engines.Where(e => Engines.IsPeer(e) && e.EndsWith("-2t", StringComparison.Ordinal)).ToArray();
         // rnnrt's figure in ratios: what "auto" picks here, else the fastest backend measured.
@@ -159,6 +159,8 @@ public static class Report
             }
         }
 
+        sb.Append(WeightFormatMarkdown(rows, mine, peers1));
+
         sb.AppendLine("### Managed bytes allocated per call, max over scenarios");
         sb.AppendLine();
         sb.AppendLine("Calling thread: GC.GetAllocatedBytesForCurrentThread around 8 calls after warm-up, exact. " +
@@ -177,6 +179,42 @@ public static class Report
             Row(sb, [e, Max(ScenarioKind.Step, true), Max(ScenarioKind.Run, true), Max(ScenarioKind.Step, false), Max(ScenarioKind.Run, false)]);
         }
         sb.AppendLine();
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// The weight formats side by side: <paramref name="mine"/> with float32, bfloat16 and int8
+    /// weights (each one thread), their times over float32's and the one-thread peers' over int8's.
+    /// </summary>
+    public static string WeightFormatMarkdown(IReadOnlyList<Measured> rows, string mine, string[] peers1)
+    {
+        string bf16 = Engines.WithFormat(mine, RnnWeightFormat.BFloat16), int8 = Engines.WithFormat(mine, RnnWeightFormat.Int8);
+        if (!rows.Any(r => r.Info.Engine == bf16 || r.Info.Engine == int8)) return "";
+        var sb = new StringBuilder();
+        foreach (var (kind, batch) in new[] { (ScenarioKind.Step, 1), (ScenarioKind.Run, 1), (ScenarioKind.Run, 16) })
+        {
+            var inScenario = rows.Where(r => r.Info.Kind == kind && r.Info.Batch == batch).ToList();
+            if (!inScenario.Any(r => r.Info.Engine == bf16 || r.Info.Engine == int8)) continue;
+            sb.AppendLine($"### Weight formats: {(kind == ScenarioKind.Step ? "Step" : "Run, T = 100")}, batch {batch}, one thread");
+            sb.AppendLine();
+            sb.AppendLine($"`{bf16}` and `{int8}`: RnnOptions.WeightFormat BFloat16 and Int8 (see the accuracy table in BENCHMARKS.md). Below 1 in `/ {mine}`: the narrow weights are faster.");
+            sb.AppendLine();
+            var header = new List<string> { "cell", "hidden", mine, bf16, int8, $"{bf16} / {mine}", $"{int8} / {mine}" };
+            header.AddRange(peers1.Select(p => $"{p} / {int8}"));
+            Row(sb, header);
+            Row(sb, header.Select((_, i) => i < 2 ? "---" : "---:"));
+            foreach (var g in inScenario.GroupBy(r => (r.Info.Cell, r.Info.Hidden)).OrderBy(g => g.Key.Cell).ThenBy(g => g.Key.Hidden))
+            {
+                double? T(string e) => g.FirstOrDefault(r => r.Info.Engine == e)?.MedianNs;
+                var cells = new List<string> { g.Key.Cell.Name(), g.Key.Hidden.ToString(Inv) };
+                cells.AddRange(new[] { mine, bf16, int8 }.Select(e => Time(T(e), g.Any(r => r.Info.Engine == e))));
+                cells.Add(Ratio(T(bf16), T(mine)));
+                cells.Add(Ratio(T(int8), T(mine)));
+                cells.AddRange(peers1.Select(p => Ratio(T(p), T(int8))));
+                Row(sb, cells);
+            }
+            sb.AppendLine();
+        }
         return sb.ToString();
     }
 

@@ -13,8 +13,8 @@ public sealed class RnnrtEngine : IEngine
     /// <summary>A module of the suite or a network: the file loaded with its layer list (if any) through the public API.</summary>
     public RnnrtEngine(string engine, IBenchSubject m, ScenarioKind kind, int batch, int steps)
     {
-        (string backend, int threads) = Engines.Parse(engine);
-        _model = RnnModel.Load(m.Safetensors, new RnnOptions { Backend = backend, Layers = m.Layers, Threads = threads });
+        (string backend, int threads, RnnWeightFormat format) = Engines.Parse(engine);
+        _model = RnnModel.Load(m.Safetensors, new RnnOptions { Backend = backend, Layers = m.Layers, Threads = threads, WeightFormat = format });
         if (_model.Backend != backend)
             throw new InvalidOperationException($"asked for backend '{backend}', got '{_model.Backend}'");
         _session = _model.CreateSession(batch);

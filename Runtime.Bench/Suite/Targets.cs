@@ -70,6 +70,21 @@ public static class Targets
                         Cells.Select(c => (T(ort, ScenarioKind.Run, batch, c, hidden) / T(mine, ScenarioKind.Run, batch, c, hidden), (double?)null)).ToArray(), v => v >= limit, "x");
             }
         }
+
+        // Issue 12: narrow weights against this build's float32 and against ONNX Runtime, one thread.
+        string bf16 = Engines.WithFormat(mine, RnnWeightFormat.BFloat16), int8 = Engines.WithFormat(mine, RnnWeightFormat.Int8);
+        if (rows.Any(r => r.Info.Engine == int8 || r.Info.Engine == bf16))
+        {
+            Line(sb, "12", $"Step b1 hidden 1024: {bf16} at most 0.6x of {mine}",
+                Cells.Select(c => (T(bf16, ScenarioKind.Step, 1, c, 1024) / T(mine, ScenarioKind.Step, 1, c, 1024), (double?)null)).ToArray(), v => v <= 0.6, "x");
+            Line(sb, "12", $"Step b1 hidden 1024: {int8} at most 0.35x of {mine}",
+                Cells.Select(c => (T(int8, ScenarioKind.Step, 1, c, 1024) / T(mine, ScenarioKind.Step, 1, c, 1024), (double?)null)).ToArray(), v => v <= 0.35, "x");
+            Line(sb, "12", $"Step b1 hidden 256: {int8} at most 0.6x of {mine}",
+                Cells.Select(c => (T(int8, ScenarioKind.Step, 1, c, 256) / T(mine, ScenarioKind.Step, 1, c, 256), (double?)null)).ToArray(), v => v <= 0.6, "x");
+            if (rows.Any(r => r.Info.Engine == ort))
+                Line(sb, "12", $"Step b1 hidden 1024: {int8} at least 2.5x faster than ONNX Runtime (one thread)",
+                    Cells.Select(c => (T(ort, ScenarioKind.Step, 1, c, 1024) / T(int8, ScenarioKind.Step, 1, c, 1024), (double?)null)).ToArray(), v => v >= 2.5, "x");
+        }
         sb.AppendLine();
         return sb.ToString();
     }

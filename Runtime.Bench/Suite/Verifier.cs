@@ -5,7 +5,8 @@ namespace RnnRuntime.Bench.Suite;
 /// <summary>
 /// Before anything is timed, every engine runs the scenario's own call path on seeded inputs from a
 /// zero state and must agree with rnnrt's reference backend: an engine that disagrees is a bug to
-/// find, not a row to print.
+/// find, not a row to print. An engine with narrow weights is checked against the reference on the
+/// same quantised weights (what its own error is, is the accuracy tests' business).
 /// </summary>
 public static class Verifier
 {
@@ -15,15 +16,15 @@ public static class Verifier
     /// <summary>Largest allowed |engine - reference| over every output of 100 steps (float32 vs double).</summary>
     public const double Tolerance = 1e-4;
 
-    private static readonly ConcurrentDictionary<(IBenchSubject, int), (float[] Xs, float[] Ys)> Expected = new();
+    private static readonly ConcurrentDictionary<(IBenchSubject, int, RnnWeightFormat), (float[] Xs, float[] Ys)> Expected = new();
 
-    /// <summary>The reference's outputs for <see cref="Steps"/> steps of batch <paramref name="batch"/> from zero.</summary>
-    public static (float[] Xs, float[] Ys) Reference(IBenchSubject m, int batch) =>
-        Expected.GetOrAdd((m, batch), _ =>
+    /// <summary>The reference's outputs for <see cref="Steps"/> steps of batch <paramref name="batch"/> from zero, weights in <paramref name="format"/>.</summary>
+    public static (float[] Xs, float[] Ys) Reference(IBenchSubject m, int batch, RnnWeightFormat format = RnnWeightFormat.Float32) =>
+        Expected.GetOrAdd((m, batch, format), _ =>
         {
             float[] xs = m.Inputs(Steps, batch);
             var ys = new float[Steps * batch * m.Output];
-            using var model = RnnModel.Load(m.Safetensors, new RnnOptions { Backend = Engines.Reference, Layers = m.Layers });
+            using var model = RnnModel.Load(m.Safetensors, new RnnOptions { Backend = Engines.Reference, Layers = m.Layers, WeightFormat = format });
             using var session = model.CreateSession(batch);
             session.Run(xs, Steps, ys);
             return (xs, ys);
@@ -32,7 +33,7 @@ public static class Verifier
     /// <summary>Max |engine - reference| over 100 steps, driving the engine through its timed call; state reset after.</summary>
     public static double MaxDeviation(IEngine engine, IBenchSubject m, ScenarioKind kind, int batch)
     {
-        var (xs, expected) = Reference(m, batch);
+        var (xs, expected) = Reference(m, batch, Engines.Parse(engine.Name).Format);
         engine.ResetState();
         double dev = 0;
         if (kind == ScenarioKind.Run)
