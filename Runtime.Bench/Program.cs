@@ -19,7 +19,7 @@ if (args.Length > 0 && args[0] == "pairs")
     return NetworkReport.PrintPairs();
 
 string[] bdnArgs = args.Length == 0 ? ["--filter", "*"] : args;
-var summaries = BenchmarkSwitcher.FromTypes([typeof(MachineBench), typeof(StepBench), typeof(RunBench), typeof(ProjectionBench), typeof(OverheadBench),
+var summaries = BenchmarkSwitcher.FromTypes([typeof(MachineBench), typeof(StepBench), typeof(RunBench), typeof(ProjectionBench), typeof(OverheadBench), typeof(Int8MethodBench),
     typeof(NetworkStepBench), typeof(NetworkRunBench)]).Run(bdnArgs).ToList();
 bool Ran(BenchmarkDotNet.Reports.Summary s) => s.BenchmarksCases.Length > 0;
 bool IsNetworks(BenchmarkDotNet.Reports.Summary s) => NetworkScenarioBase.IsNetworkScenario(s.BenchmarksCases[0].Descriptor.Type);
@@ -34,7 +34,7 @@ if (suite.Count > 0 || networks.Count > 0)
     // error, allocation) in its -raw folder.
     if (suite.Count > 0)
     {
-        string md = Report.Write(Report.Collect(suite), name, Report.MachineLine(), suite, Report.ProjectionMarkdown(suite) + Report.OverheadMarkdown(suite));
+        string md = Report.Write(Report.Collect(suite), name, Report.MachineLine(), suite, Report.ProjectionMarkdown(suite) + Report.OverheadMarkdown(suite) + Int8MethodBench.Markdown(suite));
         Console.WriteLine($"report: {md}, its picture and {CopyRaw(suite, Path.Combine(Path.GetDirectoryName(md)!, name + "-raw"))}");
     }
     if (networks.Count > 0)
