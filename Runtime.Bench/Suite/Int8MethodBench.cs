@@ -64,7 +64,8 @@ public unsafe class Int8MethodBench
             "float32" => f32,
             _ => f32.ConvertTo(WeightElementType.Int8, "w"),
         };
-        _packed = new PackedMatrix(tensor, bias, gates: 3, hidden: Hidden, vector: 16);
+        // widen-fma packs int8 in the plain layout (what the widening kernel reads); int16-madd times the backend's kernel.
+        _packed = new PackedMatrix(tensor, bias, gates: 3, hidden: Hidden, vector: 16, int8Pairs: Method != "widen-fma");
         if (Method != "int16-madd") return;
         if (!Avx512BW.IsSupported) throw new PlatformNotSupportedException("int16-madd needs AVX-512BW");
 

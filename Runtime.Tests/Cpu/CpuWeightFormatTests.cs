@@ -15,6 +15,18 @@ public class CpuWeightFormatTests
     private const double Tolerance = 1e-5;
     private const double LongTolerance = 1e-4;
 
+    /// <summary>
+    /// Int8's products quantise their input (x, h) per row to int16 (one quantum: max|x| / 16512 or
+    /// finer), and the SIMD activations differ from the reference's double ones by up to 1e-6, so now
+    /// and then an h the two compute lands on either side of a rounding boundary and one input differs
+    /// by a quantum: max|x| / 16512 * |w| in the next products, which grows with the input (a ReLU
+    /// RNN's h of magnitude 3). The measured worst case over this file's cases was 5.3e-5 (a two-layer
+    /// ReLU RNN fixture), 1.6e-5 elsewhere; float32's 1e-5 is not reachable by that method, so int8 is
+    /// held to 1e-4 (5e-4 over 1000 steps). BFloat16 keeps 1e-5.
+    /// </summary>
+    private static double ToleranceFor(RnnWeightFormat format, bool longRun = false) =>
+        format == RnnWeightFormat.Int8 ? (longRun ? 5e-4 : 1e-4) : longRun ? LongTolerance : Tolerance;
+
     private static readonly RnnWeightFormat[] Narrow = [RnnWeightFormat.BFloat16, RnnWeightFormat.Int8];
 
     public static TheoryData<string, RnnWeightFormat, int> GridIndex()
@@ -34,7 +46,7 @@ public class CpuWeightFormatTests
     {
         CpuParityTests.GridCase g = CpuParityTests.Grid(width).ElementAt(index);
         byte[] file = TestModels.Create(g.Cell, g.Input, g.Hidden, g.Layers, g.Bidirectional, g.Bias, g.Relu, g.Seed);
-        CpuParityTests.CheckAgainstReference(file, width, g.Batch, g.Steps, g.Seed, Tolerance, $"{format} {g}", format: format);
+        CpuParityTests.CheckAgainstReference(file, width, g.Batch, g.Steps, g.Seed, ToleranceFor(format), $"{format} {g}", format: format);
     }
 
     public static TheoryData<string, RnnWeightFormat> WidthsAndFormats()
@@ -62,7 +74,7 @@ public class CpuWeightFormatTests
         foreach (var c in cases)
         {
             byte[] file = TestModels.Create(c.Cell, c.Input, c.Hidden, c.Layers, c.Bi, seed: c.Hidden + c.Input, projSize: c.Proj);
-            CpuParityTests.CheckAgainstReference(file, width, c.Batch, c.Steps, seed: c.Proj + 3, Tolerance,
+            CpuParityTests.CheckAgainstReference(file, width, c.Batch, c.Steps, seed: c.Proj + 3, ToleranceFor(format),
                 $"{format} {c.Cell.Name()} i{c.Input} h{c.Hidden} p{c.Proj} l{c.Layers}{(c.Bi ? " bi" : "")} b{c.Batch}", format: format);
         }
     }
@@ -72,7 +84,7 @@ public class CpuWeightFormatTests
     public void ThousandStepsMatchQuantisedReference(string width, RnnWeightFormat format)
     {
         byte[] file = TestModels.Create(RnnCellKind.Lstm, 19, 37, layers: 2, seed: 77);
-        CpuParityTests.CheckAgainstReference(file, width, batch: 2, steps: 1000, seed: 78, LongTolerance, $"{format} lstm 1000 steps", format: format);
+        CpuParityTests.CheckAgainstReference(file, width, batch: 2, steps: 1000, seed: 78, ToleranceFor(format, longRun: true), $"{format} lstm 1000 steps", format: format);
     }
 
     /// <summary>Every network shape of the network parity tests (linear layers narrow too, 1-wide heads, fused epilogues).</summary>
@@ -84,7 +96,7 @@ public class CpuWeightFormatTests
             foreach (int batch in new[] { 1, 16 })
             {
                 byte[] file = NetworkParityTests.Network(net).Build();
-                CpuParityTests.CheckAgainstReference(file, width, batch, batch == 1 ? 300 : 20, seed: batch + net.Length, Tolerance,
+                CpuParityTests.CheckAgainstReference(file, width, batch, batch == 1 ? 300 : 20, seed: batch + net.Length, ToleranceFor(format),
                     $"{format} network {net} batch {batch}", format: format);
             }
     }
@@ -97,7 +109,7 @@ public class CpuWeightFormatTests
         foreach (string name in PyTorchFixture.Names)
         {
             var f = new PyTorchFixture(name);
-            CpuParityTests.CheckAgainstReference(f.ModelBytes, width, batch: 3, steps: 20, seed: seed++, Tolerance, $"{format} {name}", f.Layers, format);
+            CpuParityTests.CheckAgainstReference(f.ModelBytes, width, batch: 3, steps: 20, seed: seed++, ToleranceFor(format), $"{format} {name}", f.Layers, format);
         }
     }
 

@@ -112,7 +112,10 @@ public class TrainedAccuracyTests
         (double max, _) = Deviation(y, y32);
         Assert.True(max > 0, $"{net} {format} on {width}: identical to float32, so the weights were not narrowed");
 
-        CpuTestModels.AssertClose(Outputs(f, "reference", format), y, 1e-4, $"{net} {format} on {width}: y vs the quantised reference");
+        // (Int8: the per-row input quantisation may round an input the kernel and the reference compute
+        // 1e-6 apart to neighbouring quanta; see CpuWeightFormatTests.ToleranceFor.)
+        CpuTestModels.AssertClose(Outputs(f, "reference", format), y, format == RnnWeightFormat.Int8 ? 5e-4 : 1e-4,
+            $"{net} {format} on {width}: y vs the quantised reference");
 
         using RnnModel model = f.Load("reference", format);
         using var cpu = new CpuRunner(model, width, f.Batch);

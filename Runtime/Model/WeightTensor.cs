@@ -10,7 +10,8 @@ public enum WeightElementType
     Float32,
     /// <summary>bfloat16 bits (the top half of a float32), rounded to nearest even from float32.</summary>
     BFloat16,
-    /// <summary>Signed 8-bit q in -127..127 with one float32 scale per row: w = scale_row * q.</summary>
+    /// <summary>Signed 8-bit q in -127..127 with one float32 scale per row: w = scale_row * q. Products
+    /// quantise their input per row to int16 (<see cref="WeightTensor.QuantiseInput"/>) and sum in integers.</summary>
     Int8,
 }
 
@@ -117,22 +118,57 @@ public sealed class WeightTensor
                 for (int k = 0; k < n; k++) sum += WidenBFloat16(_bfloat16![start + k]) * (double)x[k];
                 return sum;
             case WeightElementType.Int8:
-                double scale = _scales![row];
-                for (int k = 0; k < n; k++) sum += scale * _int8![start + k] * (double)x[k];
-                return sum;
+            {
+                // The integer kernels' arithmetic: x quantised to int16 (QuantiseInput), exact integer
+                // sums of q_w * q_x, then one scale, (scale_row * s_x) rounded to float32 as the kernels do.
+                Span<short> q = n <= 4096 ? stackalloc short[n] : new short[n];
+                float sx = QuantiseInput(x[..n], q, Int8InputLimit(n));
+                long acc = 0;
+                for (int k = 0; k < n; k++) acc += _int8![start + k] * q[k];
+                return float.IsNaN(sx) ? double.NaN : acc * (double)(_scales![row] * sx);
+            }
             default:
                 for (int k = 0; k < n; k++) sum += (double)_float32![start + k] * x[k];
                 return sum;
         }
     }
 
-    /// <summary>As the other overload, for a double input (the LSTM projection's H-wide vector).</summary>
+    /// <summary>As the other overload, for a double input (the LSTM projection's H-wide vector); an
+    /// Int8 tensor sees it rounded to float32 first, as the kernels do.</summary>
     public double Dot(int row, ReadOnlySpan<double> x)
     {
         int n = Columns;
+        if (ElementType == WeightElementType.Int8)
+        {
+            var f = new float[n];
+            for (int k = 0; k < n; k++) f[k] = (float)x[k];
+            return Dot(row, f);
+        }
         double sum = 0;
         for (int k = 0; k < n; k++) sum += Value(row, k) * x[k];
         return sum;
+    }
+
+    /// <summary>
+    /// The largest |q_x| an int8 product over <paramref name="depth"/> inputs quantises its input to:
+    /// 32767, or less where depth * 127 * |q_x| would overflow the int32 sums (16512 at depth 1024).
+    /// </summary>
+    public static int Int8InputLimit(int depth) => (int)Math.Min(32767, int.MaxValue / (127L * Math.Max(depth, 1)));
+
+    /// <summary>
+    /// How the int8 kernels quantise one row of input, dynamically and symmetrically: s = max|x| /
+    /// <paramref name="limit"/> and q = round(x * (1 / s)) to nearest even, all in float32; returns s
+    /// (0 for an all-zero row; NaN, with q = 0, when x holds a NaN or an infinity, so the outputs are NaN).
+    /// </summary>
+    public static float QuantiseInput(ReadOnlySpan<float> x, Span<short> q, int limit)
+    {
+        float max = 0;
+        foreach (float v in x) max = MathF.Max(max, MathF.Abs(v));
+        if (!float.IsFinite(max)) { q[..x.Length].Clear(); return float.NaN; }
+        if (max == 0) { q[..x.Length].Clear(); return 0; }
+        float s = max / limit, inv = 1f / s;
+        for (int i = 0; i < x.Length; i++) q[i] = (short)MathF.Round(x[i] * inv);
+        return s;
     }
 
     /// <summary>

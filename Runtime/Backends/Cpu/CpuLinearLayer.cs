@@ -38,7 +38,8 @@ internal sealed unsafe class CpuLinearLayer<S, TV> where S : ISimd<TV> where TV 
         Inputs = layer.InputWidth;
         Outputs = layer.OutputWidth;
         ColumnFloats = _w.PaddedColumns * S.Count;
-        _narrow = _w.PaddedColumns <= 4;
+        // Int8 goes through the panel product even when narrow: its integer kernel is the only int8 arithmetic.
+        _narrow = _w.PaddedColumns <= 4 && !_w.Int8Pairs;
     }
 
     public int Inputs { get; }
@@ -68,7 +69,6 @@ internal sealed unsafe class CpuLinearLayer<S, TV> where S : ISimd<TV> where TV 
                     switch (_w.ElementType)
                     {
                         case WeightElementType.BFloat16: NarrowRow<BFloat16Weights>(xr, o); break;
-                        case WeightElementType.Int8: NarrowRow<Int8Weights>(xr, o); break;
                         default: NarrowRow<Float32Weights>(xr, o); break;
                     }
                 }

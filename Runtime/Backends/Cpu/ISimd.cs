@@ -23,6 +23,21 @@ internal unsafe interface ISimd<TV> where TV : struct
 
     /// <summary>Count int8 values at p (Count bytes), converted exactly to float32.</summary>
     static abstract TV LoadInt8(sbyte* p);
+
+    // The int8 integer kernel (MatMulTileInt8): int32 lanes in the float vector's bits.
+
+    /// <summary>acc + per lane i: w[2i] * x0 + w[2i+1] * x1, int32 (vpmovsxbw + vpmaddwd); w holds 2*Count int8,
+    /// xPair the int16 pair (x0, x1) in every 32-bit lane.</summary>
+    static abstract TV MultiplyAddPairs(TV acc, sbyte* w, TV xPair);
+
+    /// <summary>int32 lanes to float32 (rounded to nearest even above 2^24).</summary>
+    static abstract TV ConvertInt32ToSingle(TV a);
+
+    /// <summary>float32 lanes to int32, rounded to nearest even (finite, in range).</summary>
+    static abstract TV ConvertToInt32RoundEven(TV a);
+
+    /// <summary>The Count int32 lanes (each within int16) stored as Count int16 at p.</summary>
+    static abstract void StoreInt16(short* p, TV a);
     static abstract void Store(float* p, TV v);
 
     /// <summary>A hint to fetch the cache line at p into L1 (never faults; a no-op without SSE).</summary>

@@ -36,6 +36,8 @@ internal static unsafe class MatMulTile<S, TV> where S : ISimd<TV> where TV : st
         switch (m.ElementType)
         {
             case Model.WeightElementType.BFloat16: Panel<BFloat16Weights>(m, p, x, xStride, rows, o, oStride); break;
+            case Model.WeightElementType.Int8 when m.Int8Pairs: MatMulTileInt8<S, TV>.Panel(m, p, x, xStride, rows, o, oStride); break;
+            // Int8 widened to float32 and FMA'd: kept for Int8MethodBench, the comparison that chose the integer kernel.
             case Model.WeightElementType.Int8: Panel<Int8Weights>(m, p, x, xStride, rows, o, oStride); break;
             default: Panel<Float32Weights>(m, p, x, xStride, rows, o, oStride); break;
         }

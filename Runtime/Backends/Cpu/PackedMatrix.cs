@@ -46,22 +46,26 @@ internal sealed unsafe class PackedMatrix : IDisposable
 
     /// <summary>Packs <paramref name="weights"/> (G*H rows of <paramref name="gates"/> blocks of <paramref name="hidden"/>)
     /// for vectors of <paramref name="vector"/> floats; <paramref name="bias"/>: G*H floats in PyTorch row order (where
-    /// the sums start), or empty for zeros.</summary>
-    public PackedMatrix(WeightTensor weights, ReadOnlySpan<float> bias, int gates, int hidden, int vector)
+    /// the sums start), or empty for zeros.
+    /// <paramref name="int8Pairs"/>: int8 weights in the k-pair layout of the integer kernel (the default; false
+    /// only for the bench's comparison with the widening kernel).</summary>
+    public PackedMatrix(WeightTensor weights, ReadOnlySpan<float> bias, int gates, int hidden, int vector, bool int8Pairs = true)
     {
         int rows = weights.Rows, k = weights.Columns;
         if (rows != gates * hidden) throw new ArgumentException($"expected {gates * hidden} rows, got {rows}", nameof(weights));
         if (!bias.IsEmpty && bias.Length != rows) throw new ArgumentException($"expected {rows} bias values, got {bias.Length}", nameof(bias));
         ElementType = weights.ElementType;
         ElementSize = ElementType switch { WeightElementType.BFloat16 => 2, WeightElementType.Int8 => 1, _ => 4 };
+        Int8Pairs = int8Pairs && ElementType == WeightElementType.Int8;
         Depth = k;
+        StoredDepth = Int8Pairs ? (k + 1) & ~1 : k;
         Vector = vector;
         Groups = (hidden + vector - 1) / vector;
         Columns = Groups * gates;
         PaddedColumns = (Columns + 1) & ~1;
         Panels = (PaddedColumns + PanelWidth - 1) / PanelWidth;
         long sums = (long)PaddedColumns * vector;
-        _weightBytes = ((sums * k * ElementSize) + 63) & ~63L;
+        _weightBytes = ((sums * StoredDepth * ElementSize) + 63) & ~63L;
         long bytes = _weightBytes + 4 * sums * (ElementType == WeightElementType.Int8 ? 2 : 1);
         if (bytes + 64 > Array.MaxLength) throw new OutOfMemoryException($"{rows} x {k} weights are too large to pack ({bytes} bytes)");
         _storage = GC.AllocateArray<byte>((int)bytes + 64, pinned: true);   // zeroed: padding stays 0
@@ -98,7 +102,14 @@ internal sealed unsafe class PackedMatrix : IDisposable
                     {
                         ReadOnlySpan<sbyte> w = weights.Int8.GetRowSpan(row);
                         sbyte* dst = (sbyte*)Panel(p);
-                        for (int kk = 0; kk < k; kk++) dst[kk * depthStride + at] = w[kk];
+                        if (Int8Pairs)
+                        {
+                            // Pair row k/2 holds, per column vector, its V lanes x (k even, k odd): 2V bytes.
+                            nint pairColumn = (c % PanelWidth / 2) * 4 * vector + (c % 2) * 2 * vector + 2 * lane;
+                            for (int kk = 0; kk < k; kk++) dst[(kk / 2) * 2 * depthStride + pairColumn + kk % 2] = w[kk];
+                        }
+                        else
+                            for (int kk = 0; kk < k; kk++) dst[kk * depthStride + at] = w[kk];
                         Scale[c * vector + lane] = weights.Int8Scales[row];
                         break;
                     }
@@ -109,6 +120,16 @@ internal sealed unsafe class PackedMatrix : IDisposable
     }
 
     private readonly long _weightBytes;
+
+    /// <summary>
+    /// Int8 in the integer kernel's layout (<see cref="MatMulTileInt8{S, TV}"/>): depth in pairs, each
+    /// pair row of a panel 2 * width * V bytes, a column vector's V lanes x 2 depths side by side (what
+    /// vpmaddwd sums); the depth padded to even with a zero.
+    /// </summary>
+    public bool Int8Pairs { get; }
+
+    /// <summary>Depths stored: K, or K rounded up to even in the pair layout.</summary>
+    public int StoredDepth { get; }
 
     /// <summary>How the weights are stored: float32, bfloat16 or int8.</summary>
     public WeightElementType ElementType { get; }
@@ -143,7 +164,7 @@ internal sealed unsafe class PackedMatrix : IDisposable
     public int WidthOf(int p) => Math.Min(PanelWidth, PaddedColumns - p * PanelWidth);
 
     /// <summary>Start of panel <paramref name="p"/>: every panel before it is full width.</summary>
-    public byte* Panel(int p) => _data + (nint)p * PanelWidth * Vector * Depth * ElementSize;
+    public byte* Panel(int p) => _data + (nint)p * PanelWidth * Vector * StoredDepth * ElementSize;
 
     /// <summary>The bias, PaddedColumns*V floats in column-vector order: where float32 and bfloat16 sums start, what int8 sums end with.</summary>
     public float* Bias => (float*)(_data + (nint)_weightBytes);

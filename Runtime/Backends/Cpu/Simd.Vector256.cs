@@ -41,6 +41,32 @@ internal readonly unsafe struct Simd256 : ISimd<Vector256<float>>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> MultiplyAddPairs(Vector256<float> acc, sbyte* w, Vector256<float> xPair)
+    {
+        if (Avx2.IsSupported) return (acc.AsInt32() + Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(w), xPair.AsInt16())).AsSingle();
+        return MultiplyAddPairsSoftware(acc, w, xPair);
+    }
+
+    private static Vector256<float> MultiplyAddPairsSoftware(Vector256<float> acc, sbyte* w, Vector256<float> xPair)
+    {
+        int* r = stackalloc int[8];
+        acc.AsInt32().Store(r);
+        int x0 = xPair.AsInt16().GetElement(0), x1 = xPair.AsInt16().GetElement(1);
+        for (int i = 0; i < 8; i++) r[i] += w[2 * i] * x0 + w[2 * i + 1] * x1;
+        return Vector256.Load(r).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ConvertInt32ToSingle(Vector256<float> a) => Vector256.ConvertToSingle(a.AsInt32());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ConvertToInt32RoundEven(Vector256<float> a) =>
+        Avx.IsSupported ? Avx.ConvertToVector256Int32(a).AsSingle() : Vector256.ConvertToInt32(Vector256.Round(a)).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreInt16(short* p, Vector256<float> a) => Vector256.Narrow(a.AsInt32(), a.AsInt32()).GetLower().Store(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(float* p, Vector256<float> v) => v.Store(p);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

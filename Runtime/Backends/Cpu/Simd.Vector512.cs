@@ -39,6 +39,32 @@ internal readonly unsafe struct Simd512 : ISimd<Vector512<float>>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> MultiplyAddPairs(Vector512<float> acc, sbyte* w, Vector512<float> xPair)
+    {
+        if (Avx512BW.IsSupported) return (acc.AsInt32() + Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(w)), xPair.AsInt16())).AsSingle();
+        return MultiplyAddPairsSoftware(acc, w, xPair);
+    }
+
+    private static Vector512<float> MultiplyAddPairsSoftware(Vector512<float> acc, sbyte* w, Vector512<float> xPair)
+    {
+        int* r = stackalloc int[16];
+        acc.AsInt32().Store(r);
+        int x0 = xPair.AsInt16().GetElement(0), x1 = xPair.AsInt16().GetElement(1);
+        for (int i = 0; i < 16; i++) r[i] += w[2 * i] * x0 + w[2 * i + 1] * x1;
+        return Vector512.Load(r).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ConvertInt32ToSingle(Vector512<float> a) => Vector512.ConvertToSingle(a.AsInt32());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ConvertToInt32RoundEven(Vector512<float> a) =>
+        Avx512F.IsSupported ? Avx512F.ConvertToVector512Int32(a).AsSingle() : Vector512.ConvertToInt32(Vector512.Round(a)).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreInt16(short* p, Vector512<float> a) => Vector512.Narrow(a.AsInt32(), a.AsInt32()).GetLower().Store(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(float* p, Vector512<float> v) => v.Store(p);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
