@@ -113,6 +113,42 @@ public class CpuWeightFormatTests
         }
     }
 
+    /// <summary>Int8 sums stay exact int32 at a depth where full-range int16 inputs would overflow: the input limit shrinks with depth.</summary>
+    [Theory]
+    [InlineData("avx2")]
+    [InlineData("avx512")]
+    public void Int8SumsDoNotOverflowAtLargeDepth(string width)
+    {
+        const int inputs = 5000;
+        var wih = new float[16 * inputs];
+        Array.Fill(wih, 0.25f);   // every q = 127
+        byte[] file = SafetensorsWriter.Write([("weight_ih_l0", [16, inputs], wih), ("weight_hh_l0", [16, 16], new float[256])]);
+        using var model = RnnModel.Load(file, new RnnOptions { Backend = "reference", Nonlinearity = RnnNonlinearity.Relu, WeightFormat = RnnWeightFormat.Int8 });
+        using var cpu = new CpuRunner(model, width, 1);
+        float[] x = new float[inputs], y = new float[16];
+        Array.Fill(x, 3f);   // every q_x at the limit
+        cpu.Step(x, y);
+        Assert.All(y, v => Assert.True(Math.Abs(v / (0.75 * inputs) - 1) < 1e-4, $"{v} instead of {0.75 * inputs}"));
+    }
+
+    /// <summary>A NaN or an infinity reaching an int8 product (an exploding h; inputs are checked at the API) makes its outputs NaN, as float32's would be.</summary>
+    [Theory]
+    [InlineData(float.NaN)]
+    [InlineData(float.PositiveInfinity)]
+    public unsafe void Int8PropagatesNonFiniteInputs(float bad)
+    {
+        var w = new WeightTensor(16, 19, TestModels.Inputs(16 * 19, 3)).ConvertTo(WeightElementType.Int8, "w");
+        float[] x = TestModels.Inputs(19, 5);
+        x[17] = bad;
+        var q = new short[19];
+        Assert.True(float.IsNaN(WeightTensor.QuantiseInput(x, q, WeightTensor.Int8InputLimit(19))));
+        Assert.True(double.IsNaN(w.Dot(3, x)));
+        using var m = new RnnRuntime.Backends.Cpu.PackedMatrix(w, [], 1, 16, 8);
+        float* y = stackalloc float[16];
+        fixed (float* px = x) RnnRuntime.Backends.Cpu.MatMulTile<RnnRuntime.Backends.Cpu.Simd256, System.Runtime.Intrinsics.Vector256<float>>.Panel(m, 0, px, 19, 1, y, 16);
+        for (int i = 0; i < 16; i++) Assert.True(float.IsNaN(y[i]), $"y[{i}] = {y[i]}");
+    }
+
     [Fact]
     public void BFloat16RoundsToNearestEven()
     {
