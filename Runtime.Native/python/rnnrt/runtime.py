@@ -104,8 +104,9 @@ class Model(_Handle):
     nn.RNN's "tanh" or "relu", which a plain state_dict does not record (None: the file's word, else tanh).
     threads: threads per session on a CPU backend (1, the default: the calling thread only; 0: one per
     core; n: n, up to 256). weight_format: "float32" (the default), "bfloat16" or "int8" (per-row
-    scales), the weights' storage once loaded; arithmetic stays float32 (this version runs "float32"
-    only: the others raise RNNRT_BACKEND_UNAVAILABLE).
+    scales), the weights' storage once loaded; arithmetic stays float32 (int8 products quantise their
+    input per row to int16). The CPU backends run all three; "opencl" raises RNNRT_BACKEND_UNAVAILABLE
+    for the narrow ones.
     Raises rnnrt.Error (RNNRT_IO, RNNRT_FORMAT, RNNRT_BACKEND_UNAVAILABLE, ...).
     """
 
