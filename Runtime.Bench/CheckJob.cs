@@ -29,7 +29,7 @@ internal static class CheckJob
             {
                 using IEngine e = Engines.Create(engine, m, kind, batch, Verifier.Steps);
                 double dev = Verifier.MaxDeviation(e, m, kind, batch);
-                bool ok = dev <= Verifier.Tolerance;
+                bool ok = dev <= Verifier.ToleranceFor(e.Name);
                 if (ok) passed++; else failures++;
                 result = $"{dev,10:E2}{(ok ? "" : "  MISMATCH")}";
             }
@@ -69,7 +69,7 @@ internal static class CheckJob
             {
                 using IEngine e = Engines.CreateNetwork(engine, n, kind, 1, steps);
                 double dev = Verifier.MaxDeviation(e, n, kind, 1);
-                bool ok = dev <= Verifier.Tolerance;
+                bool ok = dev <= Verifier.ToleranceFor(e.Name);
                 if (ok) passed++; else failures++;
                 result = $"{dev,10:E2}{(ok ? "" : "  MISMATCH")}";
             }

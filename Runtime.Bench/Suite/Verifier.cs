@@ -56,13 +56,24 @@ public static class Verifier
         return dev;
     }
 
-    /// <summary>Throws unless the engine agrees with the reference within <see cref="Tolerance"/>.</summary>
+    /// <summary>
+    /// Int8 engines: the kernels quantise each input row to int16 on the fly, and an h they compute
+    /// 1e-6 away from the reference's can round to the neighbouring quantum; over 100 steps of an RNN
+    /// at hidden 1024 that reached 1.1e-4. The tests hold int8 to 5e-4 over long runs; so does this.
+    /// </summary>
+    public const double Int8Tolerance = 5e-4;
+
+    /// <summary>The largest deviation engine <paramref name="name"/> may show.</summary>
+    public static double ToleranceFor(string name) => Engines.Parse(name).Format == RnnWeightFormat.Int8 ? Int8Tolerance : Tolerance;
+
+    /// <summary>Throws unless the engine agrees with the reference within <see cref="Tolerance"/> (<see cref="Int8Tolerance"/> for int8).</summary>
     public static double Check(IEngine engine, IBenchSubject m, ScenarioKind kind, int batch)
     {
         double dev = MaxDeviation(engine, m, kind, batch);
-        if (!(dev <= Tolerance))
+        double tolerance = ToleranceFor(engine.Name);
+        if (!(dev <= tolerance))
             throw new InvalidOperationException(
-                $"{engine.Name} disagrees with the reference on {m} {kind} batch {batch}: max |dev| {dev:E2} > {Tolerance:E0} over {Steps} steps");
+                $"{engine.Name} disagrees with the reference on {m} {kind} batch {batch}: max |dev| {dev:E2} > {tolerance:E0} over {Steps} steps");
         return dev;
     }
 
