@@ -350,7 +350,7 @@ static void test_last_error_is_per_thread(void) {
 
 static const char* mapped_build(void);
 
-static const char* const known_backends[] = { "reference", "avx2", "avx512", "opencl" };
+static const char* const known_backends[] = { "reference", "sse", "neon", "avx2", "avx512", "opencl" };
 
 static int is_known_backend(const char* name) {
     for (size_t i = 0; i < sizeof known_backends / sizeof known_backends[0]; i++)
@@ -1225,6 +1225,9 @@ static void check_isa_backend(const char* backend, const char* test) {
 
 static void run_isa_backend_tests(void) {
     const char* build = mapped_build();
+#if defined(__x86_64__)
+    check_isa_backend("sse", "the sse backend runs in every x86-64 build");
+#endif
     if (strstr(build, "_v3") || strstr(build, "_v4")) check_isa_backend("avx2", "the avx2 backend runs in the x86-64-v3/v4 build");
     if (strstr(build, "_v4")) check_isa_backend("avx512", "the avx512 backend runs in the x86-64-v4 build");
 }

@@ -7,10 +7,12 @@ namespace RnnRuntime.Tests.Cpu;
 /// <summary>The CPU widths under test, and comparisons that say where outputs differ.</summary>
 internal static class CpuTestModels
 {
-    public static readonly string[] Widths = [CpuBackend.Avx2Name, CpuBackend.Avx512Name];
+    /// <summary>Every CPU width, the Vector128 one by its name on this machine (sse on x86, neon on ARM64).</summary>
+    public static readonly string[] Widths = [CpuBackend.Vector128Name, CpuBackend.Avx2Name, CpuBackend.Avx512Name];
 
     public static CpuVectorWidth WidthOf(string name) => name switch
     {
+        CpuBackend.SseName or CpuBackend.NeonName => CpuVectorWidth.Vector128,
         CpuBackend.Avx2Name => CpuVectorWidth.Vector256,
         CpuBackend.Avx512Name => CpuVectorWidth.Vector512,
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "not a CPU backend"),

@@ -23,6 +23,9 @@ public static class BackendRegistry
     private static readonly BackendEntry[] Entries =
     [
         new("reference", _ => null, _ => 0, _ => new ReferenceBackend()),
+        // Vector128 (SSE on x86, NEON on ARM64): below avx2 and avx512, above the scalar reference.
+        new(CpuBackend.SseName, _ => CpuBackend.Vector128UnavailableReason(CpuBackend.SseName), _ => 10, _ => new CpuBackend(CpuVectorWidth.Vector128)),
+        new(CpuBackend.NeonName, _ => CpuBackend.Vector128UnavailableReason(CpuBackend.NeonName), _ => 10, _ => new CpuBackend(CpuVectorWidth.Vector128)),
         new(CpuBackend.Avx2Name, _ => CpuBackend.Avx2UnavailableReason(), _ => 20, _ => new CpuBackend(CpuVectorWidth.Vector256)),
         new(CpuBackend.Avx512Name, _ => CpuBackend.Avx512UnavailableReason(), _ => 30, _ => new CpuBackend(CpuVectorWidth.Vector512)),
         new("opencl", OpenCLBackend.UnavailableReason, OpenCLBackend.AutoRank, o => new OpenCLBackend(o)),

@@ -97,7 +97,7 @@ class Model(_Handle):
             y = s.step(x)
 
     path: a .safetensors file (str or os.PathLike). backend: "auto" (the fastest here), "reference",
-    "avx2", "avx512" or "opencl". prefix: the module prefix to load ("encoder.gru"), or with a layer
+    "sse", "neon", "avx2", "avx512" or "opencl". prefix: the module prefix to load ("encoder.gru"), or with a layer
     list put in front of every module name. device: the OpenCL device (an index or part of its name).
     layers: the layer list of a plain state_dict, module prefixes and "tanh"/"relu"/"sigmoid"/
     "add_input" in forward order (a file written by rnnrt.save carries its own). nonlinearity: an

@@ -83,7 +83,7 @@ def test_info_has_every_field():
     with rnnrt.Model(os.path.join(FIXTURES, "rnn_relu_l2_b3.safetensors")) as m:
         i = m.info
         assert (i.cell, i.nonlinearity, i.num_layers, i.layer_count) == ("rnn", "relu", 2, 1)
-        assert i.backend in ("avx2", "avx512", "opencl") and i.backend == rnnrt.Model(m_path := BIGRU).info.backend
+        assert i.backend in ("sse", "neon", "avx2", "avx512", "opencl") and i.backend == rnnrt.Model(m_path := BIGRU).info.backend
     with rnnrt.Model(os.path.join(FIXTURES, "lstm_nobias_l1_b3.safetensors"), "reference") as m:
         assert (m.info.cell, m.info.has_bias, m.info.state_size) == ("lstm", False, 2 * 37)
     assert m_path

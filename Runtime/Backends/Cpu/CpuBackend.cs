@@ -6,6 +6,9 @@ namespace RnnRuntime.Backends.Cpu;
 /// <summary>The vector width a <see cref="CpuBackend"/> compiles its kernels for.</summary>
 internal enum CpuVectorWidth
 {
+    /// <summary>Vector128: the <c>sse</c> backend on x86, <c>neon</c> on ARM64.</summary>
+    Vector128,
+
     /// <summary>Vector256 + FMA: the <c>avx2</c> backend.</summary>
     Vector256,
 
@@ -14,8 +17,8 @@ internal enum CpuVectorWidth
 }
 
 /// <summary>
-/// The hand-tuned CPU backends, <c>avx2</c> and <c>avx512</c>: the same kernels (packed weights,
-/// register-tiled products, fused cell epilogues) compiled for 8 or 16 floats per vector.
+/// The hand-tuned CPU backends, <c>sse</c> / <c>neon</c>, <c>avx2</c> and <c>avx512</c>: the same kernels
+/// (packed weights, register-tiled products, fused cell epilogues) compiled for 4, 8 or 16 floats per vector.
 /// The registry only offers a width the JIT accelerates here; tests construct either width directly,
 /// which runs the Vector512 kernels in software on machines without AVX-512.
 /// </summary>
@@ -23,6 +26,11 @@ internal sealed class CpuBackend : IRnnBackend
 {
     public const string Avx2Name = "avx2";
     public const string Avx512Name = "avx512";
+    public const string SseName = "sse";
+    public const string NeonName = "neon";
+
+    /// <summary>The Vector128 backend's name on this machine: neon on ARM64, sse elsewhere.</summary>
+    public static string Vector128Name => System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported ? NeonName : SseName;
 
     public CpuBackend(CpuVectorWidth width)
     {
@@ -31,11 +39,28 @@ internal sealed class CpuBackend : IRnnBackend
 
     public CpuVectorWidth Width { get; }
 
-    public string Name => Width == CpuVectorWidth.Vector256 ? Avx2Name : Avx512Name;
+    public string Name => Width switch
+    {
+        CpuVectorWidth.Vector128 => Vector128Name,
+        CpuVectorWidth.Vector256 => Avx2Name,
+        _ => Avx512Name,
+    };
 
-    public IPreparedRnn Prepare(RnnModel model) => Width == CpuVectorWidth.Vector256
-        ? new CpuNetwork<Simd256, Vector256<float>>(model)
-        : new CpuNetwork<Simd512, Vector512<float>>(model);
+    public IPreparedRnn Prepare(RnnModel model) => Width switch
+    {
+        CpuVectorWidth.Vector128 => new CpuNetwork<Simd128, Vector128<float>>(model),
+        CpuVectorWidth.Vector256 => new CpuNetwork<Simd256, Vector256<float>>(model),
+        _ => new CpuNetwork<Simd512, Vector512<float>>(model),
+    };
+
+    /// <summary>Null when <paramref name="name"/> ("sse" or "neon") is this machine's Vector128 backend and the JIT accelerates Vector128, else why not.</summary>
+    public static string? Vector128UnavailableReason(string name)
+    {
+        bool arm = System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported;
+        if (name == NeonName && !arm) return "neon runs on ARM64 only (this process has no AdvSimd); on x86 the Vector128 backend is sse";
+        if (name == SseName && (arm || !Sse2.IsSupported)) return "sse runs on x86 only (this process has no SSE2); on ARM64 the Vector128 backend is neon";
+        return Vector128.IsHardwareAccelerated ? null : "Vector128 is not hardware accelerated in this process (Vector128.IsHardwareAccelerated is false: DOTNET_EnableHWIntrinsic=0?)";
+    }
 
     public void Dispose() { }
 
