@@ -121,10 +121,12 @@ public sealed class WeightTensor
             {
                 // The integer kernels' arithmetic: x quantised to int16 (QuantiseInput), exact integer
                 // sums of q_w * q_x, then one scale, (scale_row * s_x) rounded to float32 as the kernels do.
-                Span<short> q = n <= 4096 ? stackalloc short[n] : new short[n];
+                short[]? rented = n <= 4096 ? null : System.Buffers.ArrayPool<short>.Shared.Rent(n);   // no allocation per step
+                Span<short> q = rented is null ? stackalloc short[n] : rented.AsSpan(0, n);
                 float sx = QuantiseInput(x[..n], q, Int8InputLimit(n));
                 long acc = 0;
                 for (int k = 0; k < n; k++) acc += _int8![start + k] * q[k];
+                if (rented is not null) System.Buffers.ArrayPool<short>.Shared.Return(rented);
                 return float.IsNaN(sx) ? double.NaN : acc * (double)(_scales![row] * sx);
             }
             default:
@@ -140,9 +142,12 @@ public sealed class WeightTensor
         int n = Columns;
         if (ElementType == WeightElementType.Int8)
         {
-            var f = new float[n];
+            float[]? rented = n <= 4096 ? null : System.Buffers.ArrayPool<float>.Shared.Rent(n);
+            Span<float> f = rented is null ? stackalloc float[n] : rented.AsSpan(0, n);
             for (int k = 0; k < n; k++) f[k] = (float)x[k];
-            return Dot(row, f);
+            double dot = Dot(row, f);
+            if (rented is not null) System.Buffers.ArrayPool<float>.Shared.Return(rented);
+            return dot;
         }
         double sum = 0;
         for (int k = 0; k < n; k++) sum += Value(row, k) * x[k];

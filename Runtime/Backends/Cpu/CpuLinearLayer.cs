@@ -99,7 +99,7 @@ internal sealed unsafe class CpuLinearLayer<S, TV> where S : ISimd<TV> where TV 
         else NarrowRow<C4, C2, TW>(x, o);
     }
 
-    /// <summary>(Int8 sums start from zero and end with fma(sum, scale, bias) after the partial sums are added.)</summary>
+    /// <summary>(Float32 and bfloat16 only: an int8 layer goes through the integer panel kernel.)</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void NarrowRow<TN, TS, TW>(float* x, float* o) where TN : IConst where TS : IConst where TW : IWeightLoad
     {
@@ -107,8 +107,8 @@ internal sealed unsafe class CpuLinearLayer<S, TV> where S : ISimd<TV> where TV 
         int depth = _w.Depth, step = TS.Value;
         byte* w = _w.Panel(0);
         float* bias = _w.Bias;
-        TV s00 = TW.Scaled ? S.Zero : S.Load(bias), s10 = TW.Scaled ? S.Zero : S.Load(bias + V);
-        TV s20 = TN.Value > 2 && !TW.Scaled ? S.Load(bias + 2 * V) : S.Zero, s30 = TN.Value > 2 && !TW.Scaled ? S.Load(bias + 3 * V) : S.Zero;
+        TV s00 = S.Load(bias), s10 = S.Load(bias + V);
+        TV s20 = TN.Value > 2 ? S.Load(bias + 2 * V) : S.Zero, s30 = TN.Value > 2 ? S.Load(bias + 3 * V) : S.Zero;
         TV s01 = S.Zero, s11 = S.Zero, s21 = S.Zero, s31 = S.Zero;
         TV s02 = S.Zero, s12 = S.Zero, s03 = S.Zero, s13 = S.Zero;
         int k = 0;
@@ -150,22 +150,17 @@ internal sealed unsafe class CpuLinearLayer<S, TV> where S : ISimd<TV> where TV 
         }
         if (TS.Value > 2)
         {
-            S.Store(o, Finish<TW>(S.Add(S.Add(s00, s01), S.Add(s02, s03)), 0));
-            S.Store(o + V, Finish<TW>(S.Add(S.Add(s10, s11), S.Add(s12, s13)), V));
+            S.Store(o, S.Add(S.Add(s00, s01), S.Add(s02, s03)));
+            S.Store(o + V, S.Add(S.Add(s10, s11), S.Add(s12, s13)));
         }
         else
         {
-            S.Store(o, Finish<TW>(S.Add(s00, s01), 0));
-            S.Store(o + V, Finish<TW>(S.Add(s10, s11), V));
-            S.Store(o + 2 * V, Finish<TW>(S.Add(s20, s21), 2 * V));
-            S.Store(o + 3 * V, Finish<TW>(S.Add(s30, s31), 3 * V));
+            S.Store(o, S.Add(s00, s01));
+            S.Store(o + V, S.Add(s10, s11));
+            S.Store(o + 2 * V, S.Add(s20, s21));
+            S.Store(o + 3 * V, S.Add(s30, s31));
         }
     }
-
-    /// <summary>An int8 sum at column float <paramref name="at"/> becomes scale * sum + bias; others are done.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private TV Finish<TW>(TV sum, nint at) where TW : IWeightLoad =>
-        TW.Scaled ? S.MultiplyAdd(sum, S.Load(_w.Scale + at), S.Load(_w.Bias + at)) : sum;
 
     /// <summary>Each padded row of sums through the activation into its dense row of y.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
