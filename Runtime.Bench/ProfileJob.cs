@@ -28,12 +28,18 @@ internal static class ProfileJob
         BenchModel m = BenchModel.Get(cell, hidden);
         using IEngine e = Engines.Create(engine, m, kind, batch, RunBench.Steps);
         m.Inputs(kind == ScenarioKind.Step ? 1 : RunBench.Steps, batch).CopyTo(e.Input);
+        // One warm-up call, which also sizes the inner loop: 100 calls between clock reads for
+        // microsecond scenarios, one for calls of a millisecond or more (so a short profile of a big
+        // scenario does not run 100 of them).
+        var first = Stopwatch.StartNew();
+        e.Invoke();
+        int inner = first.Elapsed.TotalMilliseconds >= 1 ? 1 : 100;
         long calls = 0;
         var sw = Stopwatch.StartNew();
         while (sw.Elapsed.TotalSeconds < seconds)
         {
-            for (int i = 0; i < 100; i++) e.Invoke();
-            calls += 100;
+            for (int i = 0; i < inner; i++) e.Invoke();
+            calls += inner;
         }
         Console.WriteLine($"{engine} {m} {kind} batch {batch}: {calls} calls, {sw.Elapsed.TotalMilliseconds * 1e3 / calls:F2} us per call");
         return 0;
