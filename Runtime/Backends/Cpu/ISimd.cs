@@ -43,6 +43,9 @@ internal unsafe interface ISimd<TV> where TV : struct
     /// <summary>A hint to fetch the cache line at p into L1 (never faults; a no-op without SSE).</summary>
     static abstract void Prefetch(float* p);
 
+    /// <summary>A hint to fetch the cache line at p into L2 (never faults; a no-op without SSE).</summary>
+    static abstract void PrefetchToL2(void* p);
+
     /// <summary>All lanes = *p.</summary>
     static abstract TV Broadcast(float* p);
 

@@ -78,6 +78,12 @@ internal readonly unsafe struct Simd128 : ISimd<Vector128<float>>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void PrefetchToL2(void* p)
+    {
+        if (Sse.IsSupported) Sse.Prefetch1(p);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Broadcast(float* p) => Vector128.Create(*p);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

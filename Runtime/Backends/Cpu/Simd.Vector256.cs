@@ -76,6 +76,12 @@ internal readonly unsafe struct Simd256 : ISimd<Vector256<float>>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void PrefetchToL2(void* p)
+    {
+        if (Sse.IsSupported) Sse.Prefetch1(p);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Broadcast(float* p) => Vector256.Create(*p);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -74,6 +74,12 @@ internal readonly unsafe struct Simd512 : ISimd<Vector512<float>>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void PrefetchToL2(void* p)
+    {
+        if (Sse.IsSupported) Sse.Prefetch1(p);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Broadcast(float* p) => Vector512.Create(*p);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
