@@ -18,8 +18,8 @@ namespace RnnRuntime.Backends.Cpu;
 /// Columns are cut into panels of <see cref="PanelWidth"/> vectors (the last one may be narrower).
 /// A panel is stored k-major: for k = 0..K-1, one row of width*V weights of input k. The batch-1
 /// kernel reads a panel as one sequential stream (256 B per k with AVX2), one broadcast input feeding
-/// 8 accumulators; the many-rows kernel works on 2-vector column strips of a panel, a depth block at
-/// a time.
+/// 8 accumulators; the many-rows kernel works on column strips of a panel (2 vectors with AVX2, 4
+/// with AVX-512), a depth block at a time.
 /// </para>
 /// <para>
 /// Storing each 2-vector strip contiguously instead (4 streams per panel) made the many-rows product
