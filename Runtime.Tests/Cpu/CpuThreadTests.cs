@@ -105,9 +105,26 @@ public class CpuThreadTests
         var s = (CpuState)runner.State;
         Assert.NotNull(s.Workers);
         Assert.Equal(2, s.MaxParts);
-        Assert.Equal(CpuWorkSplit.DefaultMinMacsPerPart, s.MinMacsPerPart);
-        // 256 x 768 multiply-adds of W_hh alone at batch 1: several parts' worth.
-        Assert.True(256L * 768 >= 2 * s.MinMacsPerPart);
+        Assert.Equal(CpuWorkSplit.DefaultMinWorkPerPart, s.MinWorkPerPart);
+        // W_hh alone (256 x 768 weights) at batch 1: several parts' worth.
+        Assert.True(CpuWorkSplit.Work(256L * 768, rows: 1) >= 2 * s.MinWorkPerPart);
+    }
+
+    /// <summary>
+    /// The default threshold counts reading the weights as well as the multiply-adds: at batch 1 a
+    /// part needs 64 K weights, at batch 16 a step of an LSTM at hidden 64 (16 K weights of W_hh, which
+    /// measured 1.3x slower split in two) stays whole while one at hidden 256 splits.
+    /// </summary>
+    [Fact]
+    public void DefaultThresholdWeighsBatchAgainstWeights()
+    {
+        long min = CpuWorkSplit.DefaultMinWorkPerPart;
+        Assert.Equal(1, CpuWorkSplit.Parts(2, 8, CpuWorkSplit.Work(2 * 64 * 1024 - 1, rows: 1), min));
+        Assert.Equal(2, CpuWorkSplit.Parts(2, 8, CpuWorkSplit.Work(2 * 64 * 1024, rows: 1), min));
+        Assert.Equal(1, CpuWorkSplit.Parts(2, 2, CpuWorkSplit.Work(4 * 64 * 64, rows: 16), min));
+        Assert.Equal(2, CpuWorkSplit.Parts(2, 8, CpuWorkSplit.Work(4 * 256 * 256, rows: 16), min));
+        // Many rows (a sequence's projection) split even a small matrix.
+        Assert.Equal(2, CpuWorkSplit.Parts(2, 2, CpuWorkSplit.Work(4 * 64 * 64, rows: 1600), min));
     }
 
     /// <summary>A model whose every matrix has one panel has nothing to split: no workers at all.</summary>
@@ -174,7 +191,7 @@ public class CpuThreadTests
             threads[i] = new Thread(() =>
             {
                 using RnnSession s = two.CreateSession(2);
-                ((CpuState)s.State).MinMacsPerPart = 1;
+                ((CpuState)s.State).MinWorkPerPart = 1;
                 start.SignalAndWait();
                 actual[k] = Stepped(s, xs[k], T);
             });
@@ -204,7 +221,7 @@ public class CpuThreadTests
         {
             var runner = new CpuRunner(model, CpuBackend.Avx2Name, 1);
             var state = (CpuState)runner.State;
-            state.MinMacsPerPart = 1;
+            state.MinWorkPerPart = 1;
             CpuWorkerPool pool = state.Workers!;
             Assert.Equal(2, pool.Workers);
             SpinUntil(() => pool.AliveWorkers == 2, "workers started");
@@ -238,7 +255,7 @@ public class CpuThreadTests
     {
         RnnState raw = viaSession ? model.CreateSession(1).State : new CpuBackend(CpuVectorWidth.Vector256).Prepare(model).CreateState(1);
         var state = (CpuState)raw;
-        state.MinMacsPerPart = 1;
+        state.MinWorkPerPart = 1;
         float[] x = TestModels.Inputs(model.InputSize, 1), y = new float[model.OutputSize];
         state.Step(x, y);
         state.Run(x, 1, y);
@@ -292,7 +309,7 @@ public class CpuThreadTests
         using var mn = RnnModel.Load(file, new RnnOptions { Backend = "reference", Threads = threads });
         using var one = new CpuRunner(m1, width, batch);
         using var many = new CpuRunner(mn, width, batch);
-        if (forceSplit) ((CpuState)many.State).MinMacsPerPart = 1;
+        if (forceSplit) ((CpuState)many.State).MinWorkPerPart = 1;
         int inLen = batch * m1.InputSize, outLen = batch * m1.OutputSize;
         float[] xs = TestModels.Inputs(steps * inLen, steps + batch);
         float[] y1 = new float[steps * outLen], yn = new float[steps * outLen];

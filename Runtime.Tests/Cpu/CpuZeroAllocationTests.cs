@@ -94,7 +94,7 @@ public class CpuZeroAllocationTests
             {
                 using var runner = new CpuRunner(model, width, batch);
                 var state = (CpuState)runner.State;
-                state.MinMacsPerPart = 1;
+                state.MinWorkPerPart = 1;
                 CpuWorkerPool pool = state.Workers!;
                 int I = model.InputSize, O = model.OutputSize;
                 float[] x = TestModels.Inputs(batch * I, 1), y = new float[batch * O];

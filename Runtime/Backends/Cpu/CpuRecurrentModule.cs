@@ -195,8 +195,8 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
             float* output, nint outStride, bool mirror)
         {
             int B = s.BatchSize, H = _hidden, W = _width;
-            long macs = CpuWorkSplit.Macs(hh, B) + (ih is null ? 0 : CpuWorkSplit.Macs(ih, B));
-            int parts = s.PartsFor(CpuWorkSplit.Units(hh.Panels, _unitPanels), macs);
+            long work = CpuWorkSplit.Work(hh, B) + (ih is null ? 0 : CpuWorkSplit.Work(ih, B));
+            int parts = s.PartsFor(CpuWorkSplit.Units(hh.Panels, _unitPanels), work);
             if (parts == 1) CellProducts(s, ih, x, xStride, gx, hh, h, c, mirror, 0, hh.Panels);
             else
             {

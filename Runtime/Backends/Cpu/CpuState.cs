@@ -39,11 +39,11 @@ internal sealed unsafe class CpuState : HostRnnState
     /// <summary>The most parts any product of this session is cut into: its workers and the calling thread.</summary>
     public int MaxParts { get; }
 
-    /// <summary>The least multiply-adds per part (<see cref="CpuWorkSplit.DefaultMinMacsPerPart"/>; tests set 1 to split everything they can).</summary>
-    public long MinMacsPerPart = CpuWorkSplit.DefaultMinMacsPerPart;
+    /// <summary>The least work per part (<see cref="CpuWorkSplit.DefaultMinWorkPerPart"/>; tests set 1 to split everything they can).</summary>
+    public long MinWorkPerPart = CpuWorkSplit.DefaultMinWorkPerPart;
 
-    /// <summary>Parts for a product of <paramref name="macs"/> multiply-adds over <paramref name="units"/> indivisible units.</summary>
-    public int PartsFor(int units, long macs) => Workers is null ? 1 : CpuWorkSplit.Parts(MaxParts, units, macs, MinMacsPerPart);
+    /// <summary>Parts for a product of <paramref name="work"/> (<see cref="CpuWorkSplit.Work(PackedMatrix, long)"/>) over <paramref name="units"/> indivisible units.</summary>
+    public int PartsFor(int units, long work) => Workers is null ? 1 : CpuWorkSplit.Parts(MaxParts, units, work, MinWorkPerPart);
 
     /// <summary>The arguments of a split <see cref="CpuPanelProduct{S, TV}"/> call, while it runs.</summary>
     public ProductCall Product;

@@ -15,12 +15,19 @@ namespace RnnRuntime.Backends.Cpu;
 internal static class CpuWorkSplit
 {
     /// <summary>
-    /// The least work worth a part of its own, in multiply-adds (weights x rows): below it the hand-off
-    /// (waking a spinning worker and waiting for it, about 0.5-1 us here) is more than the time saved.
-    /// Each session copies it when it is made (<see cref="CpuState.MinMacsPerPart"/>; tests lower it
-    /// there to split even tiny products).
+    /// The least work worth a part of its own, in <see cref="Work(long, long)"/> units: 64 K weights at
+    /// batch 1 (about 4 us of streaming here), fewer per row at bigger batches. Below it the hand-off
+    /// (waking a spinning worker, moving the rows of state between the cores, waiting for the slower
+    /// half: 1 us or more) is more than the time saved. Each session copies it when it is made
+    /// (<see cref="CpuState.MinWorkPerPart"/>; tests lower it there to split even tiny products).
     /// </summary>
-    public const long DefaultMinMacsPerPart = 64 * 1024;
+    public const long DefaultMinWorkPerPart = 64 * 1024 * (1 + ReadCost);
+
+    /// <summary>
+    /// What reading one weight costs, in multiply-adds on one row: 4 bytes at ~90 GB/s from L2/L3
+    /// against 2 FLOPs at ~117 GFLOP/s is 2.6 on the Zen 5 VM, rounded up.
+    /// </summary>
+    private const long ReadCost = 3;
 
     /// <summary>
     /// Panels per indivisible unit of a recurrent matrix: the fewest whole panels that end on a group
@@ -34,10 +41,10 @@ internal static class CpuWorkSplit
         return gates / a;
     }
 
-    /// <summary>Parts for <paramref name="macs"/> multiply-adds over <paramref name="units"/> indivisible units, at most <paramref name="maxParts"/>.</summary>
-    public static int Parts(int maxParts, int units, long macs, long minMacsPerPart)
+    /// <summary>Parts for <paramref name="work"/> over <paramref name="units"/> indivisible units, at most <paramref name="maxParts"/>.</summary>
+    public static int Parts(int maxParts, int units, long work, long minWorkPerPart)
     {
-        long byWork = macs / minMacsPerPart;
+        long byWork = work / minWorkPerPart;
         return (int)Math.Max(1, Math.Min(Math.Min(maxParts, units), byWork));
     }
 
@@ -52,8 +59,16 @@ internal static class CpuWorkSplit
         return (u0 * unitPanels, Math.Min(panels, u1 * unitPanels));
     }
 
-    /// <summary>Multiply-adds of one product: K x padded columns x V per row.</summary>
-    public static long Macs(PackedMatrix m, long rows) => (long)m.Depth * m.PaddedColumns * m.Vector * rows;
+    /// <summary>
+    /// Work of one product over <paramref name="rows"/> rows: its multiply-adds plus the cost of reading
+    /// its weights once. Counting only multiply-adds split a 16-row step of an LSTM at hidden 64 (about
+    /// 2.5 us a half), which made Run b16 1.3x slower with two threads than with one: at batch 1 a
+    /// weight costs a 4-byte load, at batch 16 a sixteenth of that per row.
+    /// </summary>
+    public static long Work(PackedMatrix m, long rows) => Work((long)m.Depth * m.PaddedColumns * m.Vector, rows);
+
+    /// <summary><paramref name="weights"/> x (rows + the read cost).</summary>
+    public static long Work(long weights, long rows) => weights * (rows + ReadCost);
 }
 
 /// <summary>
@@ -69,7 +84,7 @@ internal sealed unsafe class CpuPanelProduct<S, TV> : ICpuPartJob where S : ISim
     /// when the product is too small to share, else in parts.</summary>
     public static void Run(CpuState s, PackedMatrix m, float* x, nint xStride, int rows, float* o, nint oStride)
     {
-        int parts = s.PartsFor(m.Panels, CpuWorkSplit.Macs(m, rows));
+        int parts = s.PartsFor(m.Panels, CpuWorkSplit.Work(m, rows));
         if (parts == 1)
         {
             for (int p = 0; p < m.Panels; p++) MatMulTile<S, TV>.Panel(m, p, x, xStride, rows, o, oStride);
