@@ -129,12 +129,13 @@ internal static unsafe class MatMulTile<S, TV> where S : ISimd<TV> where TV : st
 
     /// <summary>
     /// Depth per block in the many-rows path: 512 depths, so a strip is 128 KiB of float32 with
-    /// AVX-512 (4 vectors) and 32 KiB with AVX2 (2 vectors): it stays in L2 (L1 for AVX2) while the
-    /// row blocks stream past it, and each block's partial sums make few round trips through `o`
-    /// (T*B rows of them in a sequence's projection). Measured on the Zen 5 VM (`tileprobe`, min of
-    /// 8 interleaved passes): 512 against the earlier 64 took a 1600 x 1024 x 4096 product from 77 to
-    /// 96 GFLOP/s with AVX-512 and 56 to 74 with AVX2, and the 16-row recurrent shape from 49 to
-    /// 52-60. Narrow weights keep the same depth per block (the order of sums never depends on it).
+    /// AVX-512 (4 vectors) and 32 KiB with AVX2 (2 vectors): it stays in L2 while the row blocks
+    /// stream past it, and each block's partial sums make few round trips through `o` (T*B rows of
+    /// them in a sequence's projection). Measured on the Zen 5 VM (`tileprobe`, configurations
+    /// interleaved in one process): 512 against the earlier 64 took a 1600 x 1024 x 4096 product from
+    /// 77 to 90 GFLOP/s with AVX-512 (97-112 in quieter minutes) and 56 to 74 with AVX2; the 16-row
+    /// recurrent shape gained less (49 to 52 in the same run). Narrow weights keep the same depth per
+    /// block (the order of sums never depends on it).
     /// </summary>
     private static int DepthBlock<TW>() where TW : IWeightLoad => 512;
 
