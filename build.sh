@@ -115,6 +115,7 @@ run_xunit() {
 
 cmd_test() {
   ensure_opencl
+  ensure_python_test_deps   # before the C tests too: their stream.py sample needs numpy
   if [ "${CI:-}" = "true" ]; then export RNNRT_REQUIRE_OPENCL=1; fi   # a skipped OpenCL suite fails CI
   build
   run_xunit "$@"
@@ -139,14 +140,20 @@ cmd_test() {
 # Runtime.Native/python's pytest suite under Debian's interpreter (it owns python3-numpy, -pytest,
 # -setuptools, -torch); prints "python-tests: N passed, F failed, S skipped". Without numpy or pytest
 # (and no root to install them) the suite counts as one skipped test.
+ensure_python_test_deps() {
+  local py=/usr/bin/python3
+  [ -x $py ] || return 0
+  $py -c 'import numpy, pytest' >/dev/null 2>&1 || apt_install python3-numpy python3-pytest || true
+  # The install test needs venv and setuptools; it skips itself without them.
+  $py -c 'import ensurepip, setuptools' >/dev/null 2>&1 || apt_install python3-venv python3-setuptools || true
+}
+
 python_tests() {
   local py=/usr/bin/python3 st=0
   if [ ! -x $py ]; then
     log "skip: the Python package's tests (no $py)"; echo "python-tests: 0 passed, 0 failed, 1 skipped"; return 0
   fi
-  $py -c 'import numpy, pytest' >/dev/null 2>&1 || apt_install python3-numpy python3-pytest || true
-  # The install test needs venv and setuptools; it skips itself without them.
-  $py -c 'import ensurepip, setuptools' >/dev/null 2>&1 || apt_install python3-venv python3-setuptools || true
+  ensure_python_test_deps
   if ! $py -c 'import numpy, pytest' >/dev/null 2>&1; then
     log "skip: the Python package's tests ($py lacks numpy or pytest: apt-get install python3-numpy python3-pytest)"
     echo "python-tests: 0 passed, 0 failed, 1 skipped"; return 0
