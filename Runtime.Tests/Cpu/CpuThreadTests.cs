@@ -286,6 +286,44 @@ public class CpuThreadTests
         Assert.Equal(5, job.Ran);
     }
 
+    private sealed class Counting(int calls, int parts) : ICpuPartJob
+    {
+        public volatile int Call;
+        public readonly int[,] Runs = new int[calls, parts];
+        public int OnCaller, Caller;
+        public void RunPart(CpuState s, int part, int parts)
+        {
+            Interlocked.Increment(ref Runs[Call, part]);
+            if (part > 0 && Environment.CurrentManagedThreadId == Caller) Interlocked.Increment(ref OnCaller);
+        }
+    }
+
+    /// <summary>
+    /// Every part runs exactly once and with the arguments of the call in progress, whether its worker
+    /// is spinning or asleep (then the caller, done with part 0, runs it rather than wait 20-60 us for
+    /// the wake-up, and the worker that wakes late finds it taken).
+    /// </summary>
+    [Fact]
+    public void EveryPartRunsOnceWhetherWorkersAreAwakeOrAsleep()
+    {
+        const int calls = 300, parts = 3;
+        using var pool = new CpuWorkerPool(parts - 1);
+        var job = new Counting(calls, parts) { Caller = Environment.CurrentManagedThreadId };
+        for (int c = 0; c < calls; c++)
+        {
+            // Every third call comes after the workers have gone to sleep (they spin 100 us).
+            if (c % 3 == 0) Thread.Sleep(2);
+            job.Call = c;
+            pool.Run(null!, job, parts);
+            for (int p = 0; p < parts; p++) Assert.True(job.Runs[c, p] == 1, $"call {c} ran part {p} {job.Runs[c, p]} times");
+        }
+        Thread.Sleep(20);   // a late worker would show up as a second run here
+        for (int c = 0; c < calls; c++)
+            for (int p = 0; p < parts; p++) Assert.Equal(1, job.Runs[c, p]);
+        Assert.True(job.OnCaller > 0, "no sleeping worker's part was ever run by the caller");
+        Assert.Equal(calls, pool.Dispatches);
+    }
+
     private static void SpinUntil(Func<bool> condition, string what)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
