@@ -197,10 +197,13 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
             int B = s.BatchSize, H = _hidden, W = _width;
             long work = CpuWorkSplit.Work(hh, B) + (ih is null ? 0 : CpuWorkSplit.Work(ih, B));
             int parts = s.PartsFor(CpuWorkSplit.Units(hh.Panels, _unitPanels), work);
-            if (parts == 1) CellProducts(s, ih, x, xStride, gx, hh, h, c, mirror, 0, hh.Panels);
+            // Each input once for all the panels (and parts) that read it: slot 0 for x, 1 for h.
+            PanelInput xin = ih is null ? default : MatMulTile<S, TV>.Input(ih, x, xStride, B, slot: 0);
+            PanelInput hin = MatMulTile<S, TV>.Input(hh, h, W, B, slot: 1);
+            if (parts == 1) CellProducts(s, ih, xin, gx, hh, hin, c, mirror, 0, hh.Panels);
             else
             {
-                s.Cell = new CpuState.CellCall(ih, x, xStride, gx, hh, h, c, mirror);
+                s.Cell = new CpuState.CellCall(ih, xin, gx, hh, hin, c, mirror);
                 s.Workers!.Run(s, this, parts);
             }
 
@@ -233,7 +236,7 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
         {
             CpuState.CellCall a = s.Cell;
             (int from, int to) = CpuWorkSplit.Range(a.Hh.Panels, _unitPanels, part, parts);
-            CellProducts(s, a.Ih, a.X, a.XStride, a.Gx, a.Hh, a.H, a.C, a.Mirror, from, to);
+            CellProducts(s, a.Ih, a.X, a.Gx, a.Hh, a.H, a.C, a.Mirror, from, to);
         }
 
         /// <summary>
@@ -247,19 +250,19 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
         /// </para>
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void CellProducts(CpuState s, PackedMatrix? ih, float* x, nint xStride, float* gx, PackedMatrix hh, float* h, float* c, bool mirror, int from, int to)
+        private void CellProducts(CpuState s, PackedMatrix? ih, in PanelInput x, float* gx, PackedMatrix hh, in PanelInput hin, float* c, bool mirror, int from, int to)
         {
-            int B = s.BatchSize, W = _width, G = _gates;
+            int B = s.BatchSize, G = _gates;
             nint cf = ColumnFloats;
-            float* gh = s.Gh.Pointer;
+            float* gh = s.Gh.Pointer, h = hin.X;
             if (!mirror)
             {
                 if (ih is not null)
-                    for (int p = from; p < to; p++) MatMulTile<S, TV>.Panel(ih, p, x, xStride, B, gx, cf);
+                    for (int p = from; p < to; p++) MatMulTile<S, TV>.Panel(ih, p, x, B, gx, cf);
                 int next = from * PackedMatrix.PanelWidth / G;
                 for (int p = from; p < to; p++)
                 {
-                    MatMulTile<S, TV>.Panel(hh, p, h, W, B, gh, cf);
+                    MatMulTile<S, TV>.Panel(hh, p, hin, B, gh, cf);
                     int done = Math.Min(_groups, (p * PackedMatrix.PanelWidth + hh.WidthOf(p)) / G);
                     FinishGroups(s, next, done, gx, gh, h, c);
                     next = done;
@@ -270,12 +273,12 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
                 // The same sums in the opposite order: the last product's panels drive the epilogue.
                 PackedMatrix last = ih ?? hh;
                 if (ih is not null)
-                    for (int p = to - 1; p >= from; p--) MatMulTile<S, TV>.Panel(hh, p, h, W, B, gh, cf);
+                    for (int p = to - 1; p >= from; p--) MatMulTile<S, TV>.Panel(hh, p, hin, B, gh, cf);
                 int lowest = to == hh.Panels ? _groups : to * PackedMatrix.PanelWidth / G;
                 for (int p = to - 1; p >= from; p--)
                 {
-                    if (ih is not null) MatMulTile<S, TV>.Panel(ih, p, x, xStride, B, gx, cf);
-                    else MatMulTile<S, TV>.Panel(hh, p, h, W, B, gh, cf);
+                    if (ih is not null) MatMulTile<S, TV>.Panel(ih, p, x, B, gx, cf);
+                    else MatMulTile<S, TV>.Panel(hh, p, hin, B, gh, cf);
                     // Groups whose first column is in this panel or later are complete.
                     int first = (p * PackedMatrix.PanelWidth + G - 1) / G;
                     FinishGroups(s, first, lowest, gx, gh, h, c);

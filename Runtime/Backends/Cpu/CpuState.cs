@@ -51,22 +51,25 @@ internal sealed unsafe class CpuState : HostRnnState
     /// <summary>The arguments of a split recurrent step (one layer and direction), while it runs.</summary>
     public CellCall Cell;
 
-    /// <summary>Every panel of M: out (rows, OStride) = bias + x (rows, XStride) W.</summary>
-    public readonly struct ProductCall(PackedMatrix m, float* x, nint xStride, int rows, float* o, nint oStride)
+    /// <summary>Every panel of M: out (rows, OStride) = bias + x W, x prepared once by the calling thread
+    /// (its quantised rows, for int8, are in that thread's scratch, which the workers only read).</summary>
+    public readonly struct ProductCall(PackedMatrix m, PanelInput x, int rows, float* o, nint oStride)
     {
         public readonly PackedMatrix M = m;
-        public readonly float* X = x, O = o;
-        public readonly nint XStride = xStride, OStride = oStride;
+        public readonly PanelInput X = x;
+        public readonly float* O = o;
+        public readonly nint OStride = oStride;
         public readonly int Rows = rows;
     }
 
-    /// <summary>One time step's products and cell epilogue of one layer and direction (see CpuRecurrentModule.CellStep).</summary>
-    public readonly struct CellCall(PackedMatrix? ih, float* x, nint xStride, float* gx, PackedMatrix hh, float* h, float* c, bool mirror)
+    /// <summary>One time step's products and cell epilogue of one layer and direction (see CpuRecurrentModule.CellStep);
+    /// x (unless there is no W_ih) and h prepared once by the calling thread.</summary>
+    public readonly struct CellCall(PackedMatrix? ih, PanelInput x, float* gx, PackedMatrix hh, PanelInput h, float* c, bool mirror)
     {
         public readonly PackedMatrix? Ih = ih;
         public readonly PackedMatrix Hh = hh;
-        public readonly float* X = x, Gx = gx, H = h, C = c;
-        public readonly nint XStride = xStride;
+        public readonly PanelInput X = x, H = h;
+        public readonly float* Gx = gx, C = c;
         public readonly bool Mirror = mirror;
     }
 

@@ -6,7 +6,7 @@ namespace RnnRuntime.Backends.Cpu;
 /// batch 1 each core streams its own slice of the weights, which can stay in its L2 from one step to
 /// the next), and never so small that the hand-off costs more than the part.
 /// <para>
-/// Bit-identity: a part computes whole panels with the same <see cref="MatMulTile{S, TV}.Panel"/>
+/// Bit-identity: a part computes whole panels with the same <see cref="MatMulTile{S, TV}.Panel(PackedMatrix, int, in PanelInput, int, float*, nint)"/>
 /// call the one-thread path makes (same rows, same depth order k = 0..K-1 from the same bias), and a
 /// column's sum depends on nothing outside its panel. Which thread runs a panel, and in which order
 /// panels run, changes no rounding, so threaded results equal Threads = 1's of the same backend exactly.
@@ -85,12 +85,13 @@ internal sealed unsafe class CpuPanelProduct<S, TV> : ICpuPartJob where S : ISim
     public static void Run(CpuState s, PackedMatrix m, float* x, nint xStride, int rows, float* o, nint oStride)
     {
         int parts = s.PartsFor(m.Panels, CpuWorkSplit.Work(m, rows));
+        PanelInput input = MatMulTile<S, TV>.Input(m, x, xStride, rows);
         if (parts == 1)
         {
-            for (int p = 0; p < m.Panels; p++) MatMulTile<S, TV>.Panel(m, p, x, xStride, rows, o, oStride);
+            for (int p = 0; p < m.Panels; p++) MatMulTile<S, TV>.Panel(m, p, input, rows, o, oStride);
             return;
         }
-        s.Product = new CpuState.ProductCall(m, x, xStride, rows, o, oStride);
+        s.Product = new CpuState.ProductCall(m, input, rows, o, oStride);
         s.Workers!.Run(s, Instance, parts);
         s.Product = default;
     }
@@ -99,6 +100,6 @@ internal sealed unsafe class CpuPanelProduct<S, TV> : ICpuPartJob where S : ISim
     {
         CpuState.ProductCall c = s.Product;
         (int from, int to) = CpuWorkSplit.Range(c.M.Panels, 1, part, parts);
-        for (int p = from; p < to; p++) MatMulTile<S, TV>.Panel(c.M, p, c.X, c.XStride, c.Rows, c.O, c.OStride);
+        for (int p = from; p < to; p++) MatMulTile<S, TV>.Panel(c.M, p, c.X, c.Rows, c.O, c.OStride);
     }
 }

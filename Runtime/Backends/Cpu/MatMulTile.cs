@@ -4,6 +4,18 @@ using System.Runtime.InteropServices;
 namespace RnnRuntime.Backends.Cpu;
 
 /// <summary>
+/// A product's input rows, prepared once for all its panels (<see cref="MatMulTile{S, TV}.Input"/>):
+/// X / XStride, and for an int8 matrix Xq (rows x StoredDepth int16) and Sx (one scale per row).
+/// </summary>
+internal readonly unsafe struct PanelInput(float* x, nint xStride, short* xq, float* sx)
+{
+    public readonly float* X = x;
+    public readonly nint XStride = xStride;
+    public readonly short* Xq = xq;
+    public readonly float* Sx = sx;
+}
+
+/// <summary>
 /// The one matrix kernel every CPU product goes through: the input projection of a sequence (T*B
 /// rows, or chunks of them), the input projection of one step (B rows) and the recurrent product
 /// (B rows of h).
@@ -28,19 +40,32 @@ namespace RnnRuntime.Backends.Cpu;
 internal static unsafe class MatMulTile<S, TV> where S : ISimd<TV> where TV : struct
 {
     /// <summary>
+    /// The rows of x as the kernels of <paramref name="m"/> read them, made once per product rather than
+    /// once per panel: the float rows themselves, and for an int8 matrix also their int16 quantisation
+    /// (in this thread's scratch <paramref name="slot"/>, 0 or 1, so two inputs can be live at once:
+    /// a step's x and h). Valid until this thread prepares another input in the same slot.
+    /// </summary>
+    public static PanelInput Input(PackedMatrix m, float* x, nint xStride, int rows, int slot = 0) =>
+        m.Int8Pairs ? MatMulTileInt8<S, TV>.Quantise(m, x, xStride, rows, slot) : new PanelInput(x, xStride, null, null);
+
+    /// <summary>
     /// Panel <paramref name="p"/> of <paramref name="m"/> for <paramref name="rows"/> rows of x:
     /// out[r * oStride + c*V ..] for the panel's column vectors c.
     /// </summary>
+    public static void Panel(PackedMatrix m, int p, float* x, nint xStride, int rows, float* o, nint oStride) =>
+        Panel(m, p, Input(m, x, xStride, rows), rows, o, oStride);
+
+    /// <summary>As the other overload, on an input made by <see cref="Input"/> for this matrix.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Panel(PackedMatrix m, int p, float* x, nint xStride, int rows, float* o, nint oStride)
+    public static void Panel(PackedMatrix m, int p, in PanelInput x, int rows, float* o, nint oStride)
     {
         switch (m.ElementType)
         {
-            case Model.WeightElementType.BFloat16: Panel<BFloat16Weights>(m, p, x, xStride, rows, o, oStride); break;
-            case Model.WeightElementType.Int8 when m.Int8Pairs: MatMulTileInt8<S, TV>.Panel(m, p, x, xStride, rows, o, oStride); break;
+            case Model.WeightElementType.BFloat16: Panel<BFloat16Weights>(m, p, x.X, x.XStride, rows, o, oStride); break;
+            case Model.WeightElementType.Int8 when m.Int8Pairs: MatMulTileInt8<S, TV>.Panel(m, p, x.Xq, x.Sx, rows, o, oStride); break;
             // Int8 widened to float32 and FMA'd: kept for Int8MethodBench, the comparison that chose the integer kernel.
-            case Model.WeightElementType.Int8: Panel<Int8Weights>(m, p, x, xStride, rows, o, oStride); break;
-            default: Panel<Float32Weights>(m, p, x, xStride, rows, o, oStride); break;
+            case Model.WeightElementType.Int8: Panel<Int8Weights>(m, p, x.X, x.XStride, rows, o, oStride); break;
+            default: Panel<Float32Weights>(m, p, x.X, x.XStride, rows, o, oStride); break;
         }
     }
 

@@ -4,7 +4,7 @@ using RnnRuntime.Model;
 namespace RnnRuntime.Backends.Cpu;
 
 /// <summary>
-/// The int8 product: the integer method. Each row of x is quantised to int16 once per call
+/// The int8 product: the integer method. Each row of x is quantised to int16 once per product
 /// (<see cref="WeightTensor.QuantiseInput"/>: dynamic, symmetric, one scale s_x per row), the
 /// weights stay int8 in memory and are widened to int16 in registers, and vpmaddwd sums two depths
 /// per int32 lane (32 multiply-adds per 512-bit instruction) in exact integer arithmetic; the
@@ -20,24 +20,37 @@ namespace RnnRuntime.Backends.Cpu;
 /// </summary>
 internal static unsafe class MatMulTileInt8<S, TV> where S : ISimd<TV> where TV : struct
 {
-    [ThreadStatic] private static short[]? t_xq;
-    [ThreadStatic] private static float[]? t_sx;
+    // Per thread and slot (a step has x and h live at once), grown on first use and kept.
+    [ThreadStatic] private static short[]? t_xq0, t_xq1;
+    [ThreadStatic] private static float[]? t_sx0, t_sx1;
 
-    /// <summary>As <see cref="MatMulTile{S, TV}.Panel"/>, for a matrix of int8 weights in the pair layout.</summary>
+    /// <summary>
+    /// The rows of x quantised for <paramref name="m"/> (see <see cref="MatMulTile{S, TV}.Input"/>):
+    /// rows x StoredDepth int16 (a zero pads an odd depth) and one s_x per row, in this thread's scratch
+    /// <paramref name="slot"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Panel(PackedMatrix m, int p, float* x, nint xStride, int rows, float* o, nint oStride)
+    public static PanelInput Quantise(PackedMatrix m, float* x, nint xStride, int rows, int slot)
     {
-        nint V = S.Count;
-        int depth = m.Depth, stored = m.StoredDepth, pairs = stored / 2, width = m.WidthOf(p);
-        short* xq = Scratch(ref t_xq, (long)rows * stored);
-        float* sx = Scratch(ref t_sx, rows);
+        int depth = m.Depth, stored = m.StoredDepth;
+        short* xq = slot == 0 ? Scratch(ref t_xq0, (long)rows * stored) : Scratch(ref t_xq1, (long)rows * stored);
+        float* sx = slot == 0 ? Scratch(ref t_sx0, rows) : Scratch(ref t_sx1, rows);
         int limit = WeightTensor.Int8InputLimit(depth);
         for (int r = 0; r < rows; r++)
         {
             sx[r] = Quantise(x + r * xStride, depth, xq + (nint)r * stored, limit);
             if (stored > depth) xq[(nint)r * stored + depth] = 0;
         }
+        return new PanelInput(x, xStride, xq, sx);
+    }
 
+    /// <summary>As <see cref="MatMulTile{S, TV}.Panel(PackedMatrix, int, in PanelInput, int, float*, nint)"/>,
+    /// for a matrix of int8 weights in the pair layout and rows quantised by <see cref="Quantise(PackedMatrix, float*, nint, int, int)"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Panel(PackedMatrix m, int p, short* xq, float* sx, int rows, float* o, nint oStride)
+    {
+        nint V = S.Count;
+        int stored = m.StoredDepth, pairs = stored / 2, width = m.WidthOf(p);
         int* xp = (int*)xq;   // one int32 = the pair (x[2j], x[2j+1])
         nint xpStride = pairs;
         nint first = (nint)p * PackedMatrix.PanelWidth * V;
