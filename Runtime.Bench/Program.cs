@@ -13,6 +13,8 @@ if (args.Length > 0 && args[0] == "check")
     return CheckJob.Run(args[1..]);
 if (args.Length > 0 && args[0] == "tileprobe")
     return RnnRuntime.Bench.TileProbe.Run(args[1..]);
+if (args.Length > 0 && args[0] == "latencyprobe")
+    return LatencyProbe.Run(args[1..]);
 if (args.Length > 0 && args[0] == "profile")
     return ProfileJob.Run(args[1..]);
 if (args.Length > 0 && args[0] == "soak")

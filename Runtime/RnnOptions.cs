@@ -57,6 +57,10 @@ public sealed record RnnOptions
     /// </summary>
     public RnnWeightFormat WeightFormat { get; init; } = RnnWeightFormat.Float32;
 
+    /// <summary>The largest float32 layer (bytes of one layer and direction's weights) that runs on the
+    /// CPU backends' latency kernels; tests move it to put a model on either path.</summary>
+    internal long LatencyMaxWeightBytes { get; init; } = Backends.Cpu.Latency.LatencyPath.DefaultMaxWeightBytes;
+
     /// <summary>Every option at its default.</summary>
     public static RnnOptions Default { get; } = new();
 }

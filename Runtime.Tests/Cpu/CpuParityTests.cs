@@ -195,8 +195,17 @@ public class CpuParityTests
     internal static void CheckAgainstReference(byte[] file, string width, int batch, int steps, int seed, double tolerance, string what,
         IReadOnlyList<string>? layers = null, RnnWeightFormat format = RnnWeightFormat.Float32)
     {
+        // Small float32 layers run on the latency kernels by default: check them there, and every layer on the panel products too.
+        CheckAgainstReference(file, width, batch, steps, seed, tolerance, what + " (default paths)", layers, format, RnnOptions.Default.LatencyMaxWeightBytes);
+        CheckAgainstReference(file, width, batch, steps, seed, tolerance, what + " (panel path)", layers, format, CpuThreadTests.PanelPathOnly);
+    }
+
+    /// <summary>As above with every float32 layer of at most <paramref name="latencyMaxWeightBytes"/> on the latency kernels.</summary>
+    internal static void CheckAgainstReference(byte[] file, string width, int batch, int steps, int seed, double tolerance, string what,
+        IReadOnlyList<string>? layers, RnnWeightFormat format, long latencyMaxWeightBytes)
+    {
         // With a narrow format the reference computes in double on the same quantised weights.
-        using var model = RnnModel.Load(file, new RnnOptions { Backend = "reference", Layers = layers, WeightFormat = format });
+        using var model = RnnModel.Load(file, new RnnOptions { Backend = "reference", Layers = layers, WeightFormat = format, LatencyMaxWeightBytes = latencyMaxWeightBytes });
         using RnnSession reference = model.CreateSession(batch);
         using var cpu = new CpuRunner(model, width, batch);
         int I = model.InputSize, O = model.OutputSize;

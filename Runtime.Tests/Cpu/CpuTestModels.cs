@@ -67,6 +67,15 @@ internal sealed class CpuRunner : IDisposable
         _ => throw new InvalidOperationException("not a CPU backend"),
     };
 
+    /// <summary>The prepared plan: which path each layer takes.</summary>
+    public IReadOnlyList<Backends.Cpu.Plan.CpuLayerStep> Plan => _prepared switch
+    {
+        CpuNetwork<Simd128, Vector128<float>> p => p.Steps,
+        CpuNetwork<Simd256, Vector256<float>> p => p.Steps,
+        CpuNetwork<Simd512, Vector512<float>> p => p.Steps,
+        _ => throw new InvalidOperationException("not a CPU backend"),
+    };
+
     public void Step(ReadOnlySpan<float> x, Span<float> y) => State.Step(x, y);
     public void Run(ReadOnlySpan<float> xs, int steps, Span<float> ys) => State.Run(xs, steps, ys);
 

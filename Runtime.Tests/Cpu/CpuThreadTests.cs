@@ -15,6 +15,10 @@ namespace RnnRuntime.Tests.Cpu;
 /// </summary>
 public class CpuThreadTests
 {
+    /// <summary>Threads split the panel products; the latency path (small layers) never splits, so these
+    /// tests put every layer on the panel path. Latency layers with Threads &gt; 1 are covered in CpuLatencyPathTests.</summary>
+    internal const long PanelPathOnly = -1;
+
     /// <summary>Cells (lstm-proj: an LSTM with proj_size) x awkward hidden sizes.</summary>
     public static TheoryData<string, string, int> CellCases()
     {
@@ -100,7 +104,7 @@ public class CpuThreadTests
         byte[] file = Model("gru", input: 64, hidden: 256, layers: 2);
         long split = AssertSameAsOneThread(file, width, threads: 2, batch: 1, steps: 10, $"{width} gru h256", forceSplit: false);
         Assert.True(split >= 2 * 10, $"only {split} split calls in 10 steps of 2 layers");
-        using var model = RnnModel.Load(file, new RnnOptions { Backend = "reference", Threads = 2 });
+        using var model = RnnModel.Load(file, new RnnOptions { Backend = "reference", LatencyMaxWeightBytes = PanelPathOnly, Threads = 2 });
         using var runner = new CpuRunner(model, width, 1);
         var s = (CpuState)runner.State;
         Assert.NotNull(s.Workers);
@@ -132,7 +136,7 @@ public class CpuThreadTests
     public void SingleGroupModelGetsNoWorkers()
     {
         byte[] file = Model("rnn", input: 8, hidden: 8, layers: 1);
-        using var model = RnnModel.Load(file, new RnnOptions { Backend = "reference", Threads = 4 });
+        using var model = RnnModel.Load(file, new RnnOptions { Backend = "reference", LatencyMaxWeightBytes = PanelPathOnly, Threads = 4 });
         using var runner = new CpuRunner(model, CpuBackend.Avx2Name, 1);
         Assert.Null(((CpuState)runner.State).Workers);
     }
@@ -143,7 +147,7 @@ public class CpuThreadTests
         byte[] file = Model("lstm", input: 13, hidden: 300, layers: 1);
         foreach (int threads in new[] { 0, 1, 2, 64 })
         {
-            using var model = RnnModel.Load(file, new RnnOptions { Backend = "reference", Threads = threads });
+            using var model = RnnModel.Load(file, new RnnOptions { Backend = "reference", LatencyMaxWeightBytes = PanelPathOnly, Threads = threads });
             Assert.Equal(threads == 0 ? Environment.ProcessorCount : threads, model.Threads);
             AssertSameAsOneThread(file, CpuBackend.Avx2Name, threads, batch: 2, steps: 4, $"threads {threads}");
         }
@@ -156,7 +160,7 @@ public class CpuThreadTests
     public void ManyThreadsAreCappedByPanels()
     {
         byte[] file = Model("lstm", input: 13, hidden: 300, layers: 1);
-        using var model = RnnModel.Load(file, new RnnOptions { Backend = "reference", Threads = 64 });
+        using var model = RnnModel.Load(file, new RnnOptions { Backend = "reference", LatencyMaxWeightBytes = PanelPathOnly, Threads = 64 });
         using var runner = new CpuRunner(model, CpuBackend.Avx2Name, 1);
         var s = (CpuState)runner.State;
         Assert.Equal(19, s.MaxParts);
@@ -172,8 +176,8 @@ public class CpuThreadTests
         Assert.SkipWhen(BackendRegistry.UnavailableReason(width) is not null, $"{width} is not offered here");
         byte[] file = Model("gru", input: 32, hidden: 256, layers: 2);
         const int T = 40, Sessions = 3;
-        using var one = RnnModel.Load(file, new RnnOptions { Backend = width, Threads = 1 });
-        using var two = RnnModel.Load(file, new RnnOptions { Backend = width, Threads = 2 });
+        using var one = RnnModel.Load(file, new RnnOptions { Backend = width, LatencyMaxWeightBytes = PanelPathOnly, Threads = 1 });
+        using var two = RnnModel.Load(file, new RnnOptions { Backend = width, LatencyMaxWeightBytes = PanelPathOnly, Threads = 2 });
         var expected = new float[Sessions][];
         var xs = new float[Sessions][];
         for (int i = 0; i < Sessions; i++)
@@ -216,7 +220,7 @@ public class CpuThreadTests
     public void DisposeJoinsWorkersWhenIdleAndRightAfterACall()
     {
         byte[] file = Model("lstm", input: 16, hidden: 200, layers: 2);
-        using var model = RnnModel.Load(file, new RnnOptions { Backend = "reference", Threads = 3 });
+        using var model = RnnModel.Load(file, new RnnOptions { Backend = "reference", LatencyMaxWeightBytes = PanelPathOnly, Threads = 3 });
         foreach (bool rightAfterCall in new[] { false, true })
         {
             var runner = new CpuRunner(model, CpuBackend.Avx2Name, 1);
@@ -240,7 +244,7 @@ public class CpuThreadTests
         byte[] file = Model("gru", input: 16, hidden: 200, layers: 1);
         // Through the public session where avx2 runs here; else the prepared model's state, dropped the same way.
         bool viaSession = BackendRegistry.UnavailableReason(CpuBackend.Avx2Name) is null;
-        using var model = RnnModel.Load(file, new RnnOptions { Backend = viaSession ? CpuBackend.Avx2Name : "reference", Threads = 2 });
+        using var model = RnnModel.Load(file, new RnnOptions { Backend = viaSession ? CpuBackend.Avx2Name : "reference", LatencyMaxWeightBytes = PanelPathOnly, Threads = 2 });
         (WeakReference state, CpuWorkerPool pool) = DropSession(model, viaSession);
         SpinUntil(() =>
         {
@@ -343,8 +347,8 @@ public class CpuThreadTests
     /// <returns>How many calls the threaded state split across its workers.</returns>
     internal static long AssertSameAsOneThread(byte[] file, string width, int threads, int batch, int steps, string what, bool forceSplit = true, bool stepToo = true)
     {
-        using var m1 = RnnModel.Load(file, new RnnOptions { Backend = "reference", Threads = 1 });
-        using var mn = RnnModel.Load(file, new RnnOptions { Backend = "reference", Threads = threads });
+        using var m1 = RnnModel.Load(file, new RnnOptions { Backend = "reference", LatencyMaxWeightBytes = PanelPathOnly, Threads = 1 });
+        using var mn = RnnModel.Load(file, new RnnOptions { Backend = "reference", LatencyMaxWeightBytes = PanelPathOnly, Threads = threads });
         using var one = new CpuRunner(m1, width, batch);
         using var many = new CpuRunner(mn, width, batch);
         if (forceSplit) ((CpuState)many.State).MinWorkPerPart = 1;

@@ -40,9 +40,9 @@ public class CpuZeroAllocationTests
     public void StepAndRunAllocateNothing(string width, string cell)
     {
         bool viaSession = BackendRegistry.UnavailableReason(width) is null;
-        foreach (bool bidirectional in new[] { false, true })
+        foreach ((bool bidirectional, long latency) in new[] { (false, RnnOptions.Default.LatencyMaxWeightBytes), (true, RnnOptions.Default.LatencyMaxWeightBytes), (false, CpuThreadTests.PanelPathOnly), (true, CpuThreadTests.PanelPathOnly) })
         {
-            using var model = RnnModel.Load(Model(cell, bidirectional), new RnnOptions { Backend = viaSession ? width : "reference" });
+            using var model = RnnModel.Load(Model(cell, bidirectional), new RnnOptions { Backend = viaSession ? width : "reference", LatencyMaxWeightBytes = latency });
             foreach (int batch in new[] { 1, 3 })
             {
                 using RnnSession? session = viaSession ? model.CreateSession(batch) : null;
@@ -89,7 +89,7 @@ public class CpuZeroAllocationTests
                 cell switch { "gru" => RnnCellKind.Gru, "lstm" or "lstm-proj" => RnnCellKind.Lstm, _ => RnnCellKind.Rnn },
                 input: 11, hidden: 140, layers: 2, bidirectional: bidirectional, relu: cell == "rnn-relu", seed: 3,
                 projSize: cell == "lstm-proj" ? 33 : 0);   // 140: two panels even for an RNN at 16 floats
-            using var model = RnnModel.Load(file, new RnnOptions { Backend = "reference", Threads = 2 });
+            using var model = RnnModel.Load(file, new RnnOptions { Backend = "reference", LatencyMaxWeightBytes = CpuThreadTests.PanelPathOnly, Threads = 2 });
             foreach (int batch in new[] { 1, 3 })
             {
                 using var runner = new CpuRunner(model, width, batch);

@@ -10,7 +10,7 @@ internal interface IVectorFunction<TV> where TV : struct
 }
 
 /// <summary>
-/// The elementwise layers on the CPU (tanh, relu, sigmoid, and add_input, which adds the network's
+/// The elementwise layers' kernels on the CPU (tanh, relu, sigmoid, and add_input, which adds the network's
 /// input), over dense (rows, width) values, and the activation structs that linear layers fuse into
 /// their epilogue. The math is the cell epilogues' (<see cref="ISimd{TV}"/>), so a tanh layer and a
 /// tanh gate round the same way.
@@ -43,20 +43,7 @@ internal static unsafe class CpuActivation<S, TV> where S : ISimd<TV> where TV :
 
     /// <summary>y = f(x) over n floats (x and y may be the same); the tail through a padded copy.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Elementwise(CpuState s, LayerKind kind, float* x, float* networkInput, long n, float* y)
-    {
-        switch (kind)
-        {
-            case LayerKind.Tanh: Map<Tanh>(s, x, n, y); break;
-            case LayerKind.Relu: Map<Relu>(s, x, n, y); break;
-            case LayerKind.Sigmoid: Map<Sigmoid>(s, x, n, y); break;
-            case LayerKind.AddInput: Add(s, x, networkInput, n, y); break;
-            default: throw new ArgumentOutOfRangeException(nameof(kind), kind, "not an elementwise layer");
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Map<TAct>(CpuState s, float* x, long n, float* y) where TAct : struct, IVectorFunction<TV>
+    public static void Map<TAct>(CpuState s, float* x, long n, float* y) where TAct : struct, IVectorFunction<TV>
     {
         int V = S.Count;
         long i = 0;
@@ -70,8 +57,9 @@ internal static unsafe class CpuActivation<S, TV> where S : ISimd<TV> where TV :
         new ReadOnlySpan<float>(t, rest).CopyTo(new Span<float>(y + i, rest));
     }
 
+    /// <summary>y = x + input over n floats (add_input).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Add(CpuState s, float* x, float* input, long n, float* y)
+    public static void Add(float* x, float* input, long n, float* y)
     {
         int V = S.Count;
         long i = 0;

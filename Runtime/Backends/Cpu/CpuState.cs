@@ -12,8 +12,9 @@ internal sealed unsafe class CpuState : HostRnnState
 {
     private readonly ICpuNetwork _network;
     private AlignedBuffer _gx, _seq0, _seq1, _between0, _between1, _linear;
+    private readonly AlignedBuffer _layerScratch;
 
-    public CpuState(RnnModel model, ICpuNetwork network, int batchSize, int columnFloats, int paddedHidden, long linearSumFloats, long projectionSumFloats, int vector, int maxParts)
+    public CpuState(RnnModel model, ICpuNetwork network, int batchSize, int columnFloats, int paddedHidden, long linearSumFloats, long projectionSumFloats, int vector, int maxParts, long layerScratchFloats)
         : base(model, batchSize)
     {
         _network = network;
@@ -28,6 +29,8 @@ internal sealed unsafe class CpuState : HostRnnState
         _between0 = Rent(step);
         _between1 = Rent(step);
         _linear = Rent(linearSumFloats);
+        _layerScratch = Rent(layerScratchFloats);
+        LayerScratch = _layerScratch.Pointer;
         MaxParts = Math.Max(1, maxParts);
         // Last: nothing after it can throw and leave the threads running.
         if (MaxParts > 1) Workers = new CpuWorkerPool(MaxParts - 1);
@@ -79,6 +82,16 @@ internal sealed unsafe class CpuState : HostRnnState
 
     /// <summary>Whether the next Step walks the weights backwards (alternates; see CpuRecurrentModule.CellStep).</summary>
     public bool NextStepMirrored;
+
+    /// <summary>Whether the Step now running walks the weights backwards.</summary>
+    public bool Mirror;
+
+    /// <summary>The network's input of the call now running (add_input reads it).</summary>
+    public float* NetworkInput;
+
+    /// <summary>The scratch layer steps declare (<see cref="Plan.CpuLayerStep.ScratchFloats"/>): one buffer
+    /// of the largest need, rented with the state; layers run one after another and share it.</summary>
+    public float* LayerScratch { get; }
 
     /// <summary>W_hh h (+ b_hn) of one step, (B, ColumnFloats).</summary>
     public AlignedBuffer Gh { get; }
@@ -135,6 +148,7 @@ internal sealed unsafe class CpuState : HostRnnState
             _between0.Dispose();
             _between1.Dispose();
             _linear.Dispose();
+            _layerScratch.Dispose();
             Gh.Dispose();
             HNew.Dispose();
             Tail.Dispose();

@@ -1,0 +1,37 @@
+using RnnRuntime.Model;
+
+namespace RnnRuntime.Backends.Cpu.Latency;
+
+/// <summary>
+/// Which layers the latency kernels run: float32 layers whose weights (one layer and direction of a
+/// module, or a linear layer) are at most <see cref="DefaultMaxWeightBytes"/>, so they stay in the
+/// core's L1/L2 from one step to the next and the time is the arithmetic's, not the bytes'. Larger
+/// layers are bandwidth-bound and go to the packed panel products, which also serve bfloat16, int8 and
+/// several threads (a latency layer runs on the calling thread: it is too small to share). The bound is measured (BENCHMARKS.md, "Latency path").
+/// </summary>
+internal static class LatencyPath
+{
+    public const long DefaultMaxWeightBytes = 384 * 1024;
+
+    /// <summary>Whether <paramref name="layer"/> runs on the latency kernels under <paramref name="maxBytes"/>.</summary>
+    public static bool Takes(NetworkLayer layer, long maxBytes) => layer switch
+    {
+        LinearLayer l => l.Weight.ElementType == WeightElementType.Float32 && l.Weight.Bytes <= maxBytes,
+        RecurrentLayer r => PerCellBytes(r) <= maxBytes
+            && Enumerable.Range(0, r.NumLayers).All(l => r.Weights(l, 0).Ih.ElementType == WeightElementType.Float32),
+        _ => false,
+    };
+
+    /// <summary>The largest weight bytes of one layer and direction: what one cell step reads.</summary>
+    public static long PerCellBytes(RecurrentLayer r)
+    {
+        long most = 0;
+        for (int l = 0; l < r.NumLayers; l++)
+            for (int d = 0; d < r.NumDirections; d++)
+            {
+                LayerWeights w = r.Weights(l, d);
+                most = Math.Max(most, w.Ih.Bytes + w.Hh.Bytes + (w.Hr?.Bytes ?? 0));
+            }
+        return most;
+    }
+}

@@ -1,0 +1,208 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using RnnRuntime.Backends.Cpu.Plan;
+using RnnRuntime.Model;
+
+namespace RnnRuntime.Backends.Cpu.Latency;
+
+/// <summary>
+/// A small recurrent module (weights that stay in L1/L2 between steps) on the latency kernel: per
+/// layer, direction and batch row, W_ih and W_hh are stored by column (<see cref="ColumnMatrix"/>)
+/// and summed by <see cref="LatencyGemv{S, TV}"/> with every gate sum of a block of units in
+/// registers; the input product (any width, but it is a handful of columns for the audio shapes) and
+/// the recurrent one feed the same accumulators where the cell adds them anyway (RNN, LSTM), and two
+/// sets where the cell keeps them apart (GRU's n gate: W_in x + b_in and W_hn h + b_hn). Then the
+/// cell's own epilogue (<see cref="CellEpilogue{S, TV}"/>, a type argument) finishes each group, and an
+/// LSTM projection is one more column product. Step and Run take the same per-row path (Run just
+/// walks the time steps inside one call), so they agree bit for bit; rows of a batched session go
+/// one after another through the same weights, which stay in cache.
+/// </summary>
+internal sealed unsafe class LatencyRecurrentStep<S, TV, TCell> : CpuLayerStep
+    where S : ISimd<TV> where TV : struct where TCell : struct, ICellEpilogue
+{
+    /// <summary>One layer and direction.</summary>
+    private sealed class Cell
+    {
+        public required ColumnMatrix Ih, Hh;
+        public required ColumnMatrix? Hr;
+        /// <summary>Pinned arrays (their pointers below stay valid while the cell lives).</summary>
+        public required float[] BiasX, BiasH;
+        public required float* BiasXPointer, BiasHPointer;
+        public required nint[] Kernels, ProjectionKernels;
+    }
+
+    private readonly int _module, _gates, _hidden, _width, _layers, _directions, _groups;
+    private readonly bool _split;
+    private readonly Cell[] _cells;
+    private readonly float[] _zeros;
+    private readonly float* _zerosPointer;
+    private readonly nint _columnFloats, _paddedHidden, _projectionFloats;
+
+    public LatencyRecurrentStep(RecurrentLayer layer, int module)
+    {
+        int V = S.Count;
+        _module = module;
+        _gates = layer.Spec.Gates;
+        _hidden = layer.HiddenSize;
+        _width = layer.HiddenWidth;
+        _layers = layer.NumLayers;
+        _directions = layer.NumDirections;
+        _groups = (_hidden + V - 1) / V;
+        // GRU keeps b_hn (and so W_hn h) apart from the input side: two sets of sums.
+        _split = layer.Spec.InsideGateFrom < _gates;
+        _columnFloats = (nint)_groups * _gates * V;
+        _paddedHidden = (nint)_groups * V;
+        int perBlock = Math.Max(1, LatencyGemv<S, TV>.MaxVectors / _gates);
+        _cells = new Cell[_layers * _directions];
+        for (int l = 0; l < _layers; l++)
+            for (int d = 0; d < _directions; d++)
+            {
+                LayerWeights w = layer.Weights(l, d);
+                var biasX = new float[w.Rows];
+                var biasH = new float[w.Rows];
+                layer.Spec.FoldBiases(w.BiasIh, w.BiasHh, _hidden, biasX, biasH);
+                var ih = new ColumnMatrix(w.Ih, _gates, _hidden, V, perBlock);
+                ColumnMatrix? hr = w.Hr is null ? null : new ColumnMatrix(w.Hr, 1, _width, V, LatencyGemv<S, TV>.MaxVectors);
+                float[] bx = Pinned(GateOrder.Pack(biasX, _gates, _hidden, V)), bh = Pinned(GateOrder.Pack(biasH, _gates, _hidden, V));
+                _cells[l * _directions + d] = new Cell
+                {
+                    Ih = ih,
+                    Hh = new ColumnMatrix(w.Hh, _gates, _hidden, V, perBlock),
+                    Hr = hr,
+                    BiasX = bx,
+                    BiasH = bh,
+                    BiasXPointer = AddressOf(bx),
+                    BiasHPointer = AddressOf(bh),
+                    Kernels = KernelsFor(ih),
+                    ProjectionKernels = hr is null ? [] : KernelsFor(hr),
+                };
+            }
+        _projectionFloats = _cells[0].Hr is { } p ? (nint)p.Vectors * V : 0;
+        _zeros = GC.AllocateArray<float>((int)Math.Max(_columnFloats, _projectionFloats) + V, pinned: true);
+        _zerosPointer = AddressOf(_zeros);
+    }
+
+    private static float* AddressOf(float[] pinned) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned));
+
+    private static nint[] KernelsFor(ColumnMatrix m)
+    {
+        var kernels = new nint[m.Blocks];
+        for (int b = 0; b < m.Blocks; b++) kernels[b] = (nint)LatencyGemv<S, TV>.For(m.BlockVectors[b]);
+        return kernels;
+    }
+
+    private static float[] Pinned(float[] values)
+    {
+        float[] pinned = GC.AllocateArray<float>(values.Length, pinned: true);
+        values.CopyTo(pinned, 0);
+        return pinned;
+    }
+
+    public override int OutputWidth => _directions * _width;
+
+    public override string Path => "latency";
+
+    /// <summary>Gate sums (two sets for GRU), the new h padded, the projection's sums, and a padded tail of h and c.</summary>
+    public override long ScratchFloats => 2 * _columnFloats + _paddedHidden + _projectionFloats + 2 * S.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public override void Step(CpuState s, float* x, nint xStride, float* y)
+    {
+        int B = s.BatchSize;
+        for (int l = 0; l < _layers; l++)
+        {
+            Cell cell = _cells[l];
+            float* h = s.HiddenPointer(_module, l, 0), c = s.CellPointer(_module, l, 0);
+            bool last = l == _layers - 1;
+            for (int b = 0; b < B; b++)
+            {
+                float* input = l == 0 ? x + b * xStride : s.HiddenPointer(_module, l - 1, 0) + (nint)b * _width;
+                CellStep(s, cell, input, h + (nint)b * _width, c == null ? null : c + (nint)b * _hidden, last ? y + (nint)b * _width : null);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public override void Run(CpuState s, float* xs, nint xStride, int steps, float* ys)
+    {
+        int B = s.BatchSize, D = _directions;
+        long rows = (long)steps * B;
+        nint outWidth = D * _width;
+        float* input = xs;
+        nint inStride = xStride;
+        for (int l = 0; l < _layers; l++)
+        {
+            float* output = l == _layers - 1 ? ys : s.Sequence(l % 2, rows * outWidth);
+            for (int d = 0; d < D; d++)
+            {
+                Cell cell = _cells[l * D + d];
+                float* h = s.HiddenPointer(_module, l, d), c = s.CellPointer(_module, l, d);
+                for (int i = 0; i < steps; i++)
+                {
+                    nint t = d == 0 ? i : steps - 1 - i;
+                    for (int b = 0; b < B; b++)
+                    {
+                        nint row = t * B + b;
+                        CellStep(s, cell, input + row * inStride, h + (nint)b * _width, c == null ? null : c + (nint)b * _hidden, output + row * outWidth + d * _width);
+                    }
+                }
+            }
+            input = output;
+            inStride = outWidth;
+        }
+    }
+
+    /// <summary>One time step of one layer and direction for one batch row: h (and c) replaced, the new h
+    /// also written to <paramref name="output"/> unless null.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void CellStep(CpuState s, Cell cell, float* x, float* h, float* c, float* output)
+    {
+        int V = S.Count, G = _gates, H = _hidden, W = _width;
+        float* gx = s.LayerScratch, gh = gx + _columnFloats, hNew = gh + _columnFloats, proj = hNew + _paddedHidden, tail = proj + _projectionFloats;
+        nint I = cell.Ih.Depth;
+        float* bx = cell.BiasXPointer, bh = cell.BiasHPointer, zeros = _zerosPointer;
+        nint[] kernels = cell.Kernels;
+        nint offset = 0;
+        for (int k = 0; k < kernels.Length; k++)
+        {
+            var kernel = (delegate*<float*, nint, float*, float*, nint, float*, float*, float*, void>)kernels[k];
+            if (_split)
+            {
+                kernel(x, I, cell.Ih.Block(k), null, 0, null, bx + offset, gx + offset);
+                kernel(h, W, cell.Hh.Block(k), null, 0, null, bh + offset, gh + offset);
+            }
+            else kernel(x, I, cell.Ih.Block(k), h, W, cell.Hh.Block(k), bx + offset, gx + offset);
+            offset += (nint)cell.Ih.BlockVectors[k] * V;
+        }
+        float* hSums = _split ? gh : zeros;
+        int full = H / V;
+        for (int q = 0; q < full; q++)
+            TCell.Finish(gx + q * G * V, hSums + q * G * V, h + q * V, c == null ? null : c + q * V, hNew + q * V);
+        if (full < _groups)
+        {
+            // The last group is partial: h and c hold only `count` valid floats, so the epilogue works
+            // on padded copies (with a projection h is P wide and no cell reads it).
+            int count = H - full * V;
+            float* th = tail, tc = tail + V;
+            if (cell.Hr is null) new ReadOnlySpan<float>(h + full * V, count).CopyTo(new Span<float>(th, count));
+            if (c != null) new ReadOnlySpan<float>(c + full * V, count).CopyTo(new Span<float>(tc, count));
+            TCell.Finish(gx + full * G * V, hSums + full * G * V, th, tc, hNew + full * V);
+            if (c != null) new ReadOnlySpan<float>(tc, count).CopyTo(new Span<float>(c + full * V, count));
+        }
+        float* fresh = hNew;
+        if (cell.Hr is { } hr)
+        {
+            nint[] pk = cell.ProjectionKernels;
+            nint po = 0;
+            for (int k = 0; k < pk.Length; k++)
+            {
+                var kernel = (delegate*<float*, nint, float*, float*, nint, float*, float*, float*, void>)pk[k];
+                kernel(hNew, H, hr.Block(k), null, 0, null, zeros, proj + po);
+                po += (nint)hr.BlockVectors[k] * V;
+            }
+            fresh = proj;
+        }
+        new ReadOnlySpan<float>(fresh, W).CopyTo(new Span<float>(h, W));
+        if (output != null) new ReadOnlySpan<float>(fresh, W).CopyTo(new Span<float>(output, W));
+    }
+}
