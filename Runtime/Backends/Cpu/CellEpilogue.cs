@@ -17,6 +17,11 @@ internal static unsafe class CellEpilogue<S, TV> where S : ISimd<TV> where TV : 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Finish(float* gx, float* gh, float* h, float* c, float* hNew) =>
             S.Store(hNew, S.Tanh(S.Add(S.Load(gx), S.Load(gh))));
+
+        public static bool ReadsH => false;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void FinishSummed(float* g, float* c, float* hNew) => S.Store(hNew, S.Tanh(S.Load(g)));
     }
 
     public readonly struct RnnRelu : ICellEpilogue
@@ -24,6 +29,11 @@ internal static unsafe class CellEpilogue<S, TV> where S : ISimd<TV> where TV : 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Finish(float* gx, float* gh, float* h, float* c, float* hNew) =>
             S.Store(hNew, S.Relu(S.Add(S.Load(gx), S.Load(gh))));
+
+        public static bool ReadsH => false;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void FinishSummed(float* g, float* c, float* hNew) => S.Store(hNew, S.Relu(S.Load(g)));
     }
 
     /// <summary>Gates r, z, n: n = tanh(gx_n + r * (W_hn h + b_hn)), h' = n + z * (h - n).</summary>
@@ -38,6 +48,11 @@ internal static unsafe class CellEpilogue<S, TV> where S : ISimd<TV> where TV : 
             TV n = S.Tanh(S.MultiplyAdd(r, S.Load(gh + 2 * V), S.Load(gx + 2 * V)));
             S.Store(hNew, S.MultiplyAdd(z, S.Subtract(S.Load(h), n), n));
         }
+
+        public static bool ReadsH => true;
+
+        /// <summary>Never called: b_hn keeps the GRU's two sums apart.</summary>
+        public static void FinishSummed(float* g, float* c, float* hNew) => throw new InvalidOperationException("a GRU keeps W_hn h + b_hn apart from the input side");
     }
 
     /// <summary>Gates i, f, g, o: c' = f c + i g, h' = o tanh(c').</summary>
@@ -55,6 +70,21 @@ internal static unsafe class CellEpilogue<S, TV> where S : ISimd<TV> where TV : 
             S.Store(c, cNew);
             S.Store(hNew, S.Multiply(o, S.Tanh(cNew)));
         }
+
+        public static bool ReadsH => false;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void FinishSummed(float* g, float* c, float* hNew)
+        {
+            int V = S.Count;
+            TV i = S.Sigmoid(S.Load(g));
+            TV f = S.Sigmoid(S.Load(g + V));
+            TV gg = S.Tanh(S.Load(g + 2 * V));
+            TV o = S.Sigmoid(S.Load(g + 3 * V));
+            TV cNew = S.MultiplyAdd(f, S.Load(c), S.Multiply(i, gg));
+            S.Store(c, cNew);
+            S.Store(hNew, S.Multiply(o, S.Tanh(cNew)));
+        }
     }
 }
 
@@ -63,4 +93,11 @@ internal unsafe interface ICellEpilogue
 {
     /// <summary>h and c point at V valid floats (c: LSTM only); hNew receives the new h.</summary>
     static abstract void Finish(float* gx, float* gh, float* h, float* c, float* hNew);
+
+    /// <summary>Whether the gate math reads the old h (GRU's h' = n + z (h - n)); the others read only c.</summary>
+    static abstract bool ReadsH { get; }
+
+    /// <summary>The same from one sum per gate, where the cell adds its input and recurrent sums anyway
+    /// (RNN, LSTM: every bias folds into the input side); the latency kernel sums both into one register.</summary>
+    static abstract void FinishSummed(float* g, float* c, float* hNew);
 }

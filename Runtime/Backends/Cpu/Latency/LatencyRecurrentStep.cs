@@ -78,7 +78,7 @@ internal sealed unsafe class LatencyRecurrentStep<S, TV, TCell> : CpuLayerStep
                 };
             }
         _projectionFloats = _cells[0].Hr is { } p ? (nint)p.Vectors * V : 0;
-        _zeros = GC.AllocateArray<float>((int)Math.Max(_columnFloats, _projectionFloats) + V, pinned: true);
+        _zeros = GC.AllocateArray<float>((int)_projectionFloats + V, pinned: true);
         _zerosPointer = AddressOf(_zeros);
     }
 
@@ -174,19 +174,21 @@ internal sealed unsafe class LatencyRecurrentStep<S, TV, TCell> : CpuLayerStep
             else kernel(x, I, cell.Ih.Block(k), h, W, cell.Hh.Block(k), bx + offset, gx + offset);
             offset += (nint)cell.Ih.BlockVectors[k] * V;
         }
-        float* hSums = _split ? gh : zeros;
         int full = H / V;
-        for (int q = 0; q < full; q++)
-            TCell.Finish(gx + q * G * V, hSums + q * G * V, h + q * V, c == null ? null : c + q * V, hNew + q * V);
+        if (_split)
+            for (int q = 0; q < full; q++) TCell.Finish(gx + q * G * V, gh + q * G * V, h + q * V, c == null ? null : c + q * V, hNew + q * V);
+        else
+            for (int q = 0; q < full; q++) TCell.FinishSummed(gx + q * G * V, c == null ? null : c + q * V, hNew + q * V);
         if (full < _groups)
         {
             // The last group is partial: h and c hold only `count` valid floats, so the epilogue works
-            // on padded copies (with a projection h is P wide and no cell reads it).
+            // on padded copies of what it reads.
             int count = H - full * V;
             float* th = tail, tc = tail + V;
-            if (cell.Hr is null) new ReadOnlySpan<float>(h + full * V, count).CopyTo(new Span<float>(th, count));
+            if (TCell.ReadsH) new ReadOnlySpan<float>(h + full * V, count).CopyTo(new Span<float>(th, count));
             if (c != null) new ReadOnlySpan<float>(c + full * V, count).CopyTo(new Span<float>(tc, count));
-            TCell.Finish(gx + full * G * V, hSums + full * G * V, th, tc, hNew + full * V);
+            if (_split) TCell.Finish(gx + full * G * V, gh + full * G * V, th, tc, hNew + full * V);
+            else TCell.FinishSummed(gx + full * G * V, tc, hNew + full * V);
             if (c != null) new ReadOnlySpan<float>(tc, count).CopyTo(new Span<float>(c + full * V, count));
         }
         float* fresh = hNew;
