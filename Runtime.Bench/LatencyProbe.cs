@@ -26,6 +26,9 @@ internal static class LatencyProbe
 
     public static int Run(string[] args)
     {
+        if (args.Length > 0 && args[0] == "threshold") return Threshold(args.Length > 1 ? args[1] : "auto", args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 7);
+        if (args.Length > 0 && args[0] == "overhead") return Overhead(args.Length > 1 ? args[1] : "auto");
+        if (args.Length > 2 && args[0] == "loop") return Loop(args[1], args[2], args.Length > 3 ? double.Parse(args[3], CultureInfo.InvariantCulture) : 10);
         string engine = args.Length > 0 ? args[0] : "auto";
         int rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 7;
         int samples = Environment.GetEnvironmentVariable("RNNRT_PROBE_SAMPLES") is { Length: > 0 } n ? int.Parse(n, CultureInfo.InvariantCulture) : 24000;
@@ -63,6 +66,98 @@ internal static class LatencyProbe
             double l = Median(times[0]), p = Median(times[1]), run = Median(times[2]);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {l:F0} | {p:F0} | {l / p:F2} | {run:F0} | {run / l:F2} |"));
         }
+        return 0;
+    }
+
+    /// <summary>The public Step against the state's own Step (no gate, no checks) on a GRU(8, 8): the
+    /// fixed cost of a call in .NET, fastest of interleaved rounds.</summary>
+    private static int Overhead(string engine)
+    {
+        byte[] file = new SyntheticNetwork(3).Recurrent("gru", RnnCellKind.Gru, 8, 8).Build();
+        using var model = RnnModel.Load(file, new RnnOptions { Backend = engine });
+        using RnnSession s = model.CreateSession();
+        var x = new float[8];
+        var y = new float[8];
+        x[0] = 0.5f;
+        const int calls = 200_000;
+        double best0 = double.MaxValue, best1 = double.MaxValue;
+        for (int r = 0; r < 15; r++)
+        {
+            var sw = Stopwatch.StartNew();
+            for (int i = 0; i < calls; i++) s.Step(x, y);
+            double t0 = sw.Elapsed.TotalNanoseconds / calls;
+            sw.Restart();
+            for (int i = 0; i < calls; i++) s.State.Step(x, y);
+            double t1 = sw.Elapsed.TotalNanoseconds / calls;
+            best0 = Math.Min(best0, t0);
+            best1 = Math.Min(best1, t1);
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{model.Backend} gru(8, 8) Step {best0:F1} ns, state.Step {best1:F1} ns: gate and checks {best0 - best1:F1} ns (fastest of 15 rounds of {calls} calls)"));
+        return 0;
+    }
+
+    /// <summary>Step on one network for a while, for a profiler: latencyprobe loop NETWORK ENGINE [SECONDS].</summary>
+    private static int Loop(string name, string engine, double seconds)
+    {
+        var (_, build, input) = Networks.First(n => n.Name == name);
+        using var model = RnnModel.Load(build().Build(), new RnnOptions { Backend = engine });
+        using RnnSession s = model.CreateSession();
+        var x = new float[input];
+        var y = new float[model.OutputSize];
+        long calls = 0;
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed.TotalSeconds < seconds)
+        {
+            for (int i = 0; i < 10000; i++)
+            {
+                x[0] = (i & 255) * (1f / 256);
+                s.Step(x, y);
+            }
+            calls += 10000;
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name} {model.Backend}: {sw.Elapsed.TotalNanoseconds / calls:F0} ns per Step"));
+        return 0;
+    }
+
+    /// <summary>
+    /// Where the latency kernel stops paying: single modules (input = hidden) of growing size, Step b1 on
+    /// the latency path and on the panel path in interleaved rounds; the bytes are one layer's weights,
+    /// the quantity <see cref="Backends.Cpu.Latency.LatencyPath"/> compares with its bound.
+    /// </summary>
+    private static int Threshold(string engine, int rounds)
+    {
+        Console.WriteLine($"engine {engine}: Step b1, ns per step, median of {rounds} interleaved rounds");
+        Console.WriteLine("| module | weight KiB | latency | panel | latency/panel |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
+        foreach (RnnCellKind cell in new[] { RnnCellKind.Gru, RnnCellKind.Lstm })
+            foreach (int h in new[] { 32, 64, 96, 128, 160, 192, 224, 256, 320 })
+            {
+                byte[] file = new SyntheticNetwork(h).Recurrent("rnn", cell, h, h).Build();
+                using var fast = RnnModel.Load(file, new RnnOptions { Backend = engine, LatencyMaxWeightBytes = long.MaxValue });
+                using var panel = RnnModel.Load(file, new RnnOptions { Backend = engine, LatencyMaxWeightBytes = -1 });
+                int calls = Math.Max(2000, 20_000_000 / (h * h * 8));
+                var x = new float[h];
+                var y = new float[h];
+                var t = new List<double>[2] { [], [] };
+                for (int r = 0; r <= rounds; r++)
+                    for (int which = 0; which < 2; which++)
+                    {
+                        int e = (which + r) % 2;
+                        using RnnSession s = (e == 0 ? fast : panel).CreateSession();
+                        var sw = Stopwatch.StartNew();
+                        for (int i = 0; i < calls; i++)
+                        {
+                            x[i % h] = (i & 63) * (1f / 64);
+                            s.Step(x, y);
+                        }
+                        if (r > 0) t[e].Add(sw.Elapsed.TotalNanoseconds / calls);
+                    }
+                double Median(List<double> v) { v.Sort(); return v[v.Count / 2]; }
+                double l = Median(t[0]), p = Median(t[1]);
+                long bytes = (long)(cell == RnnCellKind.Gru ? 3 : 4) * h * 2 * h * 4;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {cell.Name()}({h}, {h}) | {bytes / 1024} | {l:F0} | {p:F0} | {l / p:F2} |"));
+            }
         return 0;
     }
 }

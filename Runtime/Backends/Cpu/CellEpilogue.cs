@@ -14,6 +14,8 @@ internal static unsafe class CellEpilogue<S, TV> where S : ISimd<TV> where TV : 
 {
     public readonly struct RnnTanh : ICellEpilogue
     {
+        public static int Gates => 1;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Finish(float* gx, float* gh, float* h, float* c, float* hNew) =>
             S.Store(hNew, S.Tanh(S.Add(S.Load(gx), S.Load(gh))));
@@ -26,6 +28,8 @@ internal static unsafe class CellEpilogue<S, TV> where S : ISimd<TV> where TV : 
 
     public readonly struct RnnRelu : ICellEpilogue
     {
+        public static int Gates => 1;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Finish(float* gx, float* gh, float* h, float* c, float* hNew) =>
             S.Store(hNew, S.Relu(S.Add(S.Load(gx), S.Load(gh))));
@@ -39,6 +43,8 @@ internal static unsafe class CellEpilogue<S, TV> where S : ISimd<TV> where TV : 
     /// <summary>Gates r, z, n: n = tanh(gx_n + r * (W_hn h + b_hn)), h' = n + z * (h - n).</summary>
     public readonly struct Gru : ICellEpilogue
     {
+        public static int Gates => 3;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Finish(float* gx, float* gh, float* h, float* c, float* hNew)
         {
@@ -58,6 +64,8 @@ internal static unsafe class CellEpilogue<S, TV> where S : ISimd<TV> where TV : 
     /// <summary>Gates i, f, g, o: c' = f c + i g, h' = o tanh(c').</summary>
     public readonly struct Lstm : ICellEpilogue
     {
+        public static int Gates => 4;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Finish(float* gx, float* gh, float* h, float* c, float* hNew)
         {
@@ -93,6 +101,9 @@ internal unsafe interface ICellEpilogue
 {
     /// <summary>h and c point at V valid floats (c: LSTM only); hNew receives the new h.</summary>
     static abstract void Finish(float* gx, float* gh, float* h, float* c, float* hNew);
+
+    /// <summary>G: gate vectors per group.</summary>
+    static abstract int Gates { get; }
 
     /// <summary>Whether the gate math reads the old h (GRU's h' = n + z (h - n)); the others read only c.</summary>
     static abstract bool ReadsH { get; }

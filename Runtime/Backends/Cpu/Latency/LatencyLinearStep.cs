@@ -67,7 +67,7 @@ internal sealed unsafe class LatencyLinearStep<S, TV, TAct> : CpuLayerStep
             {
                 // The sums are whole vectors: finish the last one there, copy its valid part.
                 S.Store(sums + j, TAct.Apply(S.Load(sums + j)));
-                new ReadOnlySpan<float>(sums + j, O - j).CopyTo(new Span<float>(yr + j, O - j));
+                PartialVector<S, TV>.CopyTail(sums + j, yr + j, O - j);
             }
         }
     }

@@ -32,7 +32,9 @@ internal sealed unsafe class LatencyRecurrentStep<S, TV, TCell> : CpuLayerStep
     }
 
     private readonly int _module, _gates, _hidden, _width, _layers, _directions, _groups;
-    private readonly bool _split;
+    /// <summary>GRU keeps b_hn (and so W_hn h) apart from the input side: two sets of sums. A constant
+    /// for the JIT, so each cell compiles only its own epilogue.</summary>
+    private static bool Split => typeof(TCell) == typeof(CellEpilogue<S, TV>.Gru);
     private readonly Cell[] _cells;
     private readonly float[] _zeros;
     private readonly float* _zerosPointer;
@@ -48,8 +50,7 @@ internal sealed unsafe class LatencyRecurrentStep<S, TV, TCell> : CpuLayerStep
         _layers = layer.NumLayers;
         _directions = layer.NumDirections;
         _groups = (_hidden + V - 1) / V;
-        // GRU keeps b_hn (and so W_hn h) apart from the input side: two sets of sums.
-        _split = layer.Spec.InsideGateFrom < _gates;
+        if (Split != layer.Spec.InsideGateFrom < _gates) throw new ArgumentException($"the {layer.Spec} cell's biases do not fold as its epilogue expects", nameof(layer));
         _columnFloats = (nint)_groups * _gates * V;
         _paddedHidden = (nint)_groups * V;
         int perBlock = Math.Max(1, LatencyGemv<S, TV>.MaxVectors / _gates);
@@ -166,7 +167,7 @@ internal sealed unsafe class LatencyRecurrentStep<S, TV, TCell> : CpuLayerStep
         for (int k = 0; k < kernels.Length; k++)
         {
             var kernel = (delegate*<float*, nint, float*, float*, nint, float*, float*, float*, void>)kernels[k];
-            if (_split)
+            if (Split)
             {
                 kernel(x, I, cell.Ih.Block(k), null, 0, null, bx + offset, gx + offset);
                 kernel(h, W, cell.Hh.Block(k), null, 0, null, bh + offset, gh + offset);
@@ -175,22 +176,8 @@ internal sealed unsafe class LatencyRecurrentStep<S, TV, TCell> : CpuLayerStep
             offset += (nint)cell.Ih.BlockVectors[k] * V;
         }
         int full = H / V;
-        if (_split)
-            for (int q = 0; q < full; q++) TCell.Finish(gx + q * G * V, gh + q * G * V, h + q * V, c == null ? null : c + q * V, hNew + q * V);
-        else
-            for (int q = 0; q < full; q++) TCell.FinishSummed(gx + q * G * V, c == null ? null : c + q * V, hNew + q * V);
-        if (full < _groups)
-        {
-            // The last group is partial: h and c hold only `count` valid floats, so the epilogue works
-            // on padded copies of what it reads.
-            int count = H - full * V;
-            float* th = tail, tc = tail + V;
-            if (TCell.ReadsH) new ReadOnlySpan<float>(h + full * V, count).CopyTo(new Span<float>(th, count));
-            if (c != null) new ReadOnlySpan<float>(c + full * V, count).CopyTo(new Span<float>(tc, count));
-            if (_split) TCell.Finish(gx + full * G * V, gh + full * G * V, th, tc, hNew + full * V);
-            else TCell.FinishSummed(gx + full * G * V, tc, hNew + full * V);
-            if (c != null) new ReadOnlySpan<float>(tc, count).CopyTo(new Span<float>(c + full * V, count));
-        }
+        FinishGroups(gx, gh, h, c, hNew, full);
+        if (full < _groups) FinishTail(gx, gh, h, c, hNew, full, H - full * V, tail);
         float* fresh = hNew;
         if (cell.Hr is { } hr)
         {
@@ -204,7 +191,34 @@ internal sealed unsafe class LatencyRecurrentStep<S, TV, TCell> : CpuLayerStep
             }
             fresh = proj;
         }
-        new ReadOnlySpan<float>(fresh, W).CopyTo(new Span<float>(h, W));
-        if (output != null) new ReadOnlySpan<float>(fresh, W).CopyTo(new Span<float>(output, W));
+        PartialVector<S, TV>.Copy(fresh, h, W);
+        if (output != null) PartialVector<S, TV>.Copy(fresh, output, W);
+    }
+
+    /// <summary>The epilogue of the <paramref name="full"/> whole groups, h and c in place (a method of its
+    /// own so the activations it inlines do not exhaust the inlining budget of the step).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void FinishGroups(float* gx, float* gh, float* h, float* c, float* hNew, int full)
+    {
+        int V = S.Count, G = TCell.Gates;
+        for (int q = 0; q < full; q++)
+        {
+            if (Split) TCell.Finish(gx + q * G * V, gh + q * G * V, h + q * V, c == null ? null : c + q * V, hNew + q * V);
+            else TCell.FinishSummed(gx + q * G * V, c == null ? null : c + q * V, hNew + q * V);
+        }
+    }
+
+    /// <summary>The last, partial group: h and c hold only <paramref name="count"/> valid floats there, so
+    /// the epilogue works on padded copies of what it reads.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void FinishTail(float* gx, float* gh, float* h, float* c, float* hNew, int full, int count, float* tail)
+    {
+        int V = S.Count, G = TCell.Gates;
+        float* th = tail, tc = tail + V;
+        if (TCell.ReadsH) PartialVector<S, TV>.CopyTail(h + full * V, th, count);
+        if (c != null) PartialVector<S, TV>.CopyTail(c + full * V, tc, count);
+        if (Split) TCell.Finish(gx + full * G * V, gh + full * G * V, th, tc, hNew + full * V);
+        else TCell.FinishSummed(gx + full * G * V, tc, hNew + full * V);
+        if (c != null) PartialVector<S, TV>.CopyTail(tc, c + full * V, count);
     }
 }
