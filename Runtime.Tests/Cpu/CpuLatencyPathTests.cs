@@ -108,6 +108,9 @@ public class CpuLatencyPathTests
         Assert.Equal(["panel", "latency"], Paths(file, width, cellBytes - 1));
         Assert.Equal(["panel", "latency"], Paths(file, width, linearBytes));
         Assert.Equal(["panel", "panel"], Paths(file, width, linearBytes - 1));
+        // Up to LatencyPath.MaxBatch rows a session keeps the latency layers; a larger batch runs them on the panels.
+        Assert.Equal(["latency", "latency"], Paths(file, width, cellBytes, batch: LatencyPath.MaxBatch));
+        Assert.Equal(["panel", "panel"], Paths(file, width, cellBytes, batch: LatencyPath.MaxBatch + 1));
         // Narrow formats always take the panel products (the latency kernel reads float32).
         Assert.Equal(["panel", "panel"], Paths(file, width, Everything, RnnWeightFormat.BFloat16));
         // An activation after a linear layer is fused into it on either path; one after a recurrent module is a pass of its own.
@@ -135,10 +138,10 @@ public class CpuLatencyPathTests
         Assert.True(ya.AsSpan().SequenceEqual(yb), "Threads = 2 changed a latency layer's results");
     }
 
-    private static string[] Paths(byte[] file, string width, long bound, RnnWeightFormat format = RnnWeightFormat.Float32)
+    private static string[] Paths(byte[] file, string width, long bound, RnnWeightFormat format = RnnWeightFormat.Float32, int batch = 1)
     {
         using var model = RnnModel.Load(file, new RnnOptions { Backend = "reference", LatencyMaxWeightBytes = bound, WeightFormat = format });
-        using var runner = new CpuRunner(model, width, 1);
+        using var runner = new CpuRunner(model, width, batch);
         return runner.Plan.Select(step => step.Path).ToArray();
     }
 }

@@ -68,13 +68,7 @@ internal sealed class CpuRunner : IDisposable
     };
 
     /// <summary>The prepared plan: which path each layer takes.</summary>
-    public IReadOnlyList<Backends.Cpu.Plan.CpuLayerStep> Plan => _prepared switch
-    {
-        CpuNetwork<Simd128, Vector128<float>> p => p.Steps,
-        CpuNetwork<Simd256, Vector256<float>> p => p.Steps,
-        CpuNetwork<Simd512, Vector512<float>> p => p.Steps,
-        _ => throw new InvalidOperationException("not a CPU backend"),
-    };
+    public IReadOnlyList<Backends.Cpu.Plan.CpuLayerStep> Plan => ((CpuState)State).Plan;
 
     public void Step(ReadOnlySpan<float> x, Span<float> y) => State.Step(x, y);
     public void Run(ReadOnlySpan<float> xs, int steps, Span<float> ys) => State.Run(xs, steps, ys);

@@ -23,82 +23,99 @@ internal interface ICpuNetwork
 /// </summary>
 internal sealed unsafe class CpuNetwork<S, TV> : IPreparedRnn, ICpuNetwork where S : ISimd<TV> where TV : struct
 {
+    /// <summary>One entry of a plan: a layer, and the activation fused into it (a linear layer's only).</summary>
+    private readonly record struct Entry(NetworkLayer Layer, LayerKind Fused, int Module);
+
     private readonly RnnModel _model;
-    private readonly CpuLayerStep[] _steps;
+    private readonly Entry[] _entries;
+    private readonly CpuLayerStep[] _plan;
+    private CpuLayerStep[]? _batchedPlan;
+    private readonly object _batchedLock = new();
 
     public CpuNetwork(RnnModel model)
     {
         _model = model;
+        var entries = new List<Entry>();
+        IReadOnlyList<NetworkLayer> layers = model.Network.Layers;
+        int module = 0;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            LayerKind next = i + 1 < layers.Count ? layers[i + 1].Kind : LayerKind.Linear;
+            bool fuse = layers[i] is LinearLayer && next is LayerKind.Tanh or LayerKind.Relu or LayerKind.Sigmoid;
+            entries.Add(new Entry(layers[i], fuse ? next : LayerKind.Linear, layers[i] is RecurrentLayer ? module++ : -1));
+            if (fuse) i++;
+        }
+        _entries = [.. entries];
+        _plan = BuildPlan(model.Options.LatencyMaxWeightBytes, reuse: null);
+    }
+
+    /// <summary>
+    /// The plan for a session of <paramref name="batch"/> rows. Up to <see cref="LatencyPath.MaxBatch"/>
+    /// rows the small layers run on the latency kernels (row by row); a larger batch reads each weight
+    /// once for all its rows on the panel products, so its plan (made on first need, sharing every
+    /// layer that is on the panels already) has no latency layer.
+    /// </summary>
+    public CpuLayerStep[] PlanFor(int batch)
+    {
+        if (batch <= LatencyPath.MaxBatch || !_plan.Any(st => st.Path == "latency")) return _plan;
+        lock (_batchedLock) return _batchedPlan ??= BuildPlan(-1, reuse: _plan);
+    }
+
+    private CpuLayerStep[] BuildPlan(long latencyBytes, CpuLayerStep[]? reuse)
+    {
         var steps = new List<CpuLayerStep>();
-        var panelModules = new List<CpuRecurrentModule<S, TV>>();
-        var panelLinears = new List<CpuLinearLayer<S, TV>>();
-        long latencyBytes = model.Options.LatencyMaxWeightBytes;
         try
         {
-            IReadOnlyList<NetworkLayer> layers = model.Network.Layers;
-            int module = 0;
-            for (int i = 0; i < layers.Count; i++)
+            for (int e = 0; e < _entries.Length; e++)
             {
-                switch (layers[i])
-                {
-                    case LinearLayer linear:
-                        LayerKind next = i + 1 < layers.Count ? layers[i + 1].Kind : LayerKind.Linear;
-                        bool fused = next is LayerKind.Tanh or LayerKind.Relu or LayerKind.Sigmoid;
-                        if (fused) i++;
-                        if (LatencyPath.Takes(linear, latencyBytes))
-                        {
-                            steps.Add(next switch
-                            {
-                                LayerKind.Tanh when fused => new LatencyLinearStep<S, TV, CpuActivation<S, TV>.Tanh>(linear),
-                                LayerKind.Relu when fused => new LatencyLinearStep<S, TV, CpuActivation<S, TV>.Relu>(linear),
-                                LayerKind.Sigmoid when fused => new LatencyLinearStep<S, TV, CpuActivation<S, TV>.Sigmoid>(linear),
-                                _ => new LatencyLinearStep<S, TV, CpuActivation<S, TV>.Identity>(linear),
-                            });
-                            break;
-                        }
-                        var panel = new CpuLinearLayer<S, TV>(linear, !fused ? LinearEpilogue.Identity : next switch
-                        {
-                            LayerKind.Tanh => LinearEpilogue.Tanh,
-                            LayerKind.Relu => LinearEpilogue.Relu,
-                            _ => LinearEpilogue.Sigmoid,
-                        });
-                        panelLinears.Add(panel);
-                        steps.Add(new PanelLinearStep<S, TV>(panel));
-                        break;
-                    case RecurrentLayer r:
-                        if (LatencyPath.Takes(r, latencyBytes)) steps.Add(LatencyRecurrent(r, module++));
-                        else
-                        {
-                            var m = CpuRecurrentModule<S, TV>.Create(r, module++);
-                            panelModules.Add(m);
-                            steps.Add(new PanelRecurrentStep<S, TV>(m));
-                        }
-                        break;
-                    case ElementwiseLayer e:
-                        steps.Add(e.Kind switch
-                        {
-                            LayerKind.Tanh => new ElementwiseStep<S, TV, CpuActivation<S, TV>.Tanh>(e.OutputWidth),
-                            LayerKind.Relu => new ElementwiseStep<S, TV, CpuActivation<S, TV>.Relu>(e.OutputWidth),
-                            LayerKind.Sigmoid => new ElementwiseStep<S, TV, CpuActivation<S, TV>.Sigmoid>(e.OutputWidth),
-                            LayerKind.AddInput => new AddInputStep<S, TV>(e.OutputWidth),
-                            _ => throw new NotSupportedException($"layer {e.Index} ({e.KindName}) has no CPU implementation"),
-                        });
-                        break;
-                }
+                if (reuse is not null && reuse[e].Path != "latency") steps.Add(reuse[e]);
+                else steps.Add(Make(_entries[e], latencyBytes));
             }
         }
         catch
         {
-            foreach (CpuLayerStep step in steps) step.Dispose();
+            for (int e = 0; e < steps.Count; e++)
+                if (reuse is null || steps[e] != reuse[e]) steps[e].Dispose();
             throw;
         }
-        _steps = [.. steps];
-        ColumnFloats = panelModules.Count == 0 ? 0 : panelModules.Max(m => m.ColumnFloats);
-        PaddedHidden = panelModules.Count == 0 ? 0 : panelModules.Max(m => m.PaddedHidden);
-        ProjectionColumnFloats = panelModules.Count == 0 ? 0 : panelModules.Max(m => m.ProjectionColumnFloats);
-        LinearColumnFloats = panelLinears.Count == 0 ? 0 : panelLinears.Max(l => l.ColumnFloats);
-        MaxParts = Math.Max(panelModules.Count == 0 ? 1 : panelModules.Max(m => m.MaxParts), panelLinears.Count == 0 ? 1 : panelLinears.Max(l => l.MaxParts));
-        LayerScratchFloats = _steps.Max(st => st.ScratchFloats);
+        return [.. steps];
+    }
+
+    private static CpuLayerStep Make(Entry entry, long latencyBytes)
+    {
+        switch (entry.Layer)
+        {
+            case LinearLayer linear:
+                if (LatencyPath.Takes(linear, latencyBytes))
+                    return entry.Fused switch
+                    {
+                        LayerKind.Tanh => new LatencyLinearStep<S, TV, CpuActivation<S, TV>.Tanh>(linear),
+                        LayerKind.Relu => new LatencyLinearStep<S, TV, CpuActivation<S, TV>.Relu>(linear),
+                        LayerKind.Sigmoid => new LatencyLinearStep<S, TV, CpuActivation<S, TV>.Sigmoid>(linear),
+                        _ => new LatencyLinearStep<S, TV, CpuActivation<S, TV>.Identity>(linear),
+                    };
+                return new PanelLinearStep<S, TV>(new CpuLinearLayer<S, TV>(linear, entry.Fused switch
+                {
+                    LayerKind.Tanh => LinearEpilogue.Tanh,
+                    LayerKind.Relu => LinearEpilogue.Relu,
+                    LayerKind.Sigmoid => LinearEpilogue.Sigmoid,
+                    _ => LinearEpilogue.Identity,
+                }));
+            case RecurrentLayer r:
+                if (LatencyPath.Takes(r, latencyBytes)) return LatencyRecurrent(r, entry.Module);
+                return new PanelRecurrentStep<S, TV>(CpuRecurrentModule<S, TV>.Create(r, entry.Module));
+            case ElementwiseLayer e:
+                return e.Kind switch
+                {
+                    LayerKind.Tanh => new ElementwiseStep<S, TV, CpuActivation<S, TV>.Tanh>(e.OutputWidth),
+                    LayerKind.Relu => new ElementwiseStep<S, TV, CpuActivation<S, TV>.Relu>(e.OutputWidth),
+                    LayerKind.Sigmoid => new ElementwiseStep<S, TV, CpuActivation<S, TV>.Sigmoid>(e.OutputWidth),
+                    LayerKind.AddInput => new AddInputStep<S, TV>(e.OutputWidth),
+                    _ => throw new NotSupportedException($"layer {e.Index} ({e.KindName}) has no CPU implementation"),
+                };
+            default:
+                throw new NotSupportedException($"layer {entry.Layer.Index} ({entry.Layer.KindName}) has no CPU implementation");
+        }
     }
 
     private static CpuLayerStep LatencyRecurrent(RecurrentLayer r, int module) => r.Cell switch
@@ -109,38 +126,32 @@ internal sealed unsafe class CpuNetwork<S, TV> : IPreparedRnn, ICpuNetwork where
         _ => new LatencyRecurrentStep<S, TV, CellEpilogue<S, TV>.Lstm>(r, module),
     };
 
-    /// <summary>The most parts any panel product can be cut into (1 when every layer is on the latency path).</summary>
-    public int MaxParts { get; }
+    private static IEnumerable<CpuRecurrentModule<S, TV>> Modules(CpuLayerStep[] plan) => plan.OfType<PanelRecurrentStep<S, TV>>().Select(p => p.Module);
 
-    /// <summary>The widest padded row of an LSTM projection's sums (0 without projections on the panel path).</summary>
-    public int ProjectionColumnFloats { get; }
+    private static IEnumerable<CpuLinearLayer<S, TV>> Linears(CpuLayerStep[] plan) => plan.OfType<PanelLinearStep<S, TV>>().Select(p => p.Layer);
 
-    /// <summary>The widest row of gate sums of any panel-path recurrent module.</summary>
-    public int ColumnFloats { get; }
-
-    /// <summary>The largest padded hidden size of any panel-path recurrent module.</summary>
-    public int PaddedHidden { get; }
-
-    /// <summary>The widest padded row of a panel-path linear layer's sums (0 without).</summary>
-    public int LinearColumnFloats { get; }
-
-    /// <summary>The largest scratch any layer step declares (<see cref="CpuLayerStep.ScratchFloats"/>).</summary>
-    public long LayerScratchFloats { get; }
-
-    /// <summary>The plan (tests look at which path each layer took).</summary>
-    internal IReadOnlyList<CpuLayerStep> Steps => _steps;
+    /// <summary>The batch-1 plan (tests look at which path each layer took).</summary>
+    internal IReadOnlyList<CpuLayerStep> Steps => _plan;
 
     /// <summary>Operations after fusion (for tests: a fused activation is not one of its own).</summary>
-    internal int OperationCount => _steps.Length;
+    internal int OperationCount => _plan.Length;
 
-    /// <summary>The input-projection chunk of the first panel-path recurrent module (tests use it to cross chunk borders).</summary>
-    internal int ChunkSteps(int batch) => _steps.OfType<PanelRecurrentStep<S, TV>>().First().Module.ChunkSteps(batch);
+    /// <summary>The input-projection chunk of the first panel-path recurrent module of the plan for this batch (tests use it to cross chunk borders).</summary>
+    internal int ChunkSteps(int batch) => Modules(PlanFor(batch)).First().ChunkSteps(batch);
 
-    /// <summary>A session's state, with Threads - 1 workers when some product can be split that far
-    /// (fewer when no product has that many panels; none for Threads = 1).</summary>
-    public RnnState CreateState(int batchSize) => new CpuState(_model, this, batchSize, ColumnFloats, PaddedHidden,
-        (long)Math.Min(batchSize, CpuLinearLayer<S, TV>.RowBlock) * LinearColumnFloats, (long)batchSize * ProjectionColumnFloats, S.Count,
-        Math.Min(_model.Threads, MaxParts), LayerScratchFloats);
+    /// <summary>A session's state for its batch's plan: the scratch its panel products and latency
+    /// layers declare, and Threads - 1 workers when some panel product can be split that far (none for
+    /// Threads = 1, or when every layer is on the latency kernels).</summary>
+    public RnnState CreateState(int batchSize)
+    {
+        CpuLayerStep[] plan = PlanFor(batchSize);
+        int Most<T>(IEnumerable<T> items, Func<T, int> size) => items.Select(size).DefaultIfEmpty(0).Max();
+        int maxParts = Math.Max(1, Math.Max(Most(Modules(plan), m => m.MaxParts), Most(Linears(plan), l => l.MaxParts)));
+        return new CpuState(_model, this, plan, batchSize, Most(Modules(plan), m => m.ColumnFloats), Most(Modules(plan), m => m.PaddedHidden),
+            (long)Math.Min(batchSize, CpuLinearLayer<S, TV>.RowBlock) * Most(Linears(plan), l => l.ColumnFloats),
+            (long)batchSize * Most(Modules(plan), m => m.ProjectionColumnFloats), S.Count,
+            Math.Min(_model.Threads, maxParts), plan.Max(st => st.ScratchFloats));
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Step(CpuState s, ReadOnlySpan<float> x, Span<float> y)
@@ -159,12 +170,12 @@ internal sealed unsafe class CpuNetwork<S, TV> : IPreparedRnn, ICpuNetwork where
             Forward(s, px, py, steps);
     }
 
-    /// <summary>Every layer step over all rows of the value (B for a Step, T*B for a Run).</summary>
+    /// <summary>Every layer step of the session's plan over all rows of the value (B for a Step, T*B for a Run).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Forward(CpuState s, float* x, float* y, int steps)
     {
         long rows = (long)steps * s.BatchSize;
-        CpuLayerStep[] plan = _steps;
+        CpuLayerStep[] plan = s.Plan;
         s.NetworkInput = x;
         float* value = x;
         nint width = _model.InputSize;
@@ -182,6 +193,9 @@ internal sealed unsafe class CpuNetwork<S, TV> : IPreparedRnn, ICpuNetwork where
 
     public void Dispose()
     {
-        foreach (CpuLayerStep step in _steps) step.Dispose();
+        foreach (CpuLayerStep step in _plan) step.Dispose();
+        if (_batchedPlan is { } batched)
+            for (int e = 0; e < batched.Length; e++)
+                if (batched[e] != _plan[e]) batched[e].Dispose();
     }
 }

@@ -14,10 +14,11 @@ internal sealed unsafe class CpuState : HostRnnState
     private AlignedBuffer _gx, _seq0, _seq1, _between0, _between1, _linear;
     private readonly AlignedBuffer _layerScratch;
 
-    public CpuState(RnnModel model, ICpuNetwork network, int batchSize, int columnFloats, int paddedHidden, long linearSumFloats, long projectionSumFloats, int vector, int maxParts, long layerScratchFloats)
+    public CpuState(RnnModel model, ICpuNetwork network, Plan.CpuLayerStep[] plan, int batchSize, int columnFloats, int paddedHidden, long linearSumFloats, long projectionSumFloats, int vector, int maxParts, long layerScratchFloats)
         : base(model, batchSize)
     {
         _network = network;
+        Plan = plan;
         long step = (long)batchSize * model.Network.MaxWidth;
         _gx = Rent((long)batchSize * columnFloats);
         Gh = Rent((long)batchSize * columnFloats);
@@ -82,6 +83,9 @@ internal sealed unsafe class CpuState : HostRnnState
 
     /// <summary>Whether the next Step walks the weights backwards (alternates; see CpuRecurrentModule.CellStep).</summary>
     public bool NextStepMirrored;
+
+    /// <summary>The layer steps this session runs (<see cref="CpuNetwork{S, TV}.PlanFor"/> its batch).</summary>
+    public Plan.CpuLayerStep[] Plan { get; }
 
     /// <summary>Whether the Step now running walks the weights backwards.</summary>
     public bool Mirror;

@@ -13,6 +13,10 @@ internal static class LatencyPath
 {
     public const long DefaultMaxWeightBytes = 384 * 1024;
 
+    /// <summary>The most batch rows a session may have for its small layers to stay on the latency
+    /// kernels; a larger batch runs them on the panel products, which read each weight once for all rows.</summary>
+    public const int MaxBatch = 4;
+
     /// <summary>Whether <paramref name="layer"/> runs on the latency kernels under <paramref name="maxBytes"/>.</summary>
     public static bool Takes(NetworkLayer layer, long maxBytes) => layer switch
     {
