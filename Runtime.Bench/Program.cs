@@ -17,6 +17,8 @@ if (args.Length > 0 && args[0] == "profile")
     return ProfileJob.Run(args[1..]);
 if (args.Length > 0 && args[0] == "soak")
     return SoakJob.Run(args[1..]);
+if (args.Length > 0 && args[0] == "export-per-sample")
+    return PerSampleExport.Run(args[1..]);
 if (args.Length > 0 && args[0] == "pairs")
     return NetworkReport.PrintPairs();
 
