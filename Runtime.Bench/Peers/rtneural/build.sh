@@ -29,7 +29,13 @@ if [ -n "${RTNEURAL_DIR:-}" ]; then
   [ -f "$SRC/RTNeural/RTNeural.h" ] || die "RTNEURAL_DIR=$SRC has no RTNeural/RTNeural.h (an RTNeural checkout is needed)"
   [ -f "$SRC/modules/xsimd/include/xsimd/xsimd.hpp" ] ||
     die "RTNEURAL_DIR=$SRC lacks its xsimd submodule: git -C '$SRC' submodule update --init --recursive"
-  DESC="RTNeural checkout $SRC ($(git -C "$SRC" rev-parse --short=12 HEAD 2>/dev/null || echo 'commit unknown'))"
+  if [ -f "$SRC/.complete" ]; then # extracted by this script (or the shared harness): it says which commits
+    DESC=$(head -1 "$SRC/.complete")
+  elif [ "$(git -C "$SRC" rev-parse --show-toplevel 2>/dev/null)" = "$SRC" ]; then
+    DESC="RTNeural checkout $SRC ($(git -C "$SRC" rev-parse HEAD))"
+  else
+    DESC="RTNeural checkout $SRC (commit unknown)"
+  fi
 elif [ -n "${RTNEURAL_GIT:-}" ] && [ -n "${XSIMD_GIT:-}" ]; then
   SRC=$OUT/src-$COMMIT
   if [ ! -f "$SRC/.complete" ]; then
