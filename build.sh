@@ -5,7 +5,9 @@
 #                  state_dict; a bidirectional one is timed with whole-sequence runs)
 #   test           every test: xunit suite (all backends present, OpenCL on PoCL), the C tests, the Python package's pytest suite
 #   bench [--peers] [args]  BenchmarkDotNet suite (no args: all of it, ~20 min, report in Runtime.Bench/results/);
-#                  args go to BenchmarkDotNet (e.g. --filter '*Step*'); "check" checks every engine; --peers adds ORT and LibTorch;
+#                  args go to BenchmarkDotNet (e.g. --filter '*Step*'); "check" checks every engine; --peers adds ORT and LibTorch,
+#                  and RTNeural on the per-sample networks when RTNEURAL_DIR (a checkout with its submodules) or
+#                  RTNEURAL_GIT + XSIMD_GIT (git dirs of RTNeural and xsimd) are set (--filter '*PerSample*': those alone);
 #                  "pairs": the networks' 1.15x probe alone (a few seconds)
 #   soak [N]       N (default 10^8) steps through C# and C: RSS, managed heap and steps/s at 20 points, flat or not
 #   publish        NativeAOT librnnrt + rnnrt.h into artifacts/native
@@ -226,7 +228,18 @@ cmd_bench() {
   ensure_opencl
   # --peers: also restore and time ONNX Runtime and LibTorch (~1.5 GB of packages; never for test/CI).
   local peers=()
-  if [ "${1:-}" = "--peers" ]; then shift; peers=(-p:Peers=true); fi
+  if [ "${1:-}" = "--peers" ]; then
+    shift; peers=(-p:Peers=true)
+    # RTNeural (C++, header-only) joins the per-sample networks when its sources are given: never downloaded,
+    # never committed; the shim is built into artifacts/rtneural (Runtime.Bench/Peers/rtneural/build.sh).
+    if [ -n "${RTNEURAL_DIR:-}" ] || { [ -n "${RTNEURAL_GIT:-}" ] && [ -n "${XSIMD_GIT:-}" ]; }; then
+      log "RTNeural peer: building Runtime.Bench/Peers/rtneural into artifacts/rtneural"
+      RNNRT_RTNEURAL_DIR=$(Runtime.Bench/Peers/rtneural/build.sh "$ROOT/artifacts/rtneural" | tail -n 1)
+      export RNNRT_RTNEURAL_DIR
+    else
+      echo "RTNeural peer skipped: set RTNEURAL_DIR=<RTNeural checkout with submodules> or RTNEURAL_GIT=<RTNeural git dir> XSIMD_GIT=<xsimd git dir> to enable"
+    fi
+  fi
   dotnet build Runtime.Bench -c Release -nologo -clp:ErrorsOnly -v:quiet "${peers[@]}"
   dotnet "Runtime.Bench/bin/Release/net10.0/Runtime.Bench.dll" "$@"
 }

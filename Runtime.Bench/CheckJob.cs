@@ -10,7 +10,10 @@ internal static class CheckJob
 {
     public static int Run(string[] args)
     {
-        // "check networks": the network scenarios only; "check 64,256": those hidden sizes, then the networks.
+        // "check networks": the network scenarios only; "check 64,256": those hidden sizes, then the networks;
+        // "check per-sample": the per-sample networks only (rnnrt, ONNX Runtime, RTNeural). Every run ends with those.
+        bool perSampleOnly = args.Length > 0 && args[0] == "per-sample";
+        if (perSampleOnly) return PerSample(0, 0);
         bool networksOnly = args.Length > 0 && args[0] == "networks";
         int[] hiddens = networksOnly ? [] : args.Length > 0 ? args[0].Split(',').Select(int.Parse).ToArray() : [64, 256, 1024];
         var engines = Engines.All();
@@ -81,6 +84,38 @@ internal static class CheckJob
                 result = $"ERROR {inner.GetType().Name}: {inner.Message}";
             }
             Console.WriteLine($"{engine,-10} {network,-18} {kind + " b1",-9} {result}");
+        }
+        return PerSample(passed, failures);
+    }
+
+    /// <summary>The per-sample networks on their engines, Step b1 (their only call): then the tally.</summary>
+    private static int PerSample(int passed, int failures)
+    {
+        var engines = Engines.ForPerSample();
+        if (RnnRuntime.Bench.Peers.RtNeuralEngine.LibraryDirectory is null)
+            Console.WriteLine($"(RTNeural not checked: {RnnRuntime.Bench.Peers.RtNeuralEngine.DirectoryVariable} is not set; ./build.sh bench --peers check per-sample builds and sets it)");
+        Console.WriteLine($"{"engine",-20} {"network",-10} {"scenario",-9} {"max |dev|",10}");
+        foreach (string network in BenchNetwork.PerSample)
+        foreach (string engine in engines)
+        {
+            BenchNetwork n = BenchNetwork.Get(network);
+            string result;
+            try
+            {
+                using IEngine e = Engines.CreateNetwork(engine, n, ScenarioKind.Step, 1, 1);
+                double dev = Verifier.MaxDeviation(e, n, ScenarioKind.Step, 1);
+                bool ok = dev <= Verifier.ToleranceFor(e.Name);
+                if (ok) passed++; else failures++;
+                result = $"{dev,10:E2}{(ok ? "" : "  MISMATCH")}";
+            }
+            catch (Exception ex)
+            {
+                failures++;
+                Exception inner = ex;
+                while (inner.InnerException is not null) inner = inner.InnerException;
+                result = $"ERROR {inner.GetType().Name}: {inner.Message}";
+            }
+            Console.WriteLine($"{engine,-20} {network,-10} {"Step b1",-9} {result}");
         }
         Console.WriteLine($"check: {passed} passed, {failures} failed");
         return failures == 0 ? 0 : 1;

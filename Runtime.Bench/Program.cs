@@ -19,17 +19,21 @@ if (args.Length > 0 && args[0] == "profile")
     return ProfileJob.Run(args[1..]);
 if (args.Length > 0 && args[0] == "soak")
     return SoakJob.Run(args[1..]);
+if (args.Length > 0 && args[0] == "export-per-sample")
+    return PerSampleExport.Run(args[1..]);
 if (args.Length > 0 && args[0] == "pairs")
     return NetworkReport.PrintPairs();
 
 string[] bdnArgs = args.Length == 0 ? ["--filter", "*"] : args;
 var summaries = BenchmarkSwitcher.FromTypes([typeof(MachineBench), typeof(StepBench), typeof(RunBench), typeof(ProjectionBench), typeof(OverheadBench), typeof(Int8MethodBench),
-    typeof(NetworkStepBench), typeof(NetworkRunBench)]).Run(bdnArgs).ToList();
+    typeof(NetworkStepBench), typeof(NetworkRunBench), typeof(PerSampleBench)]).Run(bdnArgs).ToList();
 bool Ran(BenchmarkDotNet.Reports.Summary s) => s.BenchmarksCases.Length > 0;
 bool IsNetworks(BenchmarkDotNet.Reports.Summary s) => NetworkScenarioBase.IsNetworkScenario(s.BenchmarksCases[0].Descriptor.Type);
-var suite = summaries.Where(s => Ran(s) && !IsNetworks(s)).ToList();
+bool IsPerSample(BenchmarkDotNet.Reports.Summary s) => PerSampleReport.IsPerSample(s.BenchmarksCases[0].Descriptor.Type);
+var suite = summaries.Where(s => Ran(s) && !IsNetworks(s) && !IsPerSample(s)).ToList();
 var networks = summaries.Where(s => Ran(s) && IsNetworks(s)).ToList();
-if (suite.Count > 0 || networks.Count > 0)
+var perSample = summaries.Where(s => Ran(s) && IsPerSample(s)).ToList();
+if (suite.Count > 0 || networks.Count > 0 || perSample.Count > 0)
 {
     MachineProbe.Refresh();
     string name = Environment.GetEnvironmentVariable("RNNRT_BENCH_REPORT") is { Length: > 0 } n ? n : Engines.PeersBuilt ? "peers" : "backends";
@@ -45,6 +49,12 @@ if (suite.Count > 0 || networks.Count > 0)
     {
         string md = NetworkReport.Write(NetworkReport.Collect(networks), name + "-networks", Report.MachineLine());
         Console.WriteLine($"report: {md} and {CopyRaw(networks, Path.Combine(Path.GetDirectoryName(md)!, name + "-networks-raw"))}");
+    }
+    // The per-sample networks (rnnrt, ONNX Runtime, RTNeural): table and picture.
+    if (perSample.Count > 0)
+    {
+        string md = PerSampleReport.Write(PerSampleReport.Collect(perSample), name + "-per-sample", Report.MachineLine());
+        Console.WriteLine($"report: {md}, {Path.ChangeExtension(md, ".svg")} and {CopyRaw(perSample, Path.Combine(Path.GetDirectoryName(md)!, name + "-per-sample-raw"))}");
     }
 }
 return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;

@@ -55,7 +55,11 @@ public static class Engines
         _ => backend,
     };
 
-    public static bool IsPeer(string name) => name.StartsWith("ort-", StringComparison.Ordinal) || name.StartsWith("torch-", StringComparison.Ordinal);
+    public static bool IsPeer(string name) => name.StartsWith("ort-", StringComparison.Ordinal) || name.StartsWith("torch-", StringComparison.Ordinal)
+        || IsRtNeural(name);
+
+    /// <summary>RTNeural (Peers/RtNeuralEngine.cs): only on the per-sample networks.</summary>
+    public static bool IsRtNeural(string name) => name.StartsWith(RnnRuntime.Bench.Peers.RtNeuralEngine.Prefix, StringComparison.Ordinal);
 
     /// <summary>Engines to time, in table order: rnnrt backends first (reference, the baseline, first of them).</summary>
     public static IReadOnlyList<string> All()
@@ -67,16 +71,45 @@ public static class Engines
         // And with narrow weights (one thread), beside float32 in the weight-format tables.
         names.AddRange(cpu.SelectMany(n => new[] { n + BFloat16, n + Int8 }));
         if (PeersBuilt) names.AddRange(Peers);
-        string? filter = Environment.GetEnvironmentVariable(FilterVariable);
-        if (!string.IsNullOrWhiteSpace(filter))
-        {
-            var wanted = filter.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            var unknown = wanted.Where(w => !names.Contains(w)).ToArray();
-            if (unknown.Length > 0)
-                throw new ArgumentException($"{FilterVariable}: unknown engine(s) {string.Join(", ", unknown)}; available: {string.Join(", ", names)}");
-            names = names.Where(wanted.Contains).ToList();
-        }
+        return Filtered(names);
+    }
+
+    /// <summary>Every engine name any scenario knows (what the filter may name).</summary>
+    private static List<string> Known()
+    {
+        var names = new List<string>(BackendRegistry.Available());
+        var cpu = names.Where(IsCpu).ToList();
+        names.AddRange(cpu.Select(n => n + TwoThreads));
+        names.AddRange(cpu.SelectMany(n => new[] { n + BFloat16, n + Int8 }));
+        if (PeersBuilt) names.AddRange(Peers);
+        names.AddRange(RnnRuntime.Bench.Peers.RtNeuralEngine.Available());
         return names;
+    }
+
+    private static List<string> Filtered(List<string> names)
+    {
+        string? filter = Environment.GetEnvironmentVariable(FilterVariable);
+        if (string.IsNullOrWhiteSpace(filter)) return names;
+        var wanted = filter.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var known = Known();
+        var unknown = wanted.Where(w => !known.Contains(w)).ToArray();
+        if (unknown.Length > 0)
+            throw new ArgumentException($"{FilterVariable}: unknown engine(s) {string.Join(", ", unknown)}; available: {string.Join(", ", known)}");
+        return names.Where(wanted.Contains).ToList();
+    }
+
+    /// <summary>
+    /// Engines of the per-sample networks (<see cref="PerSampleBench"/>): rnnrt's CPU backends (one thread,
+    /// float32), ONNX Runtime on one thread in a peer build, and RTNeural's engines whose library is built
+    /// (<see cref="RnnRuntime.Bench.Peers.RtNeuralEngine.Available"/>). LibTorch is left out: its nn.LSTM disagrees
+    /// with every other engine at hidden 40 and 16 (see <see cref="NetworkSkip"/>).
+    /// </summary>
+    public static IReadOnlyList<string> ForPerSample()
+    {
+        var names = BackendRegistry.Available().Where(IsCpu).ToList();
+        if (PeersBuilt) names.Add("ort-1t");
+        names.AddRange(RnnRuntime.Bench.Peers.RtNeuralEngine.Available());
+        return Filtered(names);
     }
 
     public static IEngine Create(string name, BenchModel m, ScenarioKind kind, int batch, int steps)
@@ -103,6 +136,11 @@ public static class Engines
     /// <summary>One engine prepared for a network scenario: rnnrt through the public API, or a peer on the same weights.</summary>
     public static IEngine CreateNetwork(string name, BenchNetwork n, ScenarioKind kind, int batch, int steps)
     {
+        if (IsRtNeural(name))
+        {
+            if (kind != ScenarioKind.Step || batch != 1) throw new NotSupportedException($"{name}: RTNeural runs one sample per call (Step, batch 1) only");
+            return new RnnRuntime.Bench.Peers.RtNeuralEngine(name, n);
+        }
 #if PEERS
         switch (name)
         {

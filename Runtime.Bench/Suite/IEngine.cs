@@ -28,3 +28,14 @@ public interface IEngine : IDisposable
     /// <summary>Zeroes the recurrent state (h, and c for LSTM).</summary>
     void ResetState();
 }
+
+/// <summary>
+/// An engine that can process a block of single-sample calls itself, as an audio callback would: n steps of
+/// batch 1, one call each, x [n, I] -> y [n, O], state carried. The per-sample scenarios time it where an engine has it
+/// (rnnrt: RnnSession.Step per sample on slices of the block; RTNeural: its forward per sample in a native loop);
+/// for the others they copy each sample into <see cref="IEngine.Input"/> and call <see cref="IEngine.Invoke"/>.
+/// </summary>
+public interface IStreamEngine
+{
+    void Process(ReadOnlySpan<float> xs, Span<float> ys, int samples);
+}

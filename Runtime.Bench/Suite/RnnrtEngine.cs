@@ -1,7 +1,7 @@
 namespace RnnRuntime.Bench.Suite;
 
 /// <summary>rnnrt through its public API, on one backend chosen by name.</summary>
-public sealed class RnnrtEngine : IEngine
+public sealed class RnnrtEngine : IEngine, IStreamEngine
 {
     private readonly RnnModel _model;
     private readonly RnnSession _session;
@@ -35,6 +35,14 @@ public sealed class RnnrtEngine : IEngine
     {
         if (_kind == ScenarioKind.Step) _session.Step(_input, _output);
         else _session.Run(_input, _steps, _output);
+    }
+
+    /// <summary>Step per sample over a block (batch 1): the C# loop a streaming caller writes.</summary>
+    public void Process(ReadOnlySpan<float> xs, Span<float> ys, int samples)
+    {
+        int i = _model.InputSize, o = _model.OutputSize;
+        for (int t = 0; t < samples; t++)
+            _session.Step(xs.Slice(t * i, i), ys.Slice(t * o, o));
     }
 
     public void ResetState() => _session.Reset();
