@@ -142,8 +142,6 @@ public sealed class RnnModel : IDisposable
         }
     }
 
-    internal bool IsDisposed => _disposed != 0;
-
     /// <summary>The largest batch a session may have.</summary>
     public const int MaxBatchSize = 1 << 16;
 
@@ -166,9 +164,10 @@ public sealed class RnnModel : IDisposable
         $"{r.Spec.Name}{(r.Cell == RnnCellKind.Rnn ? "_" + r.Nonlinearity.ToString().ToLowerInvariant() : "")} input {r.InputSize} hidden {r.HiddenSize}{(r.ProjSize > 0 ? $" proj {r.ProjSize}" : "")} layers {r.NumLayers}{(r.NumDirections == 2 ? " bidirectional" : "")}{(r.HasBias ? "" : " no-bias")}";
 
     /// <summary>
-    /// Ends the model: no session can be created from it, and calls on its sessions are refused with
-    /// ObjectDisposedException from now on (a call already running finishes). The backend's resources
-    /// (device memory, kernels) are released when the last session is disposed too, never under a call.
+    /// Ends the model: no session can be created from it (ObjectDisposedException). Sessions already
+    /// created keep working: each holds the model's prepared weights alive, and the backend's resources
+    /// (packed weights, device memory, kernels) are released when the last of them is disposed too,
+    /// never under a call. The same rule holds in C (rnnrt_model_free) and Python (Model.close).
     /// </summary>
     public void Dispose()
     {

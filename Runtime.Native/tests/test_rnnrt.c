@@ -1063,6 +1063,12 @@ static void test_model_freed_before_sessions(void) {
     rnnrt_session_free(a);
     OK(rnnrt_session_step(b, x, 4, yb, 6));
     CHECK(memcmp(ya, yb, sizeof ya) == 0, "two sessions of a freed model disagree");
+    /* Every call keeps working, not only step: the session holds the model's resources. */
+    float state[6], ys[2 * 6], xs[2 * 4] = { 0.5f, -0.5f, 0.25f, 1, 0, 0.125f, -1, 0.75f };
+    OK(rnnrt_session_get_state(b, state, 6));
+    OK(rnnrt_session_reset(b));
+    OK(rnnrt_session_set_state(b, state, 6));
+    OK(rnnrt_session_run(b, xs, 2, ys, 2 * 6));
     EXPECT(rnnrt_session_create(m, 1, &a), RNNRT_INVALID_HANDLE, "rnnrt_session_create", "already freed");
     rnnrt_session_free(b);
     free_model_spec(&spec);

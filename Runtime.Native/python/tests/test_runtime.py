@@ -330,6 +330,27 @@ def test_use_after_close_raises_never_crashes():
         s2.step(np.zeros(42, np.float32))
 
 
+def test_a_session_keeps_its_model_alive():
+    # The rule of C# and C too: closing a model refuses new sessions; its sessions keep every call.
+    x = np.random.default_rng(5).uniform(-1, 1, (3, 2, 42)).astype(np.float32)
+    with rnnrt.Model(DENOISER) as live, live.session(2) as want:
+        expected = [want.step(x[t]) for t in range(3)]
+        expected_state = want.get_state()
+    m = rnnrt.Model(DENOISER)
+    s = m.session(2)
+    m.close()
+    del m
+    gc.collect()
+    for t in range(3):
+        np.testing.assert_array_equal(s.step(x[t]), expected[t])
+    np.testing.assert_array_equal(s.get_state(), expected_state)
+    s.reset()
+    assert not s.get_state().any()
+    s.set_state(expected_state)
+    assert s.run(x).shape == (3, 2, 22)
+    s.close()
+
+
 def test_library_found_in_source_tree_and_version_agrees():
     if os.environ.get("RNNRT_LIBRARY"):
         pytest.skip("RNNRT_LIBRARY is set: the search order is not in play")
