@@ -279,6 +279,8 @@ internal static unsafe class Exports
             *session = 0;
             if (HandleTable.Find(model, HandleKind.Model, "model", out string? error) is not NativeModel m || m.HandleFreed)
                 return Fail(NativeStatus.InvalidHandle, F, error ?? FreedDuringCall(model));
+            if (batch < 1 || batch > RnnModel.MaxBatchSize)
+                return Fail(NativeStatus.InvalidArgument, F, $"batch is {batch}; expected 1..{RnnModel.MaxBatchSize}");
             if (!m.TryAddReference())
                 return Fail(NativeStatus.InvalidHandle, F, FreedDuringCall(model));
             RnnSession? created = null;
