@@ -226,8 +226,9 @@ RNNRT_API rnnrt_status rnnrt_model_load_memory_ex(const void* data, size_t len, 
 /*! struct rnnrt_model_info: what a model is and which backend runs it. The caller sets struct_size
  *  to sizeof(struct rnnrt_model_info) before the call, so that a newer library can add fields at the
  *  end without breaking programs built against this header (it fills only the fields that fit).
- *  cell ... has_bias describe the network's first recurrent module (all of a one-module file);
- *  input_size, output_size and state_size are the whole network's. (It is a struct tag only, like POSIX's
+ *  cell ... has_bias describe the network's first recurrent module only (all of a one-module file;
+ *  rnnrt_model_layer_info describes every layer); input_size, output_size and state_size are the
+ *  whole network's. (It is a struct tag only, like POSIX's
  *  struct stat, because the function of the same name takes it.) */
 struct rnnrt_model_info {
     uint32_t struct_size;   /* in: sizeof(struct rnnrt_model_info) */
@@ -254,6 +255,44 @@ struct rnnrt_model_info {
  *  Errors: RNNRT_INVALID_HANDLE (m not a live model), RNNRT_INVALID_ARGUMENT (out NULL, or
  *  out->struct_size smaller than the first version of the struct, which ended at backend). Thread-safe. */
 RNNRT_API rnnrt_status rnnrt_model_info(const rnnrt_model* m, struct rnnrt_model_info* out);
+
+/* Values of rnnrt_layer_info.kind. */
+#define RNNRT_LAYER_LINEAR 1     /* nn.Linear: y = W x + b */
+#define RNNRT_LAYER_RECURRENT 2  /* a whole nn.RNN / nn.GRU / nn.LSTM stack (cell tells which) */
+#define RNNRT_LAYER_TANH 3       /* elementwise activations */
+#define RNNRT_LAYER_RELU 4
+#define RNNRT_LAYER_SIGMOID 5
+#define RNNRT_LAYER_ADD_INPUT 6  /* adds the network's input x to the current value */
+
+/*! struct rnnrt_layer_info: one layer of a network, for rnnrt_model_layer_info. The caller sets
+ *  struct_size to sizeof(struct rnnrt_layer_info) before the call, as for rnnrt_model_info (a newer
+ *  library fills only the fields that fit). Fields that do not apply to the layer's kind are 0. */
+struct rnnrt_layer_info {
+    uint32_t struct_size;   /* in: sizeof(struct rnnrt_layer_info) */
+    int32_t kind;           /* RNNRT_LAYER_* */
+    int32_t input_size;     /* floats per batch item it reads */
+    int32_t output_size;    /* floats per batch item it writes (a recurrent stack: D*H, or D*P with proj_size P) */
+    int32_t cell;           /* recurrent: RNNRT_CELL_RNN, RNNRT_CELL_GRU or RNNRT_CELL_LSTM */
+    int32_t nonlinearity;   /* recurrent: RNNRT_NONLINEARITY_TANH or _RELU (an Elman RNN's; GRU and LSTM report TANH) */
+    int32_t hidden_size;    /* recurrent: H, the width of c for an LSTM with proj_size */
+    int32_t num_layers;     /* recurrent: L */
+    int32_t num_directions; /* recurrent: D, 1 or 2 */
+    int32_t proj_size;      /* recurrent: an LSTM's proj_size P, 0 for none */
+    int32_t has_bias;       /* linear and recurrent: 1 if it has biases, else 0 */
+    int32_t state_size;     /* floats of session state per batch item it holds (recurrent: L*D*H, twice that
+                               for an LSTM, L*D*(P + H) with proj_size; 0 for the others) */
+    char name[64];          /* NUL-terminated: a linear or recurrent layer's module prefix in the file ("fc_in",
+                               "encoder.gru"; "" for a lone module without one), else the kind's layer-list
+                               name ("tanh"); cut to 63 bytes */
+};
+
+/*! rnnrt_model_layer_info():
+ *  Fills *out (out->struct_size set, see above) with layer `index` of m, 0 .. layer_count - 1 in
+ *  forward order (layer_count is rnnrt_model_info's). Where rnnrt_model_info describes only the
+ *  first recurrent module, this describes every layer of the network.
+ *  Errors: RNNRT_INVALID_HANDLE (m not a live model), RNNRT_INVALID_ARGUMENT (out NULL,
+ *  out->struct_size too small, index out of range). Thread-safe. */
+RNNRT_API rnnrt_status rnnrt_model_layer_info(const rnnrt_model* m, int32_t index, struct rnnrt_layer_info* out);
 
 /*! rnnrt_model_free():
  *  Releases the caller's handle; m is invalid from then on. Sessions created from m keep working:

@@ -41,6 +41,15 @@ class ModelInfoStruct(ctypes.Structure):
                 ("threads", ctypes.c_int32), ("weight_format", ctypes.c_int32), ("weight_bytes", ctypes.c_int64)]
 
 
+class LayerInfoStruct(ctypes.Structure):
+    """struct rnnrt_layer_info of rnnrt.h."""
+    _fields_ = [("struct_size", ctypes.c_uint32), ("kind", ctypes.c_int32), ("input_size", ctypes.c_int32),
+                ("output_size", ctypes.c_int32), ("cell", ctypes.c_int32), ("nonlinearity", ctypes.c_int32),
+                ("hidden_size", ctypes.c_int32), ("num_layers", ctypes.c_int32), ("num_directions", ctypes.c_int32),
+                ("proj_size", ctypes.c_int32), ("has_bias", ctypes.c_int32), ("state_size", ctypes.c_int32),
+                ("name", ctypes.c_char * 64)]
+
+
 class LoadOptionsStruct(ctypes.Structure):
     """struct rnnrt_load_options of rnnrt.h."""
     _fields_ = [("struct_size", ctypes.c_uint32), ("backend", ctypes.c_char_p), ("prefix", ctypes.c_char_p),
@@ -135,6 +144,7 @@ def _prototypes(lib):
         ("rnnrt_model_load_ex", ctypes.c_int, [cp, ctypes.POINTER(LoadOptionsStruct), pvp]),
         ("rnnrt_model_load_memory_ex", ctypes.c_int, [ctypes.c_char_p, size, ctypes.POINTER(LoadOptionsStruct), pvp]),
         ("rnnrt_model_info", ctypes.c_int, [vp, ctypes.POINTER(ModelInfoStruct)]),
+        ("rnnrt_model_layer_info", ctypes.c_int, [vp, i32, ctypes.POINTER(LayerInfoStruct)]),
         ("rnnrt_model_free", None, [vp]),
         ("rnnrt_session_create", ctypes.c_int, [vp, i32, pvp]),
         ("rnnrt_session_step", ctypes.c_int, [vp, fp, size, fp, size]),

@@ -89,6 +89,28 @@ def test_info_has_every_field():
     assert m_path
 
 
+def test_layers_describe_every_layer():
+    L = rnnrt.LayerInfo
+    with rnnrt.Model(DENOISER, "reference") as m:
+        assert m.info.input_size == 42 and m.info.hidden_size == 24   # info: the first recurrent module only
+        assert m.layers == (
+            L("linear", "fc_in", 42, 24, 0, 0, 0, 0, "", True, 0),
+            L("tanh", "tanh", 24, 24, 0, 0, 0, 0, "", False, 0),
+            L("gru", "gru1", 24, 24, 24, 1, 1, 0, "tanh", True, 24),
+            L("gru", "gru2", 24, 48, 48, 1, 1, 0, "tanh", True, 48),
+            L("linear", "fc", 48, 22, 0, 0, 0, 0, "", True, 0),
+            L("sigmoid", "sigmoid", 22, 22, 0, 0, 0, 0, "", False, 0))
+        assert sum(layer.state_size for layer in m.layers) == m.info.state_size
+    with rnnrt.Model(os.path.join(FIXTURES, "lstm_proj_bi_l2_b3.safetensors"), "reference") as m:
+        assert m.layers == (L("lstm", "", 13, 22, 37, 2, 2, 11, "tanh", True, 2 * 2 * (11 + 37)),)
+    with rnnrt.Model(os.path.join(FIXTURES, "rnn_relu_l2_b3.safetensors"), "reference") as m:
+        (only,) = m.layers
+        assert (only.kind, only.nonlinearity, only.num_layers) == ("rnn", "relu", 2)
+    with pytest.raises(rnnrt.Error) as e:
+        m.layers
+    assert e.value.status == "RNNRT_INVALID_HANDLE"
+
+
 def test_threads_and_weight_format_options():
     path = os.path.join(FIXTURES, "rnn_relu_l2_b3.safetensors")
     with rnnrt.Model(path, threads=2) as m:
