@@ -125,6 +125,9 @@ internal static unsafe class Exports
         return Publish(RnnModel.Load(new ReadOnlySpan<byte>(data, (int)length), options), model);
     }
 
+    /// <summary>RNNRT_THREADS_PER_CORE: rnnrt_load_options.threads for one thread per core.</summary>
+    internal const int ThreadsPerCore = -1;
+
     /// <summary>struct rnnrt_load_options as RnnOptions; null when it is valid, else the failed status (message set).</summary>
     private static int? Options(string function, NativeLoadOptions* native, out RnnOptions? options)
     {
@@ -180,12 +183,12 @@ internal static unsafe class Exports
         if (Has(native, &native->Threads))
         {
             int t = native->Threads;
-            if (t < -1 || t > RnnOptions.MaxThreads)
+            if (t < ThreadsPerCore || t > RnnOptions.MaxThreads)
             {
                 options = null;
                 return Fail(NativeStatus.InvalidArgument, function, $"options->threads is {t}; expected 0 (the default: 1), RNNRT_THREADS_PER_CORE (-1) or 1..{RnnOptions.MaxThreads}");
             }
-            threads = t switch { 0 => 1, -1 => 0, _ => t };
+            threads = t switch { 0 => 1, ThreadsPerCore => 0, _ => t };
         }
         if (Has(native, &native->WeightFormat))
         {

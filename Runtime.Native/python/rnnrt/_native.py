@@ -34,6 +34,7 @@ class Error(Exception):
 
 class ModelInfoStruct(ctypes.Structure):
     """struct rnnrt_model_info of rnnrt.h."""
+    c_name = "rnnrt_model_info"
     _fields_ = [("struct_size", ctypes.c_uint32), ("cell", ctypes.c_int32), ("nonlinearity", ctypes.c_int32),
                 ("input_size", ctypes.c_int32), ("hidden_size", ctypes.c_int32), ("num_layers", ctypes.c_int32),
                 ("num_directions", ctypes.c_int32), ("output_size", ctypes.c_int32), ("has_bias", ctypes.c_int32),
@@ -43,6 +44,7 @@ class ModelInfoStruct(ctypes.Structure):
 
 class LayerInfoStruct(ctypes.Structure):
     """struct rnnrt_layer_info of rnnrt.h."""
+    c_name = "rnnrt_layer_info"
     _fields_ = [("struct_size", ctypes.c_uint32), ("kind", ctypes.c_int32), ("input_size", ctypes.c_int32),
                 ("output_size", ctypes.c_int32), ("cell", ctypes.c_int32), ("nonlinearity", ctypes.c_int32),
                 ("hidden_size", ctypes.c_int32), ("num_layers", ctypes.c_int32), ("num_directions", ctypes.c_int32),
@@ -52,6 +54,7 @@ class LayerInfoStruct(ctypes.Structure):
 
 class LoadOptionsStruct(ctypes.Structure):
     """struct rnnrt_load_options of rnnrt.h."""
+    c_name = "rnnrt_load_options"
     _fields_ = [("struct_size", ctypes.c_uint32), ("backend", ctypes.c_char_p), ("prefix", ctypes.c_char_p),
                 ("device", ctypes.c_char_p), ("layers", ctypes.POINTER(ctypes.c_char_p)),
                 ("layer_count", ctypes.c_size_t), ("nonlinearity", ctypes.c_char_p),
@@ -134,10 +137,12 @@ def library_version():
     return f"{v >> 16}.{(v >> 8) & 255}.{v & 255}"
 
 
-def _prototypes(lib):
+def prototypes():
+    """(name, restype, argtypes) of every function of rnnrt.h the package calls (tests/test_abi.py
+    compares them with the header)."""
     vp, size, i32, fp = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int32, ctypes.c_void_p
     pvp, cp = ctypes.POINTER(ctypes.c_void_p), ctypes.c_char_p
-    for name, res, args in [
+    return [
         ("rnnrt_version", ctypes.c_uint32, []),
         ("rnnrt_last_error", cp, []),
         ("rnnrt_status_string", cp, [ctypes.c_int]),
@@ -153,7 +158,11 @@ def _prototypes(lib):
         ("rnnrt_session_get_state", ctypes.c_int, [vp, fp, size]),
         ("rnnrt_session_set_state", ctypes.c_int, [vp, fp, size]),
         ("rnnrt_session_free", None, [vp]),
-    ]:
+    ]
+
+
+def _prototypes(lib):
+    for name, res, args in prototypes():
         f = getattr(lib, name)
         f.restype, f.argtypes = res, args
 

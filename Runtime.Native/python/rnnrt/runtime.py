@@ -41,7 +41,9 @@ class ModelInfo:
     weight_bytes: int    # bytes of weights and biases a batch-1 step reads, in that format
 
 
-_LAYER_KINDS = {1: "linear", 3: "tanh", 4: "relu", 5: "sigmoid", 6: "add_input"}   # RNNRT_LAYER_*; 2 is recurrent
+_LAYER_RECURRENT = 2   # RNNRT_LAYER_RECURRENT: its kind is the cell's name
+_LAYER_KINDS = {1: "linear", 3: "tanh", 4: "relu", 5: "sigmoid", 6: "add_input"}   # the other RNNRT_LAYER_*
+_THREADS_PER_CORE = -1   # RNNRT_THREADS_PER_CORE
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,7 @@ class Model(_Handle):
         o.prefix = None if prefix is None else str(prefix).encode()
         o.device = None if device is None else str(device).encode()
         o.nonlinearity = None if nonlinearity is None else str(nonlinearity).encode()
-        o.threads = -1 if threads == 0 else threads   # C: 0 is the default (1), RNNRT_THREADS_PER_CORE is -1
+        o.threads = _THREADS_PER_CORE if threads == 0 else threads   # C: 0 is the default (1)
         o.weight_format = _WEIGHT_FORMATS[weight_format]
         if layers is not None:
             if isinstance(layers, (str, bytes)):
@@ -185,7 +187,7 @@ class Model(_Handle):
             if st != 0:
                 self.close()
                 _native.raise_for(st)
-            recurrent = li.kind == 2
+            recurrent = li.kind == _LAYER_RECURRENT
             layers.append(LayerInfo(
                 _CELLS.get(li.cell, str(li.cell)) if recurrent else _LAYER_KINDS.get(li.kind, str(li.kind)),
                 li.name.decode("utf-8", "replace"), li.input_size, li.output_size, li.hidden_size, li.num_layers,
