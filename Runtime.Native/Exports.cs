@@ -219,13 +219,9 @@ internal static unsafe class Exports
         const string F = "rnnrt_model_info";
         try
         {
-            if (HandleTable.Find(model, HandleKind.Model, "model", out string? error) is not NativeModel m || m.HandleFreed)
-                return Fail(NativeStatus.InvalidHandle, F, error ?? FreedDuringCall(model));
-            if (info == null) return Fail(NativeStatus.InvalidArgument, F, "out is NULL");
-            if (info->StructSize < (uint)NativeModelInfo.FirstVersionSize)
-                return Fail(NativeStatus.InvalidArgument, F,
-                    $"out->struct_size is {info->StructSize}; set it to sizeof(struct rnnrt_model_info) ({sizeof(NativeModelInfo)} in this version) before the call");
-            RnnModel r = m.Model;
+            if (InfoCall(F, model, info == null ? null : &info->StructSize, "rnnrt_model_info", NativeModelInfo.FirstVersionSize,
+                    sizeof(NativeModelInfo), out RnnModel r) is int failed)
+                return failed;
             info->Cell = (int)r.Cell;
             info->Nonlinearity = (int)r.Nonlinearity;
             info->InputSize = r.InputSize;
@@ -255,17 +251,14 @@ internal static unsafe class Exports
         const string F = "rnnrt_model_layer_info";
         try
         {
-            if (HandleTable.Find(model, HandleKind.Model, "model", out string? error) is not NativeModel m || m.HandleFreed)
-                return Fail(NativeStatus.InvalidHandle, F, error ?? FreedDuringCall(model));
-            if (info == null) return Fail(NativeStatus.InvalidArgument, F, "out is NULL");
-            if (info->StructSize < (uint)NativeLayerInfo.FirstVersionSize)
-                return Fail(NativeStatus.InvalidArgument, F,
-                    $"out->struct_size is {info->StructSize}; set it to sizeof(struct rnnrt_layer_info) ({sizeof(NativeLayerInfo)} in this version) before the call");
-            IReadOnlyList<NetworkLayer> layers = m.Model.Layers;
+            if (InfoCall(F, model, info == null ? null : &info->StructSize, "rnnrt_layer_info", NativeLayerInfo.FirstVersionSize,
+                    sizeof(NativeLayerInfo), out RnnModel r) is int failed)
+                return failed;
+            IReadOnlyList<NetworkLayer> layers = r.Layers;
             if ((uint)index >= (uint)layers.Count)
                 return Fail(NativeStatus.InvalidArgument, F, $"index is {index}; expected 0..{layers.Count - 1} (the model has {layers.Count} layers)");
             NetworkLayer layer = layers[index];
-            RecurrentLayer? r = layer as RecurrentLayer;
+            RecurrentLayer? rec = layer as RecurrentLayer;
             info->Kind = (int)(layer.Kind switch
             {
                 LayerKind.Linear => NativeLayerKind.Linear,
@@ -278,14 +271,14 @@ internal static unsafe class Exports
             });
             info->InputSize = layer.InputWidth;
             info->OutputSize = layer.OutputWidth;
-            info->Cell = r is null ? 0 : (int)r.Cell;
-            info->Nonlinearity = r is null ? 0 : (int)r.Nonlinearity;
-            info->HiddenSize = r?.HiddenSize ?? 0;
-            info->NumLayers = r?.NumLayers ?? 0;
-            info->NumDirections = r?.NumDirections ?? 0;
-            info->ProjSize = r?.ProjSize ?? 0;
+            info->Cell = rec is null ? 0 : (int)rec.Cell;
+            info->Nonlinearity = rec is null ? 0 : (int)rec.Nonlinearity;
+            info->HiddenSize = rec?.HiddenSize ?? 0;
+            info->NumLayers = rec?.NumLayers ?? 0;
+            info->NumDirections = rec?.NumDirections ?? 0;
+            info->ProjSize = rec?.ProjSize ?? 0;
             info->HasBias = layer switch { RecurrentLayer rl => rl.HasBias ? 1 : 0, LinearLayer l => l.HasBias ? 1 : 0, _ => 0 };
-            info->StateSize = r is null ? 0 : checked((int)r.StateFloatsPerItem);
+            info->StateSize = rec is null ? 0 : checked((int)rec.StateFloatsPerItem);
             CopyName(layer.IsElementwise ? layer.KindName : layer.Name, new Span<byte>(info->Name, NativeLayerInfo.NameChars));
             return 0;
         }
@@ -293,6 +286,25 @@ internal static unsafe class Exports
         {
             return (int)LastError.FromException(F, e);
         }
+    }
+
+    /// <summary>
+    /// What rnnrt_model_info and rnnrt_model_layer_info check first: a live model, and an out struct
+    /// (its struct_size at <paramref name="structSize"/>) at least as long as the struct's first
+    /// version. Null when both hold, else the failed status with its message set.
+    /// </summary>
+    private static int? InfoCall(string function, nint model, uint* structSize, string structName, int firstVersionSize, int size,
+        out RnnModel target)
+    {
+        target = null!;
+        if (HandleTable.Find(model, HandleKind.Model, "model", out string? error) is not NativeModel m || m.HandleFreed)
+            return Fail(NativeStatus.InvalidHandle, function, error ?? FreedDuringCall(model));
+        if (structSize == null) return Fail(NativeStatus.InvalidArgument, function, "out is NULL");
+        if (*structSize < (uint)firstVersionSize)
+            return Fail(NativeStatus.InvalidArgument, function,
+                $"out->struct_size is {*structSize}; set it to sizeof(struct {structName}) ({size} in this version) before the call");
+        target = m.Model;
+        return null;
     }
 
     /// <summary>UTF-8, NUL-terminated, cut on a whole character so that it fits.</summary>

@@ -44,15 +44,9 @@ internal unsafe struct NativeModelInfo
     public int WeightFormat;
     public long WeightBytes;
 
-    /// <summary>The struct's size in its first version (it ended at Backend, where LayerCount begins): the least a caller may pass.</summary>
-    public static int FirstVersionSize
-    {
-        get
-        {
-            NativeModelInfo v = default;
-            return (int)((byte*)&v.LayerCount - (byte*)&v);
-        }
-    }
+    /// <summary>The struct's size in its first version, the least a caller may pass: it ended at Backend,
+    /// where LayerCount begins (NativeAbiTests checks both offsets).</summary>
+    public const int FirstVersionSize = 56;
 }
 
 /// <summary>struct rnnrt_load_options.</summary>
@@ -69,15 +63,9 @@ internal unsafe struct NativeLoadOptions
     public int Threads;
     public int WeightFormat;
 
-    /// <summary>The struct's size in its first version (it ended at LayerCount, where Nonlinearity begins): the least a caller may pass.</summary>
-    public static int FirstVersionSize
-    {
-        get
-        {
-            NativeLoadOptions v = default;
-            return (int)((byte*)&v.Nonlinearity - (byte*)&v);
-        }
-    }
+    /// <summary>The struct's size in its first version, the least a caller may pass: it ended at LayerCount,
+    /// where Nonlinearity begins (NativeAbiTests checks both offsets).</summary>
+    public const int FirstVersionSize = 48;
 }
 
 /// <summary>struct rnnrt_layer_info.</summary>

@@ -114,9 +114,11 @@ public class NativeAbiTests
                     $"struct {c}.{f.GetProperty("name").GetString()}: C has offset {f.GetProperty("offset")}, size {f.GetProperty("size")}; {type.Name}.{name} has {offset}, {size}");
             }
         }
-        // The least struct_size a caller may pass: where each first version ended.
-        Assert.Equal(Offset(structs, "rnnrt_model_info", "layer_count"), NativeModelInfo.FirstVersionSize);
-        Assert.Equal(Offset(structs, "rnnrt_load_options", "nonlinearity"), NativeLoadOptions.FirstVersionSize);
+        // The least struct_size a caller may pass: where each first version ended, in C and in C#.
+        Assert.Equal(NativeModelInfo.FirstVersionSize, Offset(structs, "rnnrt_model_info", "layer_count"));
+        Assert.Equal(NativeModelInfo.FirstVersionSize, (int)Marshal.OffsetOf<NativeModelInfo>(nameof(NativeModelInfo.LayerCount)));
+        Assert.Equal(NativeLoadOptions.FirstVersionSize, Offset(structs, "rnnrt_load_options", "nonlinearity"));
+        Assert.Equal(NativeLoadOptions.FirstVersionSize, (int)Marshal.OffsetOf<NativeLoadOptions>(nameof(NativeLoadOptions.Nonlinearity)));
         Assert.Equal(structs.GetProperty("rnnrt_layer_info").GetProperty("size").GetInt32(), NativeLayerInfo.FirstVersionSize);
     }
 
