@@ -88,7 +88,9 @@ public sealed class RnnModel : IDisposable
     /// <summary>The whole network: its layers in forward order and the state layout.</summary>
     public RnnNetwork Network => _network;
 
-    /// <summary>The layers in forward order (one recurrent module for a file without a layer list).</summary>
+    /// <summary>The layers in forward order (one recurrent module for a file without a layer list), each
+    /// with its kind and widths; a <see cref="RecurrentLayer"/> with its cell, sizes and directions. Where
+    /// <see cref="Cell"/>, <see cref="HiddenSize"/> and the like describe the first recurrent module only, this describes every layer.</summary>
     public IReadOnlyList<NetworkLayer> Layers => _network.Layers;
 
     /// <summary>The network's input width: floats per batch item in x.</summary>
@@ -101,15 +103,15 @@ public sealed class RnnModel : IDisposable
     public bool IsBidirectional => _network.IsBidirectional;
 
     // The first recurrent module's description: all of it for a file without a layer list.
-    /// <summary>Cell of the first recurrent module.</summary>
+    /// <summary>Cell of the first recurrent module only (<see cref="Layers"/> has every layer).</summary>
     public RnnCellKind Cell => _first.Cell;
     /// <summary>Nonlinearity of the first recurrent module (RNN cells).</summary>
     public RnnNonlinearity Nonlinearity => _first.Nonlinearity;
-    /// <summary>Hidden size of the first recurrent module.</summary>
+    /// <summary>Hidden size of the first recurrent module only (<see cref="Layers"/> has every layer).</summary>
     public int HiddenSize => _first.HiddenSize;
     /// <summary>proj_size of the first recurrent module (an LSTM whose h is W_hr (o * tanh(c)), P wide); 0 for none.</summary>
     public int ProjSize => _first.ProjSize;
-    /// <summary>Layers of the first recurrent module's stack.</summary>
+    /// <summary>Layers of the first recurrent module's stack only (<see cref="Layers"/> has every layer of the network).</summary>
     public int NumLayers => _first.NumLayers;
     /// <summary>Directions of the first recurrent module.</summary>
     public int NumDirections => _first.NumDirections;

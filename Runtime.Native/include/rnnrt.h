@@ -1,10 +1,13 @@
 /*
- * rnnrt.h - the C API of rnnrt, a runtime for trained recurrent networks (Elman RNN, GRU, LSTM).
+ * rnnrt.h - the C API of rnnrt, a runtime for trained recurrent networks: linear layers,
+ * activations and Elman RNN, GRU and LSTM modules, in any order.
  * Copyright (c) 2026 the rnnrt authors. SPDX-License-Identifier: MIT (the LICENSE file).
  *
- * Load a PyTorch nn.RNN / nn.GRU / nn.LSTM state_dict saved as .safetensors, create a session (the
- * hidden state of one stream, or of a batch of B streams), then push one frame at a time through
- * rnnrt_session_step, or whole sequences through rnnrt_session_run. The math is PyTorch's.
+ * Load a PyTorch network saved as .safetensors (by rnnrt.save, with its layer list; or a plain
+ * state_dict of one nn.RNN / nn.GRU / nn.LSTM, or of a whole network given its layer list), create a
+ * session (the state of every recurrent module for one stream, or for a batch of B streams), then
+ * push one frame at a time through rnnrt_session_step, or whole sequences through rnnrt_session_run.
+ * The math is PyTorch's. rnnrt_model_info describes the whole network, rnnrt_model_layer_info each layer.
  *
  *     #include "rnnrt.h"
  *     rnnrt_model* m; rnnrt_session* s; float x[64], y[256];
@@ -151,8 +154,8 @@ typedef struct rnnrt_model rnnrt_model;
  *  selects a ReLU RNN. For a plain state_dict of a whole network, give its layer list with
  *  rnnrt_model_load_ex.
  *  path:    UTF-8 file name.
- *  backend: "auto" (or NULL): the fastest backend available here; or "reference", "avx2", "avx512",
- *           "opencl". rnnrt_model_info tells which one "auto" picked.
+ *  backend: "auto" (or NULL): the fastest backend available here; or "reference", "sse" (x86-64) or
+ *           "neon" (ARM64), "avx2", "avx512", "opencl". rnnrt_model_info tells which one "auto" picked.
  *  out:     receives the model; NULL on failure. Free it with rnnrt_model_free.
  *  Errors:  RNNRT_INVALID_ARGUMENT (path or out NULL), RNNRT_IO (cannot read the file),
  *           RNNRT_FORMAT (not a valid model), RNNRT_BACKEND_UNAVAILABLE (unknown backend name, or
@@ -296,8 +299,9 @@ RNNRT_API rnnrt_status rnnrt_model_layer_info(const rnnrt_model* m, int32_t inde
 
 /*! rnnrt_model_free():
  *  Releases the caller's handle; m is invalid from then on. Sessions created from m keep working:
- *  the model's memory is released when the last of them is freed too, so the order of frees does
- *  not matter. NULL is fine (nothing happens). A freed or foreign handle (a double free, say) is
+ *  a session keeps its model alive, and the model's memory is released when the last of them is
+ *  freed too, so the order of frees does not matter (the same rule as .NET's RnnModel.Dispose and
+ *  Python's Model.close). NULL is fine (nothing happens). A freed or foreign handle (a double free, say) is
  *  not touched: it is reported through rnnrt_last_error() (RNNRT_INVALID_HANDLE's message), since
  *  the function returns nothing. A call on m racing with its free on another thread either
  *  completes normally or reports RNNRT_INVALID_HANDLE. */
