@@ -216,7 +216,8 @@ class Model(_Handle):
         return Session(self, batch)
 
     def close(self):
-        """Frees the model (rnnrt_model_free). Sessions made from it keep working. Idempotent."""
+        """Frees the model (rnnrt_model_free) and refuses new sessions; sessions made from it keep
+        working, since a session keeps its model alive (as in C and C#). Idempotent."""
         h, self._handle = self._handle, None
         if h is not None:
             self._lib.rnnrt_model_free(h)
