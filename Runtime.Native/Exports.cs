@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using RnnRuntime.Model;
 
 namespace RnnRuntime.Native;
 
@@ -124,6 +125,9 @@ internal static unsafe class Exports
         return Publish(RnnModel.Load(new ReadOnlySpan<byte>(data, (int)length), options), model);
     }
 
+    /// <summary>RNNRT_THREADS_PER_CORE: rnnrt_load_options.threads for one thread per core.</summary>
+    internal const int ThreadsPerCore = -1;
+
     /// <summary>struct rnnrt_load_options as RnnOptions; null when it is valid, else the failed status (message set).</summary>
     private static int? Options(string function, NativeLoadOptions* native, out RnnOptions? options)
     {
@@ -159,8 +163,7 @@ internal static unsafe class Exports
         }
         // Fields past the first version only where the caller's struct has them.
         RnnNonlinearity? nonlinearity = null;
-        const int FirstVersionEnd = NativeLoadOptions.FirstVersionSize;
-        if (NativeLoadOptions.Has(native->StructSize, FirstVersionEnd + sizeof(nint)) && native->Nonlinearity != null)
+        if (Has(native, (nint*)&native->Nonlinearity) && native->Nonlinearity != null)
         {
             string n = Marshal.PtrToStringUTF8((nint)native->Nonlinearity)!;
             nonlinearity = n switch
@@ -177,18 +180,17 @@ internal static unsafe class Exports
         }
         int threads = 1;
         RnnWeightFormat format = RnnWeightFormat.Float32;
-        int threadsEnd = FirstVersionEnd + sizeof(nint) + sizeof(int);
-        if (NativeLoadOptions.Has(native->StructSize, threadsEnd))
+        if (Has(native, &native->Threads))
         {
             int t = native->Threads;
-            if (t < -1 || t > RnnOptions.MaxThreads)
+            if (t < ThreadsPerCore || t > RnnOptions.MaxThreads)
             {
                 options = null;
                 return Fail(NativeStatus.InvalidArgument, function, $"options->threads is {t}; expected 0 (the default: 1), RNNRT_THREADS_PER_CORE (-1) or 1..{RnnOptions.MaxThreads}");
             }
-            threads = t switch { 0 => 1, -1 => 0, _ => t };
+            threads = t switch { 0 => 1, ThreadsPerCore => 0, _ => t };
         }
-        if (NativeLoadOptions.Has(native->StructSize, threadsEnd + sizeof(int)))
+        if (Has(native, &native->WeightFormat))
         {
             int f = native->WeightFormat;
             if (f < 0 || f > (int)RnnWeightFormat.Int8)
@@ -217,13 +219,9 @@ internal static unsafe class Exports
         const string F = "rnnrt_model_info";
         try
         {
-            if (HandleTable.Find(model, HandleKind.Model, "model", out string? error) is not NativeModel m || m.HandleFreed)
-                return Fail(NativeStatus.InvalidHandle, F, error ?? FreedDuringCall(model));
-            if (info == null) return Fail(NativeStatus.InvalidArgument, F, "out is NULL");
-            if (info->StructSize < (uint)NativeModelInfo.FirstVersionSize)
-                return Fail(NativeStatus.InvalidArgument, F,
-                    $"out->struct_size is {info->StructSize}; set it to sizeof(struct rnnrt_model_info) ({sizeof(NativeModelInfo)} in this version) before the call");
-            RnnModel r = m.Model;
+            if (InfoCall(F, model, info == null ? null : &info->StructSize, "rnnrt_model_info", NativeModelInfo.FirstVersionSize,
+                    sizeof(NativeModelInfo), out RnnModel r) is int failed)
+                return failed;
             info->Cell = (int)r.Cell;
             info->Nonlinearity = (int)r.Nonlinearity;
             info->InputSize = r.InputSize;
@@ -233,14 +231,12 @@ internal static unsafe class Exports
             info->OutputSize = r.OutputSize;
             info->HasBias = r.HasBias ? 1 : 0;
             info->StateSize = r.StateLength(1);
-            var name = new Span<byte>(info->Backend, NativeModelInfo.BackendChars);
-            name.Clear();
-            for (int i = 0; i < r.Backend.Length && i < name.Length - 1; i++) name[i] = (byte)(r.Backend[i] < 128 ? r.Backend[i] : '?');
+            CopyName(r.Backend, new Span<byte>(info->Backend, NativeModelInfo.BackendChars));
             // Fields past the first version only where the caller's struct has room for them.
-            if (info->StructSize >= (uint)(NativeModelInfo.FirstVersionSize + sizeof(int))) info->LayerCount = r.Layers.Count;
-            if (info->StructSize >= (uint)(NativeModelInfo.FirstVersionSize + 2 * sizeof(int))) info->Threads = r.Threads;
-            if (info->StructSize >= (uint)(NativeModelInfo.FirstVersionSize + 3 * sizeof(int))) info->WeightFormat = (int)r.WeightFormat;
-            if (info->StructSize >= (uint)(NativeModelInfo.FirstVersionSize + 4 * sizeof(int) + sizeof(long))) info->WeightBytes = r.WeightBytes;
+            if (Has(info, &info->LayerCount)) info->LayerCount = r.Layers.Count;
+            if (Has(info, &info->Threads)) info->Threads = r.Threads;
+            if (Has(info, &info->WeightFormat)) info->WeightFormat = (int)r.WeightFormat;
+            if (Has(info, &info->WeightBytes)) info->WeightBytes = r.WeightBytes;
             return 0;
         }
         catch (Exception e)
@@ -248,6 +244,82 @@ internal static unsafe class Exports
             return (int)LastError.FromException(F, e);
         }
     }
+
+    [UnmanagedCallersOnly(EntryPoint = "rnnrt_model_layer_info")]
+    public static int ModelLayerInfo(nint model, int index, NativeLayerInfo* info)
+    {
+        const string F = "rnnrt_model_layer_info";
+        try
+        {
+            if (InfoCall(F, model, info == null ? null : &info->StructSize, "rnnrt_layer_info", NativeLayerInfo.FirstVersionSize,
+                    sizeof(NativeLayerInfo), out RnnModel r) is int failed)
+                return failed;
+            IReadOnlyList<NetworkLayer> layers = r.Layers;
+            if ((uint)index >= (uint)layers.Count)
+                return Fail(NativeStatus.InvalidArgument, F, $"index is {index}; expected 0..{layers.Count - 1} (the model has {layers.Count} layers)");
+            NetworkLayer layer = layers[index];
+            RecurrentLayer? rec = layer as RecurrentLayer;
+            info->Kind = (int)(layer.Kind switch
+            {
+                LayerKind.Linear => NativeLayerKind.Linear,
+                LayerKind.Recurrent => NativeLayerKind.Recurrent,
+                LayerKind.Tanh => NativeLayerKind.Tanh,
+                LayerKind.Relu => NativeLayerKind.Relu,
+                LayerKind.Sigmoid => NativeLayerKind.Sigmoid,
+                LayerKind.AddInput => NativeLayerKind.AddInput,
+                _ => throw new InvalidOperationException($"layer kind {layer.Kind} has no RNNRT_LAYER_ value"),
+            });
+            info->InputSize = layer.InputWidth;
+            info->OutputSize = layer.OutputWidth;
+            info->Cell = rec is null ? 0 : (int)rec.Cell;
+            info->Nonlinearity = rec is null ? 0 : (int)rec.Nonlinearity;
+            info->HiddenSize = rec?.HiddenSize ?? 0;
+            info->NumLayers = rec?.NumLayers ?? 0;
+            info->NumDirections = rec?.NumDirections ?? 0;
+            info->ProjSize = rec?.ProjSize ?? 0;
+            info->HasBias = layer switch { RecurrentLayer rl => rl.HasBias ? 1 : 0, LinearLayer l => l.HasBias ? 1 : 0, _ => 0 };
+            info->StateSize = rec is null ? 0 : checked((int)rec.StateFloatsPerItem);
+            CopyName(layer.IsElementwise ? layer.KindName : layer.Name, new Span<byte>(info->Name, NativeLayerInfo.NameChars));
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return (int)LastError.FromException(F, e);
+        }
+    }
+
+    /// <summary>
+    /// What rnnrt_model_info and rnnrt_model_layer_info check first: a live model, and an out struct
+    /// (its struct_size at <paramref name="structSize"/>) at least as long as the struct's first
+    /// version. Null when both hold, else the failed status with its message set.
+    /// </summary>
+    private static int? InfoCall(string function, nint model, uint* structSize, string structName, int firstVersionSize, int size,
+        out RnnModel target)
+    {
+        target = null!;
+        if (HandleTable.Find(model, HandleKind.Model, "model", out string? error) is not NativeModel m || m.HandleFreed)
+            return Fail(NativeStatus.InvalidHandle, function, error ?? FreedDuringCall(model));
+        if (structSize == null) return Fail(NativeStatus.InvalidArgument, function, "out is NULL");
+        if (*structSize < (uint)firstVersionSize)
+            return Fail(NativeStatus.InvalidArgument, function,
+                $"out->struct_size is {*structSize}; set it to sizeof(struct {structName}) ({size} in this version) before the call");
+        target = m.Model;
+        return null;
+    }
+
+    /// <summary>UTF-8, NUL-terminated, cut on a whole character so that it fits.</summary>
+    private static void CopyName(string name, Span<byte> destination)
+    {
+        destination.Clear();
+        System.Text.Unicode.Utf8.FromUtf16(name, destination[..^1], out _, out _, replaceInvalidSequences: true, isFinalBlock: true);
+    }
+
+    /// <summary>
+    /// Whether a caller's struct is long enough to hold <paramref name="field"/>: every struct of
+    /// rnnrt.h begins with its struct_size, and the field's end comes from the real layout.
+    /// </summary>
+    private static bool Has<TStruct, TField>(TStruct* s, TField* field) where TStruct : unmanaged where TField : unmanaged =>
+        *(uint*)s >= (ulong)((byte*)(field + 1) - (byte*)s);
 
     [UnmanagedCallersOnly(EntryPoint = "rnnrt_model_free")]
     public static void ModelFree(nint model)
@@ -279,6 +351,8 @@ internal static unsafe class Exports
             *session = 0;
             if (HandleTable.Find(model, HandleKind.Model, "model", out string? error) is not NativeModel m || m.HandleFreed)
                 return Fail(NativeStatus.InvalidHandle, F, error ?? FreedDuringCall(model));
+            if (batch < 1 || batch > RnnModel.MaxBatchSize)
+                return Fail(NativeStatus.InvalidArgument, F, $"batch is {batch}; expected 1..{RnnModel.MaxBatchSize}");
             if (!m.TryAddReference())
                 return Fail(NativeStatus.InvalidHandle, F, FreedDuringCall(model));
             RnnSession? created = null;

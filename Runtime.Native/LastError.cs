@@ -1,5 +1,6 @@
-using System.Runtime.CompilerServices;
 using System.Buffers;
+using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text.Unicode;
 
 namespace RnnRuntime.Native;
@@ -63,7 +64,7 @@ internal static unsafe class LastError
     {
         RnnShapeException or ObjectDisposedException => FromException(function, e),
         InvalidOperationException or ArgumentException or FormatException or OverflowException or System.Text.Json.JsonException
-            => Report(NativeStatus.Format, function, $"the file is not a valid model ({e.GetType().Name}: {e.Message})"),
+            => Report(NativeStatus.Format, function, $"the file is not a valid model ({e.GetType().Name}: {MessageOf(e)})"),
         _ => FromException(function, e),
     };
 
@@ -81,8 +82,38 @@ internal static unsafe class LastError
             OutOfMemoryException or InsufficientExecutionStackException => NativeStatus.OutOfMemory,
             _ => NativeStatus.Internal,
         };
-        return Report(status, function, status == NativeStatus.Internal ? $"internal error ({e.GetType().Name}): {e.Message}" : e.Message);
+        return Report(status, function, status == NativeStatus.Internal ? $"internal error ({e.GetType().Name}): {e.Message}" : MessageOf(e));
     }
+
+    /// <summary>
+    /// An exception's message as C reads it. An ArgumentException's Message carries .NET's own
+    /// decorations, " (Parameter 'batchSize')" and for one out of range a new line and "Actual value
+    /// was 0.": both go (cut off by comparing with the same decorations on an empty message, so a
+    /// translated runtime is cut right too), and an out-of-range value comes back in front, under the
+    /// C argument's name: "batch is 0; ...".
+    /// </summary>
+    internal static string MessageOf(Exception e)
+    {
+        if (e is not ArgumentException a) return e.Message;
+        string message = a.Message;
+        object? actual = (a as ArgumentOutOfRangeException)?.ActualValue;
+        if (actual is not null) message = WithoutSuffix(message, new ArgumentOutOfRangeException(null, actual, "").Message);
+        if (!string.IsNullOrEmpty(a.ParamName)) message = WithoutSuffix(message, new ArgumentException("", a.ParamName).Message);
+        if (actual is null) return message;
+        string value = Convert.ToString(actual, CultureInfo.InvariantCulture) ?? "";
+        return $"{CName(a.ParamName)} is {value}; {message}";
+    }
+
+    private static string WithoutSuffix(string message, string suffix) =>
+        suffix.Length > 0 && message.EndsWith(suffix, StringComparison.Ordinal) ? message[..^suffix.Length] : message;
+
+    /// <summary>The argument of rnnrt.h that a .NET parameter stands for, where the names differ.</summary>
+    private static string CName(string? parameter) => parameter switch
+    {
+        "batchSize" => "batch",
+        null or "" => "the value",
+        _ => parameter,
+    };
 
     private static NativeStatus Report(NativeStatus status, string function, string message)
     {

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace RnnRuntime.Native;
 
 /// <summary>rnnrt_status in include/rnnrt.h; the numbers are ABI.</summary>
@@ -14,8 +16,14 @@ internal enum NativeStatus
     Internal = 8,
 }
 
-/// <summary>struct rnnrt_model_info in include/rnnrt.h (version 1 layout; the field order is ABI).</summary>
+// The structs of include/rnnrt.h, field for field in C's order with C's alignment (Sequential), so
+// each offset is the compiler's, never a sum written by hand. Every one starts with struct_size: a
+// caller's struct may be older (shorter) or newer (longer) than ours, and only the fields that fit in
+// struct_size are touched (Exports.Has). NativeAbiTests compares sizes and offsets with C's offsetof.
+
+/// <summary>struct rnnrt_model_info.</summary>
 #pragma warning disable CS0649 // StructSize is written by the caller, in C
+[StructLayout(LayoutKind.Sequential)]
 internal unsafe struct NativeModelInfo
 {
     public const int BackendChars = 16;
@@ -36,12 +44,13 @@ internal unsafe struct NativeModelInfo
     public int WeightFormat;
     public long WeightBytes;
 
-    /// <summary>The struct's size in its first version (it ended at Backend): the least a caller may pass.</summary>
+    /// <summary>The struct's size in its first version, the least a caller may pass: it ended at Backend,
+    /// where LayerCount begins (NativeAbiTests checks both offsets).</summary>
     public const int FirstVersionSize = 56;
 }
 
-/// <summary>struct rnnrt_load_options of rnnrt.h (a newer caller's struct may be longer: only the fields
-/// that fit in StructSize are read).</summary>
+/// <summary>struct rnnrt_load_options.</summary>
+[StructLayout(LayoutKind.Sequential)]
 internal unsafe struct NativeLoadOptions
 {
     public uint StructSize;
@@ -54,10 +63,43 @@ internal unsafe struct NativeLoadOptions
     public int Threads;
     public int WeightFormat;
 
-    /// <summary>The struct's size in its first version (it ended at LayerCount): the least a caller may pass.</summary>
+    /// <summary>The struct's size in its first version, the least a caller may pass: it ended at LayerCount,
+    /// where Nonlinearity begins (NativeAbiTests checks both offsets).</summary>
     public const int FirstVersionSize = 48;
+}
 
-    /// <summary>Whether a caller's struct of <paramref name="structSize"/> bytes has the field ending at <paramref name="end"/>.</summary>
-    public static bool Has(uint structSize, int end) => structSize >= (uint)end;
+/// <summary>struct rnnrt_layer_info.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct NativeLayerInfo
+{
+    public const int NameChars = 64;
+
+    public uint StructSize;
+    public int Kind;
+    public int InputSize;
+    public int OutputSize;
+    public int Cell;
+    public int Nonlinearity;
+    public int HiddenSize;
+    public int NumLayers;
+    public int NumDirections;
+    public int ProjSize;
+    public int HasBias;
+    public int StateSize;
+    public fixed byte Name[NameChars];
+
+    /// <summary>The first version is this one.</summary>
+    public static int FirstVersionSize => sizeof(NativeLayerInfo);
+}
+
+/// <summary>The values of rnnrt_layer_info.kind (RNNRT_LAYER_*); the numbers are ABI.</summary>
+internal enum NativeLayerKind
+{
+    Linear = 1,
+    Recurrent = 2,
+    Tanh = 3,
+    Relu = 4,
+    Sigmoid = 5,
+    AddInput = 6,
 }
 #pragma warning restore CS0649

@@ -332,6 +332,14 @@ cmd_test() {
     tally "valgrind memcheck (valgrind not installed or RNNRT_NO_VALGRIND=1)" 0 skip
   fi
 
+  # The C sample on a network: each layer with its own widths (the GRUs take 24 floats, not x's 42).
+  local sample_out ok=0
+  cc_prog "$BUILD/stream" "$HERE/samples/stream.c" || ok=1
+  if [ $ok = 0 ] && sample_out=$("$BUILD/stream" "$fixtures/net_denoiser.safetensors" 50 2>&1) &&
+     grep -q 'network: 6 layer(s), input 42, output 22' <<<"$sample_out" && grep -q "gru 'gru1' input 24 hidden 24 layers 1" <<<"$sample_out" &&
+     grep -q "gru 'gru2' input 24 hidden 48 layers 1" <<<"$sample_out"; then :; else ok=1; printf '%s\n' "${sample_out:-}" >&2; fi
+  tally "stream.c: a network's layers, each with its own input width" $ok
+
   # The Python sample (the rnnrt package) runs networks: one that carries its layer list and a plain
   # state_dict given one (layers=, through rnnrt_model_load_ex).
   local py; py=$(python_with_numpy)

@@ -168,7 +168,7 @@ public class RnnSessionTests
     }
 
     [Fact]
-    public void DisposedSessionsAndModelsThrow()
+    public void DisposedSessionsThrowAndADisposedModelRefusesNewSessions()
     {
         var m = Model();
         var s = m.CreateSession();
@@ -176,11 +176,41 @@ public class RnnSessionTests
         s.Dispose(); // twice is fine
         Assert.Throws<ObjectDisposedException>(() => s.Step(new float[5], new float[7]));
         Assert.Throws<ObjectDisposedException>(() => s.Reset());
-        var s2 = m.CreateSession();
         m.Dispose();
-        Assert.Throws<ObjectDisposedException>(() => s2.Step(new float[5], new float[7]));
         Assert.Throws<ObjectDisposedException>(() => m.CreateSession());
-        s2.Dispose();
+    }
+
+    [Theory]
+    [InlineData("reference")]
+    [InlineData("auto")]
+    public void ASessionKeepsWorkingAfterItsModelIsDisposed(string backend)
+    {
+        // The same rule as rnnrt_model_free in C and Model.close in Python: a session keeps its model alive.
+        byte[] file = TestModels.Create(RnnCellKind.Gru, 5, 7, layers: 2, seed: 3);
+        float[] xs = TestModels.Inputs(4 * 5, 11);
+        var expected = new float[4 * 7];
+        using (var reference = RnnModel.Load(file, new RnnOptions { Backend = backend }))
+        using (var s = reference.CreateSession())
+            for (int t = 0; t < 4; t++) s.Step(xs.AsSpan(t * 5, 5), expected.AsSpan(t * 7, 7));
+
+        var m = RnnModel.Load(file, new RnnOptions { Backend = backend });
+        var kept = m.CreateSession();
+        m.Dispose();
+        m.Dispose();
+        var y = new float[7];
+        var state = new float[kept.StateLength];
+        for (int t = 0; t < 4; t++)
+        {
+            kept.Step(xs.AsSpan(t * 5, 5), y);
+            Assert.Equal(expected.AsSpan(t * 7, 7).ToArray(), y);
+        }
+        kept.GetState(state);
+        kept.Reset();
+        kept.SetState(state);
+        kept.Run(new float[2 * 5], 2, new float[2 * 7]);
+        Assert.Equal(7, kept.Model.OutputSize);
+        kept.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => kept.Reset());
     }
 
     [Fact]

@@ -11,7 +11,7 @@ namespace RnnRuntime.Tests;
 /// </summary>
 public partial class VersionTests
 {
-    private static readonly string Root = FindRoot();
+    internal static readonly string Root = FindRoot();
 
     private static string FindRoot()
     {

@@ -88,7 +88,9 @@ public sealed class RnnModel : IDisposable
     /// <summary>The whole network: its layers in forward order and the state layout.</summary>
     public RnnNetwork Network => _network;
 
-    /// <summary>The layers in forward order (one recurrent module for a file without a layer list).</summary>
+    /// <summary>The layers in forward order (one recurrent module for a file without a layer list), each
+    /// with its kind and widths; a <see cref="RecurrentLayer"/> with its cell, sizes and directions. Where
+    /// <see cref="Cell"/>, <see cref="HiddenSize"/> and the like describe the first recurrent module only, this describes every layer.</summary>
     public IReadOnlyList<NetworkLayer> Layers => _network.Layers;
 
     /// <summary>The network's input width: floats per batch item in x.</summary>
@@ -101,15 +103,15 @@ public sealed class RnnModel : IDisposable
     public bool IsBidirectional => _network.IsBidirectional;
 
     // The first recurrent module's description: all of it for a file without a layer list.
-    /// <summary>Cell of the first recurrent module.</summary>
+    /// <summary>Cell of the first recurrent module only (<see cref="Layers"/> has every layer).</summary>
     public RnnCellKind Cell => _first.Cell;
     /// <summary>Nonlinearity of the first recurrent module (RNN cells).</summary>
     public RnnNonlinearity Nonlinearity => _first.Nonlinearity;
-    /// <summary>Hidden size of the first recurrent module.</summary>
+    /// <summary>Hidden size of the first recurrent module only (<see cref="Layers"/> has every layer).</summary>
     public int HiddenSize => _first.HiddenSize;
     /// <summary>proj_size of the first recurrent module (an LSTM whose h is W_hr (o * tanh(c)), P wide); 0 for none.</summary>
     public int ProjSize => _first.ProjSize;
-    /// <summary>Layers of the first recurrent module's stack.</summary>
+    /// <summary>Layers of the first recurrent module's stack only (<see cref="Layers"/> has every layer of the network).</summary>
     public int NumLayers => _first.NumLayers;
     /// <summary>Directions of the first recurrent module.</summary>
     public int NumDirections => _first.NumDirections;
@@ -142,8 +144,6 @@ public sealed class RnnModel : IDisposable
         }
     }
 
-    internal bool IsDisposed => _disposed != 0;
-
     /// <summary>The largest batch a session may have.</summary>
     public const int MaxBatchSize = 1 << 16;
 
@@ -166,9 +166,10 @@ public sealed class RnnModel : IDisposable
         $"{r.Spec.Name}{(r.Cell == RnnCellKind.Rnn ? "_" + r.Nonlinearity.ToString().ToLowerInvariant() : "")} input {r.InputSize} hidden {r.HiddenSize}{(r.ProjSize > 0 ? $" proj {r.ProjSize}" : "")} layers {r.NumLayers}{(r.NumDirections == 2 ? " bidirectional" : "")}{(r.HasBias ? "" : " no-bias")}";
 
     /// <summary>
-    /// Ends the model: no session can be created from it, and calls on its sessions are refused with
-    /// ObjectDisposedException from now on (a call already running finishes). The backend's resources
-    /// (device memory, kernels) are released when the last session is disposed too, never under a call.
+    /// Ends the model: no session can be created from it (ObjectDisposedException). Sessions already
+    /// created keep working: each holds the model's prepared weights alive, and the backend's resources
+    /// (packed weights, device memory, kernels) are released when the last of them is disposed too,
+    /// never under a call. The same rule holds in C (rnnrt_model_free) and Python (Model.close).
     /// </summary>
     public void Dispose()
     {

@@ -3,7 +3,7 @@ namespace RnnRuntime;
 /// <summary>How a model is loaded and which backend runs it.</summary>
 public sealed record RnnOptions
 {
-    /// <summary>"auto" | "reference" | "avx2" | "avx512" | "opencl".</summary>
+    /// <summary>"auto" | "reference" | "sse" | "neon" | "avx2" | "avx512" | "opencl" (<see cref="Backends.BackendRegistry.Available"/> lists what runs here).</summary>
     public string Backend { get; init; } = "auto";
 
     /// <summary>
@@ -52,8 +52,9 @@ public sealed record RnnOptions
     /// <summary>
     /// How the weights are stored once loaded: float32 (the default, the file's values), bfloat16 or
     /// int8 with per-row scales (<see cref="RnnWeightFormat"/>). The conversion happens once, at load,
-    /// and the model keeps only the converted copy (<see cref="RnnModel.WeightBytes"/>). In this version
-    /// only Float32 runs: BFloat16 and Int8 are refused at load with an <see cref="RnnBackendUnavailableException"/>.
+    /// and the model keeps only the converted copy (<see cref="RnnModel.WeightBytes"/>); biases and
+    /// arithmetic stay float32. The reference and CPU backends (sse, neon, avx2, avx512) run all three;
+    /// opencl runs Float32 only and refuses the others at load with an <see cref="RnnBackendUnavailableException"/>.
     /// </summary>
     public RnnWeightFormat WeightFormat { get; init; } = RnnWeightFormat.Float32;
 

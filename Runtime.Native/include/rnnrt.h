@@ -1,10 +1,13 @@
 /*
- * rnnrt.h - the C API of rnnrt, a runtime for trained recurrent networks (Elman RNN, GRU, LSTM).
+ * rnnrt.h - the C API of rnnrt, a runtime for trained recurrent networks: linear layers,
+ * activations and Elman RNN, GRU and LSTM modules, in any order.
  * Copyright (c) 2026 the rnnrt authors. SPDX-License-Identifier: MIT (the LICENSE file).
  *
- * Load a PyTorch nn.RNN / nn.GRU / nn.LSTM state_dict saved as .safetensors, create a session (the
- * hidden state of one stream, or of a batch of B streams), then push one frame at a time through
- * rnnrt_session_step, or whole sequences through rnnrt_session_run. The math is PyTorch's.
+ * Load a PyTorch network saved as .safetensors (by rnnrt.save, with its layer list; or a plain
+ * state_dict of one nn.RNN / nn.GRU / nn.LSTM, or of a whole network given its layer list), create a
+ * session (the state of every recurrent module for one stream, or for a batch of B streams), then
+ * push one frame at a time through rnnrt_session_step, or whole sequences through rnnrt_session_run.
+ * The math is PyTorch's. rnnrt_model_info describes the whole network, rnnrt_model_layer_info each layer.
  *
  *     #include "rnnrt.h"
  *     rnnrt_model* m; rnnrt_session* s; float x[64], y[256];
@@ -151,8 +154,8 @@ typedef struct rnnrt_model rnnrt_model;
  *  selects a ReLU RNN. For a plain state_dict of a whole network, give its layer list with
  *  rnnrt_model_load_ex.
  *  path:    UTF-8 file name.
- *  backend: "auto" (or NULL): the fastest backend available here; or "reference", "avx2", "avx512",
- *           "opencl". rnnrt_model_info tells which one "auto" picked.
+ *  backend: "auto" (or NULL): the fastest backend available here; or "reference", "sse" (x86-64) or
+ *           "neon" (ARM64), "avx2", "avx512", "opencl". rnnrt_model_info tells which one "auto" picked.
  *  out:     receives the model; NULL on failure. Free it with rnnrt_model_free.
  *  Errors:  RNNRT_INVALID_ARGUMENT (path or out NULL), RNNRT_IO (cannot read the file),
  *           RNNRT_FORMAT (not a valid model), RNNRT_BACKEND_UNAVAILABLE (unknown backend name, or
@@ -226,8 +229,9 @@ RNNRT_API rnnrt_status rnnrt_model_load_memory_ex(const void* data, size_t len, 
 /*! struct rnnrt_model_info: what a model is and which backend runs it. The caller sets struct_size
  *  to sizeof(struct rnnrt_model_info) before the call, so that a newer library can add fields at the
  *  end without breaking programs built against this header (it fills only the fields that fit).
- *  cell ... has_bias describe the network's first recurrent module (all of a one-module file);
- *  input_size, output_size and state_size are the whole network's. (It is a struct tag only, like POSIX's
+ *  cell ... has_bias describe the network's first recurrent module only (all of a one-module file;
+ *  rnnrt_model_layer_info describes every layer); input_size, output_size and state_size are the
+ *  whole network's. (It is a struct tag only, like POSIX's
  *  struct stat, because the function of the same name takes it.) */
 struct rnnrt_model_info {
     uint32_t struct_size;   /* in: sizeof(struct rnnrt_model_info) */
@@ -255,10 +259,49 @@ struct rnnrt_model_info {
  *  out->struct_size smaller than the first version of the struct, which ended at backend). Thread-safe. */
 RNNRT_API rnnrt_status rnnrt_model_info(const rnnrt_model* m, struct rnnrt_model_info* out);
 
+/* Values of rnnrt_layer_info.kind. */
+#define RNNRT_LAYER_LINEAR 1     /* nn.Linear: y = W x + b */
+#define RNNRT_LAYER_RECURRENT 2  /* a whole nn.RNN / nn.GRU / nn.LSTM stack (cell tells which) */
+#define RNNRT_LAYER_TANH 3       /* elementwise activations */
+#define RNNRT_LAYER_RELU 4
+#define RNNRT_LAYER_SIGMOID 5
+#define RNNRT_LAYER_ADD_INPUT 6  /* adds the network's input x to the current value */
+
+/*! struct rnnrt_layer_info: one layer of a network, for rnnrt_model_layer_info. The caller sets
+ *  struct_size to sizeof(struct rnnrt_layer_info) before the call, as for rnnrt_model_info (a newer
+ *  library fills only the fields that fit). Fields that do not apply to the layer's kind are 0. */
+struct rnnrt_layer_info {
+    uint32_t struct_size;   /* in: sizeof(struct rnnrt_layer_info) */
+    int32_t kind;           /* RNNRT_LAYER_* */
+    int32_t input_size;     /* floats per batch item it reads */
+    int32_t output_size;    /* floats per batch item it writes (a recurrent stack: D*H, or D*P with proj_size P) */
+    int32_t cell;           /* recurrent: RNNRT_CELL_RNN, RNNRT_CELL_GRU or RNNRT_CELL_LSTM */
+    int32_t nonlinearity;   /* recurrent: RNNRT_NONLINEARITY_TANH or _RELU (an Elman RNN's; GRU and LSTM report TANH) */
+    int32_t hidden_size;    /* recurrent: H, the width of c for an LSTM with proj_size */
+    int32_t num_layers;     /* recurrent: L */
+    int32_t num_directions; /* recurrent: D, 1 or 2 */
+    int32_t proj_size;      /* recurrent: an LSTM's proj_size P, 0 for none */
+    int32_t has_bias;       /* linear and recurrent: 1 if it has biases, else 0 */
+    int32_t state_size;     /* floats of session state per batch item it holds (recurrent: L*D*H, twice that
+                               for an LSTM, L*D*(P + H) with proj_size; 0 for the others) */
+    char name[64];          /* NUL-terminated: a linear or recurrent layer's module prefix in the file ("fc_in",
+                               "encoder.gru"; "" for a lone module without one), else the kind's layer-list
+                               name ("tanh"); cut to 63 bytes */
+};
+
+/*! rnnrt_model_layer_info():
+ *  Fills *out (out->struct_size set, see above) with layer `index` of m, 0 .. layer_count - 1 in
+ *  forward order (layer_count is rnnrt_model_info's). Where rnnrt_model_info describes only the
+ *  first recurrent module, this describes every layer of the network.
+ *  Errors: RNNRT_INVALID_HANDLE (m not a live model), RNNRT_INVALID_ARGUMENT (out NULL,
+ *  out->struct_size too small, index out of range). Thread-safe. */
+RNNRT_API rnnrt_status rnnrt_model_layer_info(const rnnrt_model* m, int32_t index, struct rnnrt_layer_info* out);
+
 /*! rnnrt_model_free():
  *  Releases the caller's handle; m is invalid from then on. Sessions created from m keep working:
- *  the model's memory is released when the last of them is freed too, so the order of frees does
- *  not matter. NULL is fine (nothing happens). A freed or foreign handle (a double free, say) is
+ *  a session keeps its model alive, and the model's memory is released when the last of them is
+ *  freed too, so the order of frees does not matter (the same rule as .NET's RnnModel.Dispose and
+ *  Python's Model.close). NULL is fine (nothing happens). A freed or foreign handle (a double free, say) is
  *  not touched: it is reported through rnnrt_last_error() (RNNRT_INVALID_HANDLE's message), since
  *  the function returns nothing. A call on m racing with its free on another thread either
  *  completes normally or reports RNNRT_INVALID_HANDLE. */

@@ -35,23 +35,29 @@
 
 #include <cpuid.h>
 
+/* Each entry has the type of the header's own declaration (__typeof__, GCC and clang), so the table
+ * cannot drift from rnnrt.h: a changed signature changes the entry, and the forwarders below, which
+ * define the same functions, must match the header or fail to compile. */
+#define RNNRT_ENTRY(name) __typeof__(rnnrt_##name)* name
 typedef struct rnnrt_api {
-    uint32_t (*version)(void);
-    const char* (*last_error)(void);
-    rnnrt_status (*model_load)(const char*, const char*, rnnrt_model**);
-    rnnrt_status (*model_load_memory)(const void*, size_t, const char*, rnnrt_model**);
-    rnnrt_status (*model_load_ex)(const char*, const struct rnnrt_load_options*, rnnrt_model**);
-    rnnrt_status (*model_load_memory_ex)(const void*, size_t, const struct rnnrt_load_options*, rnnrt_model**);
-    rnnrt_status (*model_info)(const rnnrt_model*, struct rnnrt_model_info*);
-    void (*model_free)(rnnrt_model*);
-    rnnrt_status (*session_create)(rnnrt_model*, int32_t, rnnrt_session**);
-    rnnrt_status (*session_step)(rnnrt_session*, const float*, size_t, float*, size_t);
-    rnnrt_status (*session_run)(rnnrt_session*, const float*, size_t, float*, size_t);
-    rnnrt_status (*session_reset)(rnnrt_session*);
-    rnnrt_status (*session_get_state)(const rnnrt_session*, float*, size_t);
-    rnnrt_status (*session_set_state)(rnnrt_session*, const float*, size_t);
-    void (*session_free)(rnnrt_session*);
+    RNNRT_ENTRY(version);
+    RNNRT_ENTRY(last_error);
+    RNNRT_ENTRY(model_load);
+    RNNRT_ENTRY(model_load_memory);
+    RNNRT_ENTRY(model_load_ex);
+    RNNRT_ENTRY(model_load_memory_ex);
+    RNNRT_ENTRY(model_info);
+    RNNRT_ENTRY(model_layer_info);
+    RNNRT_ENTRY(model_free);
+    RNNRT_ENTRY(session_create);
+    RNNRT_ENTRY(session_step);
+    RNNRT_ENTRY(session_run);
+    RNNRT_ENTRY(session_reset);
+    RNNRT_ENTRY(session_get_state);
+    RNNRT_ENTRY(session_set_state);
+    RNNRT_ENTRY(session_free);
 } rnnrt_api;
+#undef RNNRT_ENTRY
 
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static rnnrt_api g_api;
@@ -159,29 +165,30 @@ static void load(void) {
         return;
     }
 
-#define RESOLVE(field, name)                                                                                        \
+#define RESOLVE(field)                                                                                              \
     do {                                                                                                            \
-        *(void**)(&g_api.field) = dlsym(lib, name);                                                                 \
+        *(void**)(&g_api.field) = dlsym(lib, "rnnrt_" #field);                                                      \
         if (!g_api.field) {                                                                                         \
-            snprintf(g_error, sizeof g_error, "librnnrt: %s does not export %s; the library files do not match", path, name); \
+            snprintf(g_error, sizeof g_error, "librnnrt: %s does not export rnnrt_%s; the library files do not match", path, #field); \
             return;                                                                                                 \
         }                                                                                                           \
     } while (0)
-    RESOLVE(version, "rnnrt_version");
-    RESOLVE(last_error, "rnnrt_last_error");
-    RESOLVE(model_load, "rnnrt_model_load");
-    RESOLVE(model_load_memory, "rnnrt_model_load_memory");
-    RESOLVE(model_load_ex, "rnnrt_model_load_ex");
-    RESOLVE(model_load_memory_ex, "rnnrt_model_load_memory_ex");
-    RESOLVE(model_info, "rnnrt_model_info");
-    RESOLVE(model_free, "rnnrt_model_free");
-    RESOLVE(session_create, "rnnrt_session_create");
-    RESOLVE(session_step, "rnnrt_session_step");
-    RESOLVE(session_run, "rnnrt_session_run");
-    RESOLVE(session_reset, "rnnrt_session_reset");
-    RESOLVE(session_get_state, "rnnrt_session_get_state");
-    RESOLVE(session_set_state, "rnnrt_session_set_state");
-    RESOLVE(session_free, "rnnrt_session_free");
+    RESOLVE(version);
+    RESOLVE(last_error);
+    RESOLVE(model_load);
+    RESOLVE(model_load_memory);
+    RESOLVE(model_load_ex);
+    RESOLVE(model_load_memory_ex);
+    RESOLVE(model_info);
+    RESOLVE(model_layer_info);
+    RESOLVE(model_free);
+    RESOLVE(session_create);
+    RESOLVE(session_step);
+    RESOLVE(session_run);
+    RESOLVE(session_reset);
+    RESOLVE(session_get_state);
+    RESOLVE(session_set_state);
+    RESOLVE(session_free);
 #undef RESOLVE
     if (g_api.version() != RNNRT_VERSION_NUMBER) {
         snprintf(g_error, sizeof g_error, "librnnrt: %s is version 0x%06x but the loader is 0x%06x; the library files do not match",
@@ -250,6 +257,10 @@ RNNRT_API rnnrt_status rnnrt_model_load_memory_ex(const void* data, size_t len, 
 
 RNNRT_API rnnrt_status rnnrt_model_info(const rnnrt_model* m, struct rnnrt_model_info* out) {
     return ready() ? g_api.model_info(m, out) : RNNRT_BACKEND_UNAVAILABLE;
+}
+
+RNNRT_API rnnrt_status rnnrt_model_layer_info(const rnnrt_model* m, int32_t index, struct rnnrt_layer_info* out) {
+    return ready() ? g_api.model_layer_info(m, index, out) : RNNRT_BACKEND_UNAVAILABLE;
 }
 
 RNNRT_API void rnnrt_model_free(rnnrt_model* m) {

@@ -23,6 +23,27 @@ static int by_value(const void* a, const void* b) {
     return (x > y) - (x < y);
 }
 
+/* One line per layer, each with its own widths (a recurrent module's input is the layer before it, not x). */
+static void print_layers(const rnnrt_model* model, int count) {
+    static const char* const kinds[] = { "?", "linear", "recurrent", "tanh", "relu", "sigmoid", "add_input" };
+    for (int i = 0; i < count; i++) {
+        struct rnnrt_layer_info l;
+        l.struct_size = sizeof l;
+        if (rnnrt_model_layer_info(model, i, &l) != RNNRT_OK) {
+            fprintf(stderr, "stream: %s\n", rnnrt_last_error());
+            return;
+        }
+        if (l.kind == RNNRT_LAYER_RECURRENT)
+            printf("    %s '%s' input %d hidden %d layers %d%s\n",
+                   l.cell == RNNRT_CELL_GRU ? "gru" : l.cell == RNNRT_CELL_LSTM ? "lstm" : "rnn", l.name, l.input_size, l.hidden_size,
+                   l.num_layers, l.num_directions == 2 ? " bidirectional" : "");
+        else
+            printf("    %s%s%s%s %d -> %d\n", l.kind > 0 && l.kind <= RNNRT_LAYER_ADD_INPUT ? kinds[l.kind] : kinds[0],
+                   l.kind == RNNRT_LAYER_LINEAR ? " '" : "", l.kind == RNNRT_LAYER_LINEAR ? l.name : "", l.kind == RNNRT_LAYER_LINEAR ? "'" : "",
+                   l.input_size, l.output_size);
+    }
+}
+
 int main(int argc, char** argv) {
     const char* path = argc > 1 ? argv[1] : "Runtime.Bench/Models/gru_i64_h256.safetensors";
     const int steps = argc > 2 ? atoi(argv[2]) : 3000;
@@ -81,9 +102,8 @@ int main(int argc, char** argv) {
         qsort(micros, (size_t)steps, sizeof(double), by_value);
         unsigned v = rnnrt_version();
         printf("librnnrt %u.%u.%u, model %s\n", v >> 16, (v >> 8) & 0xff, v & 0xff, path);
-        printf("  %s input %d hidden %d layers %d on backend %s\n",
-               info.cell == RNNRT_CELL_GRU ? "gru" : info.cell == RNNRT_CELL_LSTM ? "lstm" : "rnn",
-               info.input_size, info.hidden_size, info.num_layers, info.backend);
+        printf("  network: %d layer(s), input %d, output %d, on backend %s\n", info.layer_count, info.input_size, info.output_size, info.backend);
+        print_layers(model, info.layer_count);
         printf("  %d steps, batch 1: p50 %.2f us, p99 %.2f us, mean %.2f us per step (y[0] sum %.6f)\n",
                steps, micros[steps / 2], micros[(int)(steps * 0.99)], total / steps, checksum);
     }

@@ -71,6 +71,9 @@ static void expect_fail(int line, const char* what, rnnrt_status got, rnnrt_stat
     if (!msg) { fail_at(line, "%s: rnnrt_last_error() is NULL", what); return; }
     if (function && strncmp(msg, function, strlen(function)) != 0) fail_at(line, "%s: message does not start with %s: %s", what, function, msg);
     if (!strstr(msg, text)) fail_at(line, "%s: message lacks \"%s\": %s", what, text, msg);
+    /* Messages read as C: .NET's decorations of an ArgumentException must not leak through. */
+    if (strstr(msg, "(Parameter '") || strstr(msg, "Actual value was") || strchr(msg, '\n'))
+        fail_at(line, "%s: message carries .NET wording: %s", what, msg);
 }
 #define EXPECT(call, status, function, text) expect_fail(__LINE__, #call, (call), status, function, text)
 
@@ -431,6 +434,56 @@ static void test_load_file(void) {
     free(b.data);
     free_model_spec(&spec);
     remove(path);
+}
+
+/* Every layer of a network, where rnnrt_model_info describes only the first recurrent module. */
+static void check_layer(int line, rnnrt_model* m, int index, int kind, const char* name, int in, int out, int cell, int hidden, int layers,
+                        int dirs, int proj, int has_bias, int state) {
+    struct rnnrt_layer_info l;
+    memset(&l, 0x5a, sizeof l);
+    l.struct_size = sizeof l;
+    rnnrt_status st = rnnrt_model_layer_info(m, index, &l);
+    if (st != RNNRT_OK) { fail_at(line, "rnnrt_model_layer_info(%d): %s: %s", index, status_name(st), rnnrt_last_error()); return; }
+    if (l.kind != kind || strcmp(l.name, name) != 0 || l.input_size != in || l.output_size != out || l.cell != cell || l.hidden_size != hidden ||
+        l.num_layers != layers || l.num_directions != dirs || l.proj_size != proj || l.has_bias != has_bias || l.state_size != state ||
+        l.nonlinearity != RNNRT_NONLINEARITY_TANH)
+        fail_at(line, "layer %d: kind %d '%.64s' %d -> %d cell %d hidden %d layers %d dirs %d proj %d bias %d state %d nonlinearity %d", index,
+                l.kind, l.name, l.input_size, l.output_size, l.cell, l.hidden_size, l.num_layers, l.num_directions, l.proj_size, l.has_bias,
+                l.state_size, l.nonlinearity);
+}
+
+static void test_layer_info(void) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/net_denoiser.safetensors", g_fixtures);
+    rnnrt_model* m = NULL;
+    if (rnnrt_model_load(path, "reference", &m) != RNNRT_OK) { CHECK(0, "%s: %s", path, rnnrt_last_error()); return; }
+    struct rnnrt_model_info info;
+    info.struct_size = sizeof info;
+    OK(rnnrt_model_info(m, &info));
+    CHECK(info.layer_count == 6 && info.input_size == 42 && info.hidden_size == 24, "network info");
+    check_layer(__LINE__, m, 0, RNNRT_LAYER_LINEAR, "fc_in", 42, 24, 0, 0, 0, 0, 0, 1, 0);
+    check_layer(__LINE__, m, 1, RNNRT_LAYER_TANH, "tanh", 24, 24, 0, 0, 0, 0, 0, 0, 0);
+    check_layer(__LINE__, m, 2, RNNRT_LAYER_RECURRENT, "gru1", 24, 24, RNNRT_CELL_GRU, 24, 1, 1, 0, 1, 24);
+    check_layer(__LINE__, m, 3, RNNRT_LAYER_RECURRENT, "gru2", 24, 48, RNNRT_CELL_GRU, 48, 1, 1, 0, 1, 48);
+    check_layer(__LINE__, m, 4, RNNRT_LAYER_LINEAR, "fc", 48, 22, 0, 0, 0, 0, 0, 1, 0);
+    check_layer(__LINE__, m, 5, RNNRT_LAYER_SIGMOID, "sigmoid", 22, 22, 0, 0, 0, 0, 0, 0, 0);
+    struct rnnrt_layer_info l;
+    l.struct_size = sizeof l;
+    EXPECT(rnnrt_model_layer_info(m, 6, &l), RNNRT_INVALID_ARGUMENT, "rnnrt_model_layer_info", "index is 6; expected 0..5");
+    EXPECT(rnnrt_model_layer_info(m, -1, &l), RNNRT_INVALID_ARGUMENT, "rnnrt_model_layer_info", "index is -1; expected 0..5");
+    EXPECT(rnnrt_model_layer_info(m, 0, NULL), RNNRT_INVALID_ARGUMENT, "rnnrt_model_layer_info", "out is NULL");
+    l.struct_size = 8;
+    EXPECT(rnnrt_model_layer_info(m, 0, &l), RNNRT_INVALID_ARGUMENT, "rnnrt_model_layer_info", "struct_size is 8");
+    l.struct_size = sizeof l;
+    EXPECT(rnnrt_model_layer_info(NULL, 0, &l), RNNRT_INVALID_HANDLE, "rnnrt_model_layer_info", "model is NULL");
+    rnnrt_model_free(m);
+    EXPECT(rnnrt_model_layer_info(m, 0, &l), RNNRT_INVALID_HANDLE, "rnnrt_model_layer_info", "already freed");
+
+    /* A lone module: one recurrent layer, no prefix. An LSTM with a projection, bidirectional. */
+    snprintf(path, sizeof path, "%s/lstm_proj_bi_l2_b3.safetensors", g_fixtures);
+    if (rnnrt_model_load(path, "reference", &m) != RNNRT_OK) { CHECK(0, "%s: %s", path, rnnrt_last_error()); return; }
+    check_layer(__LINE__, m, 0, RNNRT_LAYER_RECURRENT, "", 13, 22, RNNRT_CELL_LSTM, 37, 2, 2, 11, 1, 2 * 2 * (11 + 37));
+    rnnrt_model_free(m);
 }
 
 /* Step and run against the C GRU above; run == the same steps one by one. */
@@ -912,10 +965,10 @@ static void test_bad_arguments(void) {
     EXPECT(rnnrt_model_info(m, &info), RNNRT_INVALID_ARGUMENT, "rnnrt_model_info", "struct_size is 0");
 
     rnnrt_session* s = (rnnrt_session*)&s;
-    EXPECT(rnnrt_session_create(m, 0, &s), RNNRT_INVALID_ARGUMENT, "rnnrt_session_create", "batch");
+    EXPECT(rnnrt_session_create(m, 0, &s), RNNRT_INVALID_ARGUMENT, "rnnrt_session_create", "batch is 0; expected 1..65536");
     CHECK(s == NULL, "*out not NULL after a failed create");
-    EXPECT(rnnrt_session_create(m, -3, &s), RNNRT_INVALID_ARGUMENT, "rnnrt_session_create", "-3");
-    EXPECT(rnnrt_session_create(m, 1 << 20, &s), RNNRT_INVALID_ARGUMENT, "rnnrt_session_create", "65536");
+    EXPECT(rnnrt_session_create(m, -3, &s), RNNRT_INVALID_ARGUMENT, "rnnrt_session_create", "batch is -3; expected 1..65536");
+    EXPECT(rnnrt_session_create(m, 1 << 20, &s), RNNRT_INVALID_ARGUMENT, "rnnrt_session_create", "batch is 1048576; expected 1..65536");
     EXPECT(rnnrt_session_create(m, 1, NULL), RNNRT_INVALID_ARGUMENT, "rnnrt_session_create", "out is NULL");
 
     OK(rnnrt_session_create(m, 2, &s));
@@ -1063,6 +1116,12 @@ static void test_model_freed_before_sessions(void) {
     rnnrt_session_free(a);
     OK(rnnrt_session_step(b, x, 4, yb, 6));
     CHECK(memcmp(ya, yb, sizeof ya) == 0, "two sessions of a freed model disagree");
+    /* Every call keeps working, not only step: the session holds the model's resources. */
+    float state[6], ys[2 * 6], xs[2 * 4] = { 0.5f, -0.5f, 0.25f, 1, 0, 0.125f, -1, 0.75f };
+    OK(rnnrt_session_get_state(b, state, 6));
+    OK(rnnrt_session_reset(b));
+    OK(rnnrt_session_set_state(b, state, 6));
+    OK(rnnrt_session_run(b, xs, 2, ys, 2 * 6));
     EXPECT(rnnrt_session_create(m, 1, &a), RNNRT_INVALID_HANDLE, "rnnrt_session_create", "already freed");
     rnnrt_session_free(b);
     free_model_spec(&spec);
@@ -1251,6 +1310,9 @@ static void test_loader_unavailable(void) {
     CHECK(m == NULL, "*out not NULL");
     UNAVAILABLE(rnnrt_model_load_memory(v, sizeof v, NULL, &m));
     UNAVAILABLE(rnnrt_model_info(m, &info));
+    struct rnnrt_layer_info layer;
+    layer.struct_size = sizeof layer;
+    UNAVAILABLE(rnnrt_model_layer_info(m, 0, &layer));
     UNAVAILABLE(rnnrt_session_create(m, 1, &s));
     CHECK(s == NULL, "*out not NULL");
     UNAVAILABLE(rnnrt_session_step(s, v, 4, v, 4));
@@ -1337,6 +1399,7 @@ int main(int argc, char** argv) {
     run_test("rnnrt_status_string names every code, loader and build alike", test_status_string);
     run_test("rnnrt_model_info reports shape and backend", test_model_info);
     run_test("rnnrt_model_load from a file", test_load_file);
+    run_test("rnnrt_model_layer_info describes every layer of a network", test_layer_info);
     run_test("step and run match a C GRU", test_step_and_run_match_reference);
     run_test("get_state/set_state/reset", test_state_roundtrip_and_reset);
     run_test("bad loads: NULL, missing, directory, malformed, unknown backend", test_bad_load);

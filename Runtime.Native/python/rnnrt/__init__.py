@@ -60,7 +60,7 @@ def layers_of(module, layers=None):
     return export.layers_of(module, layers)
 
 
-_LAZY = {"Model": "runtime", "Session": "runtime", "ModelInfo": "runtime", "ACTIVATIONS": "export"}
+_LAZY = {"Model": "runtime", "Session": "runtime", "ModelInfo": "runtime", "LayerInfo": "runtime", "ACTIVATIONS": "export"}
 
 
 def __getattr__(name):  # Model/Session import numpy, ACTIVATIONS torch: only when asked for
@@ -76,5 +76,5 @@ def __dir__():
     return sorted(set(globals()) | set(_LAZY))
 
 
-__all__ = ["Model", "Session", "ModelInfo", "Error", "save", "layers_of", "ACTIVATIONS",
+__all__ = ["Model", "Session", "ModelInfo", "LayerInfo", "Error", "save", "layers_of", "ACTIVATIONS",
            "library_path", "library_version", "__version__"]

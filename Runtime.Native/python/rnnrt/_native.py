@@ -34,6 +34,7 @@ class Error(Exception):
 
 class ModelInfoStruct(ctypes.Structure):
     """struct rnnrt_model_info of rnnrt.h."""
+    c_name = "rnnrt_model_info"
     _fields_ = [("struct_size", ctypes.c_uint32), ("cell", ctypes.c_int32), ("nonlinearity", ctypes.c_int32),
                 ("input_size", ctypes.c_int32), ("hidden_size", ctypes.c_int32), ("num_layers", ctypes.c_int32),
                 ("num_directions", ctypes.c_int32), ("output_size", ctypes.c_int32), ("has_bias", ctypes.c_int32),
@@ -41,8 +42,19 @@ class ModelInfoStruct(ctypes.Structure):
                 ("threads", ctypes.c_int32), ("weight_format", ctypes.c_int32), ("weight_bytes", ctypes.c_int64)]
 
 
+class LayerInfoStruct(ctypes.Structure):
+    """struct rnnrt_layer_info of rnnrt.h."""
+    c_name = "rnnrt_layer_info"
+    _fields_ = [("struct_size", ctypes.c_uint32), ("kind", ctypes.c_int32), ("input_size", ctypes.c_int32),
+                ("output_size", ctypes.c_int32), ("cell", ctypes.c_int32), ("nonlinearity", ctypes.c_int32),
+                ("hidden_size", ctypes.c_int32), ("num_layers", ctypes.c_int32), ("num_directions", ctypes.c_int32),
+                ("proj_size", ctypes.c_int32), ("has_bias", ctypes.c_int32), ("state_size", ctypes.c_int32),
+                ("name", ctypes.c_char * 64)]
+
+
 class LoadOptionsStruct(ctypes.Structure):
     """struct rnnrt_load_options of rnnrt.h."""
+    c_name = "rnnrt_load_options"
     _fields_ = [("struct_size", ctypes.c_uint32), ("backend", ctypes.c_char_p), ("prefix", ctypes.c_char_p),
                 ("device", ctypes.c_char_p), ("layers", ctypes.POINTER(ctypes.c_char_p)),
                 ("layer_count", ctypes.c_size_t), ("nonlinearity", ctypes.c_char_p),
@@ -125,16 +137,19 @@ def library_version():
     return f"{v >> 16}.{(v >> 8) & 255}.{v & 255}"
 
 
-def _prototypes(lib):
+def prototypes():
+    """(name, restype, argtypes) of every function of rnnrt.h the package calls (tests/test_abi.py
+    compares them with the header)."""
     vp, size, i32, fp = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int32, ctypes.c_void_p
     pvp, cp = ctypes.POINTER(ctypes.c_void_p), ctypes.c_char_p
-    for name, res, args in [
+    return [
         ("rnnrt_version", ctypes.c_uint32, []),
         ("rnnrt_last_error", cp, []),
         ("rnnrt_status_string", cp, [ctypes.c_int]),
         ("rnnrt_model_load_ex", ctypes.c_int, [cp, ctypes.POINTER(LoadOptionsStruct), pvp]),
         ("rnnrt_model_load_memory_ex", ctypes.c_int, [ctypes.c_char_p, size, ctypes.POINTER(LoadOptionsStruct), pvp]),
         ("rnnrt_model_info", ctypes.c_int, [vp, ctypes.POINTER(ModelInfoStruct)]),
+        ("rnnrt_model_layer_info", ctypes.c_int, [vp, i32, ctypes.POINTER(LayerInfoStruct)]),
         ("rnnrt_model_free", None, [vp]),
         ("rnnrt_session_create", ctypes.c_int, [vp, i32, pvp]),
         ("rnnrt_session_step", ctypes.c_int, [vp, fp, size, fp, size]),
@@ -143,7 +158,11 @@ def _prototypes(lib):
         ("rnnrt_session_get_state", ctypes.c_int, [vp, fp, size]),
         ("rnnrt_session_set_state", ctypes.c_int, [vp, fp, size]),
         ("rnnrt_session_free", None, [vp]),
-    ]:
+    ]
+
+
+def _prototypes(lib):
+    for name, res, args in prototypes():
         f = getattr(lib, name)
         f.restype, f.argtypes = res, args
 

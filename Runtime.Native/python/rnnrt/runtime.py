@@ -22,8 +22,9 @@ _WEIGHT_FORMAT_NAMES = {v: k for k, v in _WEIGHT_FORMATS.items()}
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """struct rnnrt_model_info. cell ... has_bias describe the network's first recurrent module;
-    input_size, output_size and state_size (floats per batch item) the whole network."""
+    """struct rnnrt_model_info. cell ... has_bias describe the network's first recurrent module only
+    (Model.layers describes every layer); input_size, output_size and state_size (floats per batch
+    item) the whole network."""
     cell: str            # "rnn", "gru" or "lstm" (RNNRT_CELL_RNN / _GRU / _LSTM)
     nonlinearity: str    # "tanh" or "relu" (an Elman RNN's; GRU and LSTM report "tanh")
     input_size: int      # I
@@ -38,6 +39,27 @@ class ModelInfo:
     threads: int         # threads per session on a CPU backend (0 resolved to the core count)
     weight_format: str   # "float32", "bfloat16" or "int8"
     weight_bytes: int    # bytes of weights and biases a batch-1 step reads, in that format
+
+
+_LAYER_RECURRENT = 2   # RNNRT_LAYER_RECURRENT: its kind is the cell's name
+_LAYER_KINDS = {1: "linear", 3: "tanh", 4: "relu", 5: "sigmoid", 6: "add_input"}   # the other RNNRT_LAYER_*
+_THREADS_PER_CORE = -1   # RNNRT_THREADS_PER_CORE
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """struct rnnrt_layer_info: one layer of the network. Fields that do not apply to its kind are 0."""
+    kind: str            # the layer-list name: "linear", "rnn", "gru", "lstm", "tanh", "relu", "sigmoid", "add_input"
+    name: str            # a linear or recurrent layer's module prefix in the file, else the kind
+    input_size: int      # floats per batch item it reads
+    output_size: int     # floats per batch item it writes
+    hidden_size: int     # recurrent: H
+    num_layers: int      # recurrent: L
+    num_directions: int  # recurrent: D
+    proj_size: int       # recurrent: an LSTM's proj_size P (0 for none)
+    nonlinearity: str    # recurrent: "tanh" or "relu" (an Elman RNN's; GRU and LSTM report "tanh"); else ""
+    has_bias: bool       # linear and recurrent
+    state_size: int      # floats of session state per batch item it holds
 
 
 def _error(code, message):
@@ -135,7 +157,7 @@ class Model(_Handle):
         o.prefix = None if prefix is None else str(prefix).encode()
         o.device = None if device is None else str(device).encode()
         o.nonlinearity = None if nonlinearity is None else str(nonlinearity).encode()
-        o.threads = -1 if threads == 0 else threads   # C: 0 is the default (1), RNNRT_THREADS_PER_CORE is -1
+        o.threads = _THREADS_PER_CORE if threads == 0 else threads   # C: 0 is the default (1)
         o.weight_format = _WEIGHT_FORMATS[weight_format]
         if layers is not None:
             if isinstance(layers, (str, bytes)):
@@ -158,6 +180,21 @@ class Model(_Handle):
                                i.input_size, i.hidden_size, i.num_layers, i.num_directions, i.output_size,
                                bool(i.has_bias), i.state_size, i.backend.decode(), i.layer_count,
                                i.threads, _WEIGHT_FORMAT_NAMES.get(i.weight_format, str(i.weight_format)), i.weight_bytes)
+        layers = []
+        for index in range(i.layer_count):
+            li = _native.LayerInfoStruct(struct_size=ctypes.sizeof(_native.LayerInfoStruct))
+            st = lib.rnnrt_model_layer_info(self._handle, index, ctypes.byref(li))
+            if st != 0:
+                self.close()
+                _native.raise_for(st)
+            recurrent = li.kind == _LAYER_RECURRENT
+            layers.append(LayerInfo(
+                _CELLS.get(li.cell, str(li.cell)) if recurrent else _LAYER_KINDS.get(li.kind, str(li.kind)),
+                li.name.decode("utf-8", "replace"), li.input_size, li.output_size, li.hidden_size, li.num_layers,
+                li.num_directions, li.proj_size,
+                _NONLINEARITIES.get(li.nonlinearity, str(li.nonlinearity)) if recurrent else "",
+                bool(li.has_bias), li.state_size))
+        self._layers = tuple(layers)
 
     @property
     def info(self):
@@ -166,12 +203,21 @@ class Model(_Handle):
             raise _closed("Model")
         return self._info
 
+    @property
+    def layers(self):
+        """The network's layers in forward order, a tuple of LayerInfo (rnnrt_model_layer_info). Where
+        `info` describes the first recurrent module only, this describes every layer."""
+        if self._handle is None:
+            raise _closed("Model")
+        return self._layers
+
     def session(self, batch=1):
         """A new Session of `batch` streams (1..65536), zero state."""
         return Session(self, batch)
 
     def close(self):
-        """Frees the model (rnnrt_model_free). Sessions made from it keep working. Idempotent."""
+        """Frees the model (rnnrt_model_free) and refuses new sessions; sessions made from it keep
+        working, since a session keeps its model alive (as in C and C#). Idempotent."""
         h, self._handle = self._handle, None
         if h is not None:
             self._lib.rnnrt_model_free(h)

@@ -89,6 +89,28 @@ def test_info_has_every_field():
     assert m_path
 
 
+def test_layers_describe_every_layer():
+    L = rnnrt.LayerInfo
+    with rnnrt.Model(DENOISER, "reference") as m:
+        assert m.info.input_size == 42 and m.info.hidden_size == 24   # info: the first recurrent module only
+        assert m.layers == (
+            L("linear", "fc_in", 42, 24, 0, 0, 0, 0, "", True, 0),
+            L("tanh", "tanh", 24, 24, 0, 0, 0, 0, "", False, 0),
+            L("gru", "gru1", 24, 24, 24, 1, 1, 0, "tanh", True, 24),
+            L("gru", "gru2", 24, 48, 48, 1, 1, 0, "tanh", True, 48),
+            L("linear", "fc", 48, 22, 0, 0, 0, 0, "", True, 0),
+            L("sigmoid", "sigmoid", 22, 22, 0, 0, 0, 0, "", False, 0))
+        assert sum(layer.state_size for layer in m.layers) == m.info.state_size
+    with rnnrt.Model(os.path.join(FIXTURES, "lstm_proj_bi_l2_b3.safetensors"), "reference") as m:
+        assert m.layers == (L("lstm", "", 13, 22, 37, 2, 2, 11, "tanh", True, 2 * 2 * (11 + 37)),)
+    with rnnrt.Model(os.path.join(FIXTURES, "rnn_relu_l2_b3.safetensors"), "reference") as m:
+        (only,) = m.layers
+        assert (only.kind, only.nonlinearity, only.num_layers) == ("rnn", "relu", 2)
+    with pytest.raises(rnnrt.Error) as e:
+        m.layers
+    assert e.value.status == "RNNRT_INVALID_HANDLE"
+
+
 def test_threads_and_weight_format_options():
     path = os.path.join(FIXTURES, "rnn_relu_l2_b3.safetensors")
     with rnnrt.Model(path, threads=2) as m:
@@ -328,6 +350,27 @@ def test_use_after_close_raises_never_crashes():
     assert m2.closed and s2.closed
     with pytest.raises(rnnrt.Error):
         s2.step(np.zeros(42, np.float32))
+
+
+def test_a_session_keeps_its_model_alive():
+    # The rule of C# and C too: closing a model refuses new sessions; its sessions keep every call.
+    x = np.random.default_rng(5).uniform(-1, 1, (3, 2, 42)).astype(np.float32)
+    with rnnrt.Model(DENOISER) as live, live.session(2) as want:
+        expected = [want.step(x[t]) for t in range(3)]
+        expected_state = want.get_state()
+    m = rnnrt.Model(DENOISER)
+    s = m.session(2)
+    m.close()
+    del m
+    gc.collect()
+    for t in range(3):
+        np.testing.assert_array_equal(s.step(x[t]), expected[t])
+    np.testing.assert_array_equal(s.get_state(), expected_state)
+    s.reset()
+    assert not s.get_state().any()
+    s.set_state(expected_state)
+    assert s.run(x).shape == (3, 2, 22)
+    s.close()
 
 
 def test_library_found_in_source_tree_and_version_agrees():
