@@ -119,6 +119,31 @@ public class CpuLatencyPathTests
         Assert.Equal(["panel", "panel", "elementwise"], Paths(fused, width, CpuThreadTests.PanelPathOnly));
     }
 
+    /// <summary>Run goes by waves across the layers only where every recurrent layer is on the latency
+    /// kernels and the network is unidirectional; a stacked module is one plan entry per layer there.</summary>
+    [Theory]
+    [InlineData("avx2")]
+    [InlineData("avx512")]
+    public void WavefrontRunOnlyOnLatencyPlans(string width)
+    {
+        byte[] stacked = new SyntheticNetwork(7).Linear("fc_in", 1, 8).Then("tanh").Recurrent("rnn", RnnCellKind.Gru, 8, 8, layers: 3).Linear("fc", 8, 1).Build();
+        byte[] bi = new SyntheticNetwork(8).Recurrent("rnn", RnnCellKind.Gru, 4, 8, layers: 2, bidirectional: true).Linear("fc", 16, 1).Build();
+        Assert.True(Wavefront(stacked, width, Everything, out string[] paths));
+        Assert.Equal(["latency", "latency", "latency", "latency", "latency"], paths);
+        Assert.False(Wavefront(stacked, width, CpuThreadTests.PanelPathOnly, out paths));
+        Assert.Equal(["panel", "panel", "panel"], paths);
+        Assert.False(Wavefront(bi, width, Everything, out paths));
+        Assert.Equal(["latency", "latency", "latency"], paths);
+    }
+
+    private static bool Wavefront(byte[] file, string width, long bound, out string[] paths)
+    {
+        using var model = RnnModel.Load(file, new RnnOptions { Backend = "reference", LatencyMaxWeightBytes = bound });
+        using var runner = new CpuRunner(model, width, 1);
+        paths = runner.Plan.Select(step => step.Path).ToArray();
+        return ((CpuState)runner.State).Wavefront;
+    }
+
     /// <summary>Threads do not split a latency layer (it is too small to share): results stay bit-identical to one thread, and no worker is made.</summary>
     [Theory]
     [InlineData("avx2")]

@@ -23,12 +23,16 @@ internal interface ICpuNetwork
 /// </summary>
 internal sealed unsafe class CpuNetwork<S, TV> : IPreparedRnn, ICpuNetwork where S : ISimd<TV> where TV : struct
 {
-    /// <summary>One entry of a plan: a layer, and the activation fused into it (a linear layer's only).</summary>
-    private readonly record struct Entry(NetworkLayer Layer, LayerKind Fused, int Module);
+    /// <summary>One entry of a plan: a layer, the activation fused into it (a linear layer's only), and
+    /// for a recurrent module its index and, where it is small enough for the latency kernels, which of
+    /// its layers (those run one plan entry per layer; -1: the whole module in one entry).</summary>
+    private readonly record struct Entry(NetworkLayer Layer, LayerKind Fused, int Module, int Inner);
 
     private readonly RnnModel _model;
     private readonly Entry[] _entries;
     private readonly CpuLayerStep[] _plan;
+    /// <summary>The entry each step of <see cref="_plan"/> was made from.</summary>
+    private readonly int[] _planEntries;
     private CpuLayerStep[]? _batchedPlan;
     private readonly object _batchedLock = new();
 
@@ -37,16 +41,20 @@ internal sealed unsafe class CpuNetwork<S, TV> : IPreparedRnn, ICpuNetwork where
         _model = model;
         var entries = new List<Entry>();
         IReadOnlyList<NetworkLayer> layers = model.Network.Layers;
+        long latencyBytes = model.Options.LatencyMaxWeightBytes;
         int module = 0;
         for (int i = 0; i < layers.Count; i++)
         {
             LayerKind next = i + 1 < layers.Count ? layers[i + 1].Kind : LayerKind.Linear;
             bool fuse = layers[i] is LinearLayer && next is LayerKind.Tanh or LayerKind.Relu or LayerKind.Sigmoid;
-            entries.Add(new Entry(layers[i], fuse ? next : LayerKind.Linear, layers[i] is RecurrentLayer ? module++ : -1));
+            if (layers[i] is RecurrentLayer r && LatencyPath.Takes(r, latencyBytes))
+                for (int l = 0; l < r.NumLayers; l++) entries.Add(new Entry(r, LayerKind.Linear, module, l));
+            else entries.Add(new Entry(layers[i], fuse ? next : LayerKind.Linear, layers[i] is RecurrentLayer ? module : -1, -1));
+            if (layers[i] is RecurrentLayer) module++;
             if (fuse) i++;
         }
         _entries = [.. entries];
-        _plan = BuildPlan(model.Options.LatencyMaxWeightBytes, reuse: null);
+        (_plan, _planEntries) = BuildPlan(latencyBytes, reuse: null);
     }
 
     /// <summary>
@@ -58,27 +66,38 @@ internal sealed unsafe class CpuNetwork<S, TV> : IPreparedRnn, ICpuNetwork where
     public CpuLayerStep[] PlanFor(int batch)
     {
         if (batch <= LatencyPath.MaxBatch || !_plan.Any(st => st.Path == "latency")) return _plan;
-        lock (_batchedLock) return _batchedPlan ??= BuildPlan(-1, reuse: _plan);
+        lock (_batchedLock) return _batchedPlan ??= BuildPlan(-1, reuse: _plan).Plan;
     }
 
-    private CpuLayerStep[] BuildPlan(long latencyBytes, CpuLayerStep[]? reuse)
+    /// <summary>A plan and the entry each of its steps came from. With <paramref name="reuse"/> (the batch-1
+    /// plan), every step of it that is not on the latency kernels is shared rather than made again.</summary>
+    private (CpuLayerStep[] Plan, int[] Entries) BuildPlan(long latencyBytes, CpuLayerStep[]? reuse)
     {
+        var shared = new Dictionary<int, CpuLayerStep>();
+        if (reuse is not null)
+            for (int i = 0; i < reuse.Length; i++)
+                if (reuse[i].Path != "latency") shared[_planEntries[i]] = reuse[i];
         var steps = new List<CpuLayerStep>();
+        var from = new List<int>();
         try
         {
             for (int e = 0; e < _entries.Length; e++)
             {
-                if (reuse is not null && reuse[e].Path != "latency") steps.Add(reuse[e]);
-                else steps.Add(Make(_entries[e], latencyBytes));
+                Entry entry = _entries[e];
+                bool latency = entry.Inner >= 0 && LatencyPath.Takes(entry.Layer, latencyBytes);
+                // A module split per layer for the latency kernels is one whole module on the panels.
+                if (entry.Inner > 0 && !latency) continue;
+                steps.Add(shared.TryGetValue(e, out CpuLayerStep? step) ? step : Make(entry, latencyBytes));
+                from.Add(e);
             }
         }
         catch
         {
-            for (int e = 0; e < steps.Count; e++)
-                if (reuse is null || steps[e] != reuse[e]) steps[e].Dispose();
+            foreach (CpuLayerStep step in steps)
+                if (!shared.ContainsValue(step)) step.Dispose();
             throw;
         }
-        return [.. steps];
+        return ([.. steps], [.. from]);
     }
 
     private static CpuLayerStep Make(Entry entry, long latencyBytes)
@@ -102,7 +121,7 @@ internal sealed unsafe class CpuNetwork<S, TV> : IPreparedRnn, ICpuNetwork where
                     _ => LinearEpilogue.Identity,
                 }));
             case RecurrentLayer r:
-                if (LatencyPath.Takes(r, latencyBytes)) return LatencyRecurrent(r, entry.Module);
+                if (entry.Inner >= 0 && LatencyPath.Takes(r, latencyBytes)) return LatencyRecurrent(r, entry.Module, entry.Inner);
                 return new PanelRecurrentStep<S, TV>(CpuRecurrentModule<S, TV>.Create(r, entry.Module));
             case ElementwiseLayer e:
                 return e.Kind switch
@@ -118,12 +137,12 @@ internal sealed unsafe class CpuNetwork<S, TV> : IPreparedRnn, ICpuNetwork where
         }
     }
 
-    private static CpuLayerStep LatencyRecurrent(RecurrentLayer r, int module) => r.Cell switch
+    private static CpuLayerStep LatencyRecurrent(RecurrentLayer r, int module, int inner) => r.Cell switch
     {
-        RnnCellKind.Rnn when r.Nonlinearity == RnnNonlinearity.Relu => new LatencyRecurrentStep<S, TV, CellEpilogue<S, TV>.RnnRelu>(r, module),
-        RnnCellKind.Rnn => new LatencyRecurrentStep<S, TV, CellEpilogue<S, TV>.RnnTanh>(r, module),
-        RnnCellKind.Gru => new LatencyRecurrentStep<S, TV, CellEpilogue<S, TV>.Gru>(r, module),
-        _ => new LatencyRecurrentStep<S, TV, CellEpilogue<S, TV>.Lstm>(r, module),
+        RnnCellKind.Rnn when r.Nonlinearity == RnnNonlinearity.Relu => new LatencyRecurrentStep<S, TV, CellEpilogue<S, TV>.RnnRelu>(r, module, inner),
+        RnnCellKind.Rnn => new LatencyRecurrentStep<S, TV, CellEpilogue<S, TV>.RnnTanh>(r, module, inner),
+        RnnCellKind.Gru => new LatencyRecurrentStep<S, TV, CellEpilogue<S, TV>.Gru>(r, module, inner),
+        _ => new LatencyRecurrentStep<S, TV, CellEpilogue<S, TV>.Lstm>(r, module, inner),
     };
 
     private static IEnumerable<CpuRecurrentModule<S, TV>> Modules(CpuLayerStep[] plan) => plan.OfType<PanelRecurrentStep<S, TV>>().Select(p => p.Module);
@@ -147,7 +166,7 @@ internal sealed unsafe class CpuNetwork<S, TV> : IPreparedRnn, ICpuNetwork where
         CpuLayerStep[] plan = PlanFor(batchSize);
         int Most<T>(IEnumerable<T> items, Func<T, int> size) => items.Select(size).DefaultIfEmpty(0).Max();
         int maxParts = Math.Max(1, Math.Max(Most(Modules(plan), m => m.MaxParts), Most(Linears(plan), l => l.MaxParts)));
-        return new CpuState(_model, this, plan, batchSize, Most(Modules(plan), m => m.ColumnFloats), Most(Modules(plan), m => m.PaddedHidden),
+        return new CpuState(_model, this, plan, RunsWavefront(plan), batchSize, Most(Modules(plan), m => m.ColumnFloats), Most(Modules(plan), m => m.PaddedHidden),
             (long)Math.Min(batchSize, CpuLinearLayer<S, TV>.RowBlock) * Most(Linears(plan), l => l.ColumnFloats),
             (long)batchSize * Most(Modules(plan), m => m.ProjectionColumnFloats), S.Count,
             Math.Min(_model.Threads, maxParts), plan.Max(st => st.ScratchFloats));
@@ -167,7 +186,49 @@ internal sealed unsafe class CpuNetwork<S, TV> : IPreparedRnn, ICpuNetwork where
     public void Run(CpuState s, ReadOnlySpan<float> xs, int steps, Span<float> ys)
     {
         fixed (float* px = xs, py = ys)
-            Forward(s, px, py, steps);
+        {
+            if (steps > 1 && s.Wavefront) Wavefront(s, px, py, steps);
+            else Forward(s, px, py, steps);
+        }
+    }
+
+    /// <summary>
+    /// Whether Run on <paramref name="plan"/> goes by time steps across all layers at once
+    /// (<see cref="Wavefront"/>): a unidirectional plan with every recurrent layer on the latency kernels.
+    /// </summary>
+    public bool RunsWavefront(CpuLayerStep[] plan) =>
+        !_model.IsBidirectional && plan.Length > 1 && !plan.Any(st => st is PanelRecurrentStep<S, TV>);
+
+    /// <summary>
+    /// Run as a wavefront of Steps: wave w computes time step w - i of layer i for every layer at once.
+    /// Those are independent of each other (layer i at t needs layer i-1 at t, done in the wave before,
+    /// and itself at t-1), so one wave is several dependency chains the core overlaps, where running a
+    /// whole layer over the block before the next is one chain at a time: small layers are latency-bound
+    /// (an epilogue is exp, divide, exp, divide in a row), and this is where a block beats Step per
+    /// sample. Each layer computes exactly what its Step computes, so results equal Step by Step bit for bit.
+    /// Layer i's outputs of t and t+1 are alive at once: two slots per layer in the session's sequence buffer.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Wavefront(CpuState s, float* x, float* y, int steps)
+    {
+        CpuLayerStep[] plan = s.Plan;
+        int L = plan.Length, B = s.BatchSize;
+        nint slot = (nint)B * _model.Network.MaxWidth;
+        float* ring = s.Sequence(0, 2 * slot * (L - 1));
+        nint inWidth = _model.InputSize, outWidth = _model.OutputSize;
+        for (int w = 0; w < steps + L - 1; w++)
+        {
+            for (int i = Math.Max(0, w - steps + 1); i <= Math.Min(L - 1, w); i++)
+            {
+                int t = w - i;
+                CpuLayerStep layer = plan[i];
+                float* input = i == 0 ? x + t * B * inWidth : ring + (2 * (i - 1) + (t & 1)) * slot;
+                nint width = i == 0 ? inWidth : plan[i - 1].OutputWidth;
+                float* output = i == L - 1 ? y + t * B * outWidth : ring + (2 * i + (t & 1)) * slot;
+                s.NetworkInput = x + t * B * inWidth;
+                layer.Step(s, input, width, output);
+            }
+        }
     }
 
     /// <summary>Every layer step of the session's plan over all rows of the value (B for a Step, T*B for a Run).</summary>

@@ -14,11 +14,12 @@ internal sealed unsafe class CpuState : HostRnnState
     private AlignedBuffer _gx, _seq0, _seq1, _between0, _between1, _linear;
     private readonly AlignedBuffer _layerScratch;
 
-    public CpuState(RnnModel model, ICpuNetwork network, Plan.CpuLayerStep[] plan, int batchSize, int columnFloats, int paddedHidden, long linearSumFloats, long projectionSumFloats, int vector, int maxParts, long layerScratchFloats)
+    public CpuState(RnnModel model, ICpuNetwork network, Plan.CpuLayerStep[] plan, bool wavefront, int batchSize, int columnFloats, int paddedHidden, long linearSumFloats, long projectionSumFloats, int vector, int maxParts, long layerScratchFloats)
         : base(model, batchSize)
     {
         _network = network;
         Plan = plan;
+        Wavefront = wavefront;
         long step = (long)batchSize * model.Network.MaxWidth;
         _gx = Rent((long)batchSize * columnFloats);
         Gh = Rent((long)batchSize * columnFloats);
@@ -86,6 +87,9 @@ internal sealed unsafe class CpuState : HostRnnState
 
     /// <summary>The layer steps this session runs (<see cref="CpuNetwork{S, TV}.PlanFor"/> its batch).</summary>
     public Plan.CpuLayerStep[] Plan { get; }
+
+    /// <summary>Whether Run goes by waves of time steps across the layers (<see cref="CpuNetwork{S, TV}.RunsWavefront"/>).</summary>
+    public bool Wavefront { get; }
 
     /// <summary>Whether the Step now running walks the weights backwards.</summary>
     public bool Mirror;

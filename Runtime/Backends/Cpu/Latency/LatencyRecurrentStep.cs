@@ -6,8 +6,9 @@ using RnnRuntime.Model;
 namespace RnnRuntime.Backends.Cpu.Latency;
 
 /// <summary>
-/// A small recurrent module (weights that stay in L1/L2 between steps) on the latency kernel: per
-/// layer, direction and batch row, W_ih and W_hh are stored by column (<see cref="ColumnMatrix"/>)
+/// One layer (every direction) of a small recurrent module (weights that stay in L1/L2 between steps)
+/// on the latency kernel; a stacked module is one of these per layer in the plan, so a Run can
+/// interleave its layers (<see cref="CpuNetwork{S, TV}"/>). Per direction and batch row, W_ih and W_hh are stored by column (<see cref="ColumnMatrix"/>)
 /// and summed by <see cref="LatencyGemv{S, TV}"/> with every gate sum of a block of units in
 /// registers; the input product (any width, but it is a handful of columns for the audio shapes) and
 /// the recurrent one feed the same accumulators where the cell adds them anyway (RNN, LSTM), and two
@@ -31,7 +32,7 @@ internal sealed unsafe class LatencyRecurrentStep<S, TV, TCell> : CpuLayerStep
         public required nint[] Kernels, ProjectionKernels;
     }
 
-    private readonly int _module, _gates, _hidden, _width, _layers, _directions, _groups;
+    private readonly int _module, _layer, _gates, _hidden, _width, _directions, _groups;
     /// <summary>GRU keeps b_hn (and so W_hn h) apart from the input side: two sets of sums. A constant
     /// for the JIT, so each cell compiles only its own epilogue.</summary>
     private static bool Split => typeof(TCell) == typeof(CellEpilogue<S, TV>.Gru);
@@ -40,44 +41,44 @@ internal sealed unsafe class LatencyRecurrentStep<S, TV, TCell> : CpuLayerStep
     private readonly float* _zerosPointer;
     private readonly nint _columnFloats, _paddedHidden, _projectionFloats;
 
-    public LatencyRecurrentStep(RecurrentLayer layer, int module)
+    /// <summary>Layer <paramref name="inner"/> of recurrent module <paramref name="module"/> (every direction).</summary>
+    public LatencyRecurrentStep(RecurrentLayer layer, int module, int inner)
     {
         int V = S.Count;
         _module = module;
+        _layer = inner;
         _gates = layer.Spec.Gates;
         _hidden = layer.HiddenSize;
         _width = layer.HiddenWidth;
-        _layers = layer.NumLayers;
         _directions = layer.NumDirections;
         _groups = (_hidden + V - 1) / V;
         if (Split != layer.Spec.InsideGateFrom < _gates) throw new ArgumentException($"the {layer.Spec} cell's biases do not fold as its epilogue expects", nameof(layer));
         _columnFloats = (nint)_groups * _gates * V;
         _paddedHidden = (nint)_groups * V;
         int perBlock = Math.Max(1, LatencyGemv<S, TV>.MaxVectors / _gates);
-        _cells = new Cell[_layers * _directions];
-        for (int l = 0; l < _layers; l++)
-            for (int d = 0; d < _directions; d++)
+        _cells = new Cell[_directions];
+        for (int d = 0; d < _directions; d++)
+        {
+            LayerWeights w = layer.Weights(inner, d);
+            var biasX = new float[w.Rows];
+            var biasH = new float[w.Rows];
+            layer.Spec.FoldBiases(w.BiasIh, w.BiasHh, _hidden, biasX, biasH);
+            var ih = new ColumnMatrix(w.Ih, _gates, _hidden, V, perBlock);
+            ColumnMatrix? hr = w.Hr is null ? null : new ColumnMatrix(w.Hr, 1, _width, V, LatencyGemv<S, TV>.MaxVectors);
+            float[] bx = Pinned(GateOrder.Pack(biasX, _gates, _hidden, V)), bh = Pinned(GateOrder.Pack(biasH, _gates, _hidden, V));
+            _cells[d] = new Cell
             {
-                LayerWeights w = layer.Weights(l, d);
-                var biasX = new float[w.Rows];
-                var biasH = new float[w.Rows];
-                layer.Spec.FoldBiases(w.BiasIh, w.BiasHh, _hidden, biasX, biasH);
-                var ih = new ColumnMatrix(w.Ih, _gates, _hidden, V, perBlock);
-                ColumnMatrix? hr = w.Hr is null ? null : new ColumnMatrix(w.Hr, 1, _width, V, LatencyGemv<S, TV>.MaxVectors);
-                float[] bx = Pinned(GateOrder.Pack(biasX, _gates, _hidden, V)), bh = Pinned(GateOrder.Pack(biasH, _gates, _hidden, V));
-                _cells[l * _directions + d] = new Cell
-                {
-                    Ih = ih,
-                    Hh = new ColumnMatrix(w.Hh, _gates, _hidden, V, perBlock),
-                    Hr = hr,
-                    BiasX = bx,
-                    BiasH = bh,
-                    BiasXPointer = AddressOf(bx),
-                    BiasHPointer = AddressOf(bh),
-                    Kernels = KernelsFor(ih),
-                    ProjectionKernels = hr is null ? [] : KernelsFor(hr),
-                };
-            }
+                Ih = ih,
+                Hh = new ColumnMatrix(w.Hh, _gates, _hidden, V, perBlock),
+                Hr = hr,
+                BiasX = bx,
+                BiasH = bh,
+                BiasXPointer = AddressOf(bx),
+                BiasHPointer = AddressOf(bh),
+                Kernels = KernelsFor(ih),
+                ProjectionKernels = hr is null ? [] : KernelsFor(hr),
+            };
+        }
         _projectionFloats = _cells[0].Hr is { } p ? (nint)p.Vectors * V : 0;
         _zeros = GC.AllocateArray<float>((int)_projectionFloats + V, pinned: true);
         _zerosPointer = AddressOf(_zeros);
@@ -109,47 +110,31 @@ internal sealed unsafe class LatencyRecurrentStep<S, TV, TCell> : CpuLayerStep
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Step(CpuState s, float* x, nint xStride, float* y)
     {
-        int B = s.BatchSize;
-        for (int l = 0; l < _layers; l++)
-        {
-            Cell cell = _cells[l];
-            float* h = s.HiddenPointer(_module, l, 0), c = s.CellPointer(_module, l, 0);
-            bool last = l == _layers - 1;
-            for (int b = 0; b < B; b++)
-            {
-                float* input = l == 0 ? x + b * xStride : s.HiddenPointer(_module, l - 1, 0) + (nint)b * _width;
-                CellStep(s, cell, input, h + (nint)b * _width, c == null ? null : c + (nint)b * _hidden, last ? y + (nint)b * _width : null);
-            }
-        }
+        int B = s.BatchSize, W = _width, H = _hidden;
+        Cell cell = _cells[0];
+        float* h = s.HiddenPointer(_module, _layer, 0), c = s.CellPointer(_module, _layer, 0);
+        for (int b = 0; b < B; b++)
+            CellStep(s, cell, x + b * xStride, h + (nint)b * W, c == null ? null : c + (nint)b * H, y + (nint)b * W);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Run(CpuState s, float* xs, nint xStride, int steps, float* ys)
     {
         int B = s.BatchSize, D = _directions;
-        long rows = (long)steps * B;
         nint outWidth = D * _width;
-        float* input = xs;
-        nint inStride = xStride;
-        for (int l = 0; l < _layers; l++)
+        for (int d = 0; d < D; d++)
         {
-            float* output = l == _layers - 1 ? ys : s.Sequence(l % 2, rows * outWidth);
-            for (int d = 0; d < D; d++)
+            Cell cell = _cells[d];
+            float* h = s.HiddenPointer(_module, _layer, d), c = s.CellPointer(_module, _layer, d);
+            for (int i = 0; i < steps; i++)
             {
-                Cell cell = _cells[l * D + d];
-                float* h = s.HiddenPointer(_module, l, d), c = s.CellPointer(_module, l, d);
-                for (int i = 0; i < steps; i++)
+                nint t = d == 0 ? i : steps - 1 - i;
+                for (int b = 0; b < B; b++)
                 {
-                    nint t = d == 0 ? i : steps - 1 - i;
-                    for (int b = 0; b < B; b++)
-                    {
-                        nint row = t * B + b;
-                        CellStep(s, cell, input + row * inStride, h + (nint)b * _width, c == null ? null : c + (nint)b * _hidden, output + row * outWidth + d * _width);
-                    }
+                    nint row = t * B + b;
+                    CellStep(s, cell, xs + row * xStride, h + (nint)b * _width, c == null ? null : c + (nint)b * _hidden, ys + row * outWidth + d * _width);
                 }
             }
-            input = output;
-            inStride = outWidth;
         }
     }
 
