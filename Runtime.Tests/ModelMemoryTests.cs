@@ -1,0 +1,91 @@
+using RnnRuntime.Backends;
+using RnnRuntime.Memory;
+using RnnRuntime.Model;
+using RnnRuntime.Tests.Cpu;
+using RnnRuntime.Tests.Support;
+
+namespace RnnRuntime.Tests;
+
+/// <summary>The footprint tests read process-wide counters, so nothing else may allocate meanwhile.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ModelMemoryCollection
+{
+    public const string Name = "ModelMemory";
+}
+
+/// <summary>
+/// A model holds its weights once, in the format it runs: the memory a load leaves behind is at most
+/// 1.3x <see cref="RnnModel.WeightBytes"/> on every backend and format, and every accessor reports
+/// that format. The footprint is the GC heap after a full collection (the packed matrices are pinned
+/// arrays on it) plus the native blocks of the aligned buffer pool, measured around the second load
+/// of the same file so that one-time costs (types, JIT, pooled file buffers) are out of it.
+/// </summary>
+[Collection(ModelMemoryCollection.Name)]
+public class ModelMemoryTests(ITestOutputHelper output)
+{
+    /// <summary>The headroom over the weights: biases, the padding of packed panels, the objects around them.</summary>
+    private const double MaxOverWeights = 1.3;
+
+    public static TheoryData<string, RnnWeightFormat> Cases()
+    {
+        var data = new TheoryData<string, RnnWeightFormat>();
+        foreach (string backend in new[] { "reference" }.Concat(CpuTestModels.Widths))
+            foreach (RnnWeightFormat format in Enum.GetValues<RnnWeightFormat>())
+                data.Add(backend, format);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void AModelHoldsItsWeightsOnceInTheFormatItRuns(string backend, RnnWeightFormat format)
+    {
+        if (BackendRegistry.UnavailableReason(backend) is string why) Assert.Skip($"{backend} does not run here: {why}");
+        // The case: GRU(1024 -> 1024), 24 MB of float32 weights.
+        byte[] file = TestModels.Create(RnnCellKind.Gru, 1024, 1024, seed: 5);
+        var options = new RnnOptions { Backend = backend, WeightFormat = format, Threads = 1 };
+        using (RnnModel.Load(file, options)) { }
+        long before = Footprint();
+        using RnnModel model = RnnModel.Load(file, options);
+        long held = Footprint() - before;
+        output.WriteLine($"{backend} {format}: {held / 1e6:F1} MB held for {model.WeightBytes / 1e6:F1} MB of weights ({(double)held / model.WeightBytes:F2}x)");
+        Assert.True(held <= MaxOverWeights * model.WeightBytes,
+            $"{backend} {format}: loading the model kept {held} bytes for {model.WeightBytes} bytes of weights ({(double)held / model.WeightBytes:F2}x, at most {MaxOverWeights}x)");
+
+        WeightElementType type = format switch
+        {
+            RnnWeightFormat.BFloat16 => WeightElementType.BFloat16,
+            RnnWeightFormat.Int8 => WeightElementType.Int8,
+            _ => WeightElementType.Float32,
+        };
+        LayerWeights w = model.Weights(0, 0);
+        Assert.Equal(type, model.Network.WeightType);
+        Assert.Equal(type, w.Ih.ElementType);
+        Assert.Equal(type, w.Hh.ElementType);
+        Assert.All(model.Network.Recurrent, r => Assert.Equal(type, r.Weights(0, 0).Ih.ElementType));
+        // The values stay readable only where the backend keeps no packed copy of its own; elsewhere
+        // reading them says why, and the biases (float32, small) stay.
+        bool packed = backend != "reference";
+        Assert.Equal(!packed, w.Ih.HasValues);
+        Assert.Equal(3 * 1024, w.BiasIh.Length);
+        if (packed)
+        {
+            var e = Assert.Throws<InvalidOperationException>(() => w.Hh.Value(0, 0));
+            Assert.Contains($"the {backend} backend holds these {type} weights", e.Message);
+            Assert.Throws<InvalidOperationException>(() => w.Ih.Dot(0, new float[1024]));
+        }
+        else
+            Assert.True(w.Hh.Dot(0, new float[1024]) == 0);
+        // And the model still runs on what it kept.
+        using RnnSession session = model.CreateSession();
+        float[] y = new float[model.OutputSize];
+        session.Step(TestModels.Inputs(model.InputSize, 1), y);
+        Assert.All(y, v => Assert.True(float.IsFinite(v)));
+    }
+
+    private static long Footprint()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        return GC.GetTotalMemory(forceFullCollection: true) + AlignedBufferPool.NativeBytes;
+    }
+}
