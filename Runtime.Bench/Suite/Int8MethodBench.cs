@@ -36,7 +36,8 @@ public unsafe class Int8MethodBench
     public string Method { get; set; } = "";
 
     private PackedMatrix? _packed;
-    private float* _x, _y;
+    private float* _x, _y, _sx;
+    private short* _xq;
 
     [GlobalSetup]
     public void Setup()
@@ -61,6 +62,8 @@ public unsafe class Int8MethodBench
         // widen-fma packs int8 in the plain layout (what the widening kernel reads); int16-madd in the pair layout.
         _packed = new PackedMatrix(tensor, bias, gates: 3, hidden: Hidden, vector: 16, int8Pairs: Method != "widen-fma");
         _y = Alloc<float>((nint)_packed.PaddedColumns * 16);
+        _xq = Alloc<short>(_packed.StoredDepth);
+        _sx = Alloc<float>(1);
         if (Method != "int16-madd") return;
 
         // Check the integer kernel against the reference (which quantises x the same way) before timing it.
@@ -87,7 +90,8 @@ public unsafe class Int8MethodBench
     [Benchmark]
     public void Product()
     {
-        PanelInput input = MatMulTile<Simd512, Vector512<float>>.Input(_packed!, _x, 0, 1);
+        // As MatMulTile.Input does with a session's scratch.
+        PanelInput input = _packed!.Int8Pairs ? MatMulTileInt8<Simd512, Vector512<float>>.Quantise(_packed, _x, 0, 1, _xq, _sx) : new PanelInput(_x, 0, null, null);
         for (int p = 0; p < _packed!.Panels; p++) MatMulTile<Simd512, Vector512<float>>.Panel(_packed, p, input, 1, _y, 0);
     }
 

@@ -85,7 +85,7 @@ internal sealed unsafe class CpuPanelProduct<S, TV> : ICpuPartJob where S : ISim
     public static void Run(CpuState s, PackedMatrix m, float* x, nint xStride, int rows, float* o, nint oStride)
     {
         int parts = s.PartsFor(m.Panels, CpuWorkSplit.Work(m, rows));
-        PanelInput input = MatMulTile<S, TV>.Input(m, x, xStride, rows);
+        PanelInput input = MatMulTile<S, TV>.Input(s, m, x, xStride, rows);
         if (parts == 1)
         {
             for (int p = 0; p < m.Panels; p++) MatMulTile<S, TV>.Panel(m, p, input, rows, o, oStride);

@@ -42,20 +42,20 @@ internal static unsafe class MatMulTile<S, TV> where S : ISimd<TV> where TV : st
     /// <summary>
     /// The rows of x as the kernels of <paramref name="m"/> read them, made once per product rather than
     /// once per panel: the float rows themselves, and for an int8 matrix also their int16 quantisation
-    /// (in this thread's scratch <paramref name="slot"/>, 0 or 1, so two inputs can be live at once:
-    /// a step's x and h). Valid until this thread prepares another input in the same slot.
+    /// (in the session's scratch <paramref name="slot"/>, 0 or 1, so two inputs can be live at once:
+    /// a step's x and h). Valid until the session prepares another input in the same slot.
     /// </summary>
-    public static PanelInput Input(PackedMatrix m, float* x, nint xStride, int rows, int slot = 0) =>
-        m.Int8Pairs ? MatMulTileInt8<S, TV>.Quantise(m, x, xStride, rows, slot) : new PanelInput(x, xStride, null, null);
+    public static PanelInput Input(CpuState s, PackedMatrix m, float* x, nint xStride, int rows, int slot = 0)
+    {
+        if (!m.Int8Pairs) return new PanelInput(x, xStride, null, null);
+        s.Int8Input(slot, rows, m.StoredDepth, out float* sx, out short* xq);
+        return MatMulTileInt8<S, TV>.Quantise(m, x, xStride, rows, xq, sx);
+    }
 
     /// <summary>
-    /// Panel <paramref name="p"/> of <paramref name="m"/> for <paramref name="rows"/> rows of x:
-    /// out[r * oStride + c*V ..] for the panel's column vectors c.
+    /// Panel <paramref name="p"/> of <paramref name="m"/> for <paramref name="rows"/> rows of x, prepared
+    /// by <see cref="Input"/> for this matrix: out[r * oStride + c*V ..] for the panel's column vectors c.
     /// </summary>
-    public static void Panel(PackedMatrix m, int p, float* x, nint xStride, int rows, float* o, nint oStride) =>
-        Panel(m, p, Input(m, x, xStride, rows), rows, o, oStride);
-
-    /// <summary>As the other overload, on an input made by <see cref="Input"/> for this matrix.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Panel(PackedMatrix m, int p, in PanelInput x, int rows, float* o, nint oStride)
     {
