@@ -17,7 +17,7 @@ internal unsafe interface ISimd<TV> where TV : struct
     static abstract int Count { get; }
 
     // The tile policy of MatMulTile: what this width's register file and the memory system favour
-    // (the measurements are in BENCHMARKS.md, "Tile policy"). None of it changes a result.
+    // (the measurements are in BENCHMARKS.md, "Kernel notes"). None of it changes a result.
 
     /// <summary>Column vectors per strip of the many-rows tile (6 rows x this many): as many as the
     /// registers hold beside 6 rows of accumulators, a broadcast and the strip's weight vectors.</summary>

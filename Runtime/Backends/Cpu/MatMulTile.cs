@@ -126,7 +126,7 @@ internal static unsafe class MatMulTile<S, TV> where S : ISimd<TV> where TV : st
     /// <summary>
     /// Depth per block in the many-rows path, every width and element type: a strip (128 KiB of float32
     /// at 4 vectors of 16, 32 KiB at 2 of 8) stays in L2 while the row blocks stream past it, and the
-    /// partial sums make few round trips through `o` (BENCHMARKS.md, "Tile policy").
+    /// partial sums make few round trips through `o` (BENCHMARKS.md, "Kernel notes").
     /// </summary>
     private const int DepthBlock = 512;
 

@@ -8,14 +8,14 @@ namespace RnnRuntime.Backends.Cpu;
 /// (<see cref="WeightTensor.QuantiseInput"/>: dynamic, symmetric, one scale s_x per row), the
 /// weights stay int8 in memory and are widened to int16 in registers, and vpmaddwd sums two depths
 /// per int32 lane (32 multiply-adds per 512-bit instruction) in exact integer arithmetic; the
-/// last depth block ends with fma(float(sum), scale_row * s_x, bias). Measured against widening
-/// int8 to float32 and FMA (Int8MethodBench): 0.53x against 0.86x of float32's time at hidden 256,
-/// 0.33x against 0.63x at 1024, because widening to float costs two more instructions per 16 weights
-/// and this machine runs 512-bit operations at half rate.
+/// last depth block ends with fma(float(sum), scale_row * s_x, bias). It beat widening int8 to
+/// float32 and FMA, which costs two more instructions per vector of weights (BENCHMARKS.md, "Which
+/// int8 method won").
 /// <para>
 /// Integer sums do not depend on order, so every tile shape, depth block and thread split gives the
 /// same bits, and so do a Step and a Run (the quantisation is a function of the row alone).
-/// Tile shapes as <see cref="MatMulTile{S, TV}"/>: 1 x 8, 2 x 4 and up to 6 x 2 column vectors.
+/// Tile shapes, rows x column vectors: 1 x 2..8 (batch 1), 2 x 2..4 (two rows) and 3..6 x 2 for
+/// many rows at every width (not the float kernel's wider many-rows strip with AVX-512).
 /// </para>
 /// </summary>
 internal static unsafe class MatMulTileInt8<S, TV> where S : ISimd<TV> where TV : struct
