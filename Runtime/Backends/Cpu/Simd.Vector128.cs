@@ -22,23 +22,9 @@ internal readonly unsafe struct Simd128 : ISimd<Vector128<float>>
 
     // The x86 SSE register file (16) holds 6 x 2 accumulators, 2 weight vectors and a broadcast; the
     // prefetch policy is AVX2's, which this width shares its 16 registers and cache behaviour with.
-    public static int ManyRowsTileColumns
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => 2;
-    }
-
-    public static bool PrefetchManyRowsTile
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => true;
-    }
-
-    public static bool PrefetchNextStrip
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => false;
-    }
+    public static int ManyRowsTileColumns { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 2; }
+    public static bool PrefetchManyRowsTile { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => true; }
+    public static bool PrefetchNextStrip { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => false; }
 
     public static Vector128<float> Zero
     {

@@ -15,23 +15,9 @@ internal readonly unsafe struct Simd256 : ISimd<Vector256<float>>
 
     // 6 x 2 is BLIS's Haswell shape: 12 accumulators, 2 weight vectors and a broadcast in 16 registers.
     // At 2 vectors a strip is too thin for the hardware prefetcher alone; pulling the next strip did not pay.
-    public static int ManyRowsTileColumns
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => 2;
-    }
-
-    public static bool PrefetchManyRowsTile
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => true;
-    }
-
-    public static bool PrefetchNextStrip
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => false;
-    }
+    public static int ManyRowsTileColumns { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 2; }
+    public static bool PrefetchManyRowsTile { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => true; }
+    public static bool PrefetchNextStrip { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => false; }
 
     public static Vector256<float> Zero
     {

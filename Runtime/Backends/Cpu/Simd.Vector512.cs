@@ -20,23 +20,9 @@ internal readonly unsafe struct Simd512 : ISimd<Vector512<float>>
     // 6 x 4 in 32 registers (24 accumulators, 4 weight vectors, a broadcast) beat 6 x 2; the hardware
     // prefetcher follows a 4-vector strip by itself (software prefetch only competed with it), and
     // pulling the next strip into L2 paid from three row blocks on.
-    public static int ManyRowsTileColumns
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => 4;
-    }
-
-    public static bool PrefetchManyRowsTile
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => false;
-    }
-
-    public static bool PrefetchNextStrip
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => true;
-    }
+    public static int ManyRowsTileColumns { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 4; }
+    public static bool PrefetchManyRowsTile { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => false; }
+    public static bool PrefetchNextStrip { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => true; }
 
     public static Vector512<float> Zero
     {
