@@ -85,7 +85,9 @@ public sealed class RnnModel : IDisposable
     /// <summary>The options it was loaded with.</summary>
     public RnnOptions Options { get; }
 
-    /// <summary>The whole network: its layers in forward order and the state layout.</summary>
+    /// <summary>The whole network: its layers in forward order and the state layout, its weights in the
+    /// format the model runs (values readable only where the backend keeps no copy of its own; see
+    /// <see cref="WeightTensor.HasValues"/>).</summary>
     public RnnNetwork Network => _network;
 
     /// <summary>The layers in forward order (one recurrent module for a file without a layer list).</summary>

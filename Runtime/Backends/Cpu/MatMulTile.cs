@@ -24,9 +24,9 @@ internal readonly unsafe struct PanelInput(float* x, nint xStride, short* xq, fl
 /// <see cref="PackedMatrix"/> panel: per k, TN vector loads and TB broadcasts feed TN*TB fused
 /// multiply-adds. Shapes: TB = 1 with TN &lt;= 8 (batch-1 steps: 8 independent accumulators keep
 /// both FMA pipes busy while the weights stream by), TB = 2 with TN &lt;= 4, and for many rows
-/// TB &lt;= 6 with TN = the width's <see cref="ISimd{TV}.ManyRowsTileColumns"/>. How far to block the
-/// depth and when to prefetch are the width's tile policy too (<see cref="ISimd{TV}"/>), so nothing
-/// here tests the width.
+/// TB &lt;= 6 with TN = the width's <see cref="ISimd{TV}.ManyRowsTileColumns"/>. When to prefetch is
+/// the width's tile policy too (<see cref="ISimd{TV}"/>), so nothing here tests the width; the depth
+/// block (<see cref="DepthBlock"/>) is the same for all.
 /// </para>
 /// <para>
 /// The kernels are compiled fully optimized on first call (AggressiveOptimization): a tier-0 copy
