@@ -18,7 +18,9 @@ public sealed class ModelMemoryCollection
 /// 1.3x <see cref="RnnModel.WeightBytes"/> on every backend and format, and every accessor reports
 /// that format. The footprint is the GC heap after a full collection (the packed matrices are pinned
 /// arrays on it) plus the native blocks of the aligned buffer pool, measured around the second load
-/// of the same file so that one-time costs (types, JIT, pooled file buffers) are out of it.
+/// of the same file so that one-time costs (types, JIT, pooled file buffers) are out of it. OpenCL's
+/// copy is on the device (for PoCL, in the driver's own allocations, which this does not see), so
+/// there the host may keep only the biases and shapes: at most 0.3x.
 /// </summary>
 [Collection(ModelMemoryCollection.Name)]
 public class ModelMemoryTests(ITestOutputHelper output)
@@ -26,12 +28,16 @@ public class ModelMemoryTests(ITestOutputHelper output)
     /// <summary>The headroom over the weights: biases, the padding of packed panels, the objects around them.</summary>
     private const double MaxOverWeights = 1.3;
 
+    /// <summary>What the host may keep when the weights live on a device.</summary>
+    private const double MaxBesideDevice = 0.3;
+
     public static TheoryData<string, RnnWeightFormat> Cases()
     {
         var data = new TheoryData<string, RnnWeightFormat>();
         foreach (string backend in new[] { "reference" }.Concat(CpuTestModels.Widths))
             foreach (RnnWeightFormat format in Enum.GetValues<RnnWeightFormat>())
                 data.Add(backend, format);
+        data.Add("opencl", RnnWeightFormat.Float32);   // its kernels compute with float32 only
         return data;
     }
 
@@ -39,7 +45,8 @@ public class ModelMemoryTests(ITestOutputHelper output)
     [MemberData(nameof(Cases))]
     public void AModelHoldsItsWeightsOnceInTheFormatItRuns(string backend, RnnWeightFormat format)
     {
-        if (BackendRegistry.UnavailableReason(backend) is string why) Assert.Skip($"{backend} does not run here: {why}");
+        if (backend == "opencl") OpenCL.OpenCLTestSupport.RequireDevice();
+        else if (BackendRegistry.UnavailableReason(backend) is string why) Assert.Skip($"{backend} does not run here: {why}");
         // The case: GRU(1024 -> 1024), 24 MB of float32 weights.
         byte[] file = TestModels.Create(RnnCellKind.Gru, 1024, 1024, seed: 5);
         var options = new RnnOptions { Backend = backend, WeightFormat = format, Threads = 1 };
@@ -48,8 +55,9 @@ public class ModelMemoryTests(ITestOutputHelper output)
         using RnnModel model = RnnModel.Load(file, options);
         long held = Footprint() - before;
         output.WriteLine($"{backend} {format}: {held / 1e6:F1} MB held for {model.WeightBytes / 1e6:F1} MB of weights ({(double)held / model.WeightBytes:F2}x)");
-        Assert.True(held <= MaxOverWeights * model.WeightBytes,
-            $"{backend} {format}: loading the model kept {held} bytes for {model.WeightBytes} bytes of weights ({(double)held / model.WeightBytes:F2}x, at most {MaxOverWeights}x)");
+        double bound = backend == "opencl" ? MaxBesideDevice : MaxOverWeights;
+        Assert.True(held <= bound * model.WeightBytes,
+            $"{backend} {format}: loading the model kept {held} bytes for {model.WeightBytes} bytes of weights ({(double)held / model.WeightBytes:F2}x, at most {bound}x)");
 
         WeightElementType type = format switch
         {

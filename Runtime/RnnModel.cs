@@ -87,7 +87,7 @@ public sealed class RnnModel : IDisposable
 
     /// <summary>The whole network: its layers in forward order and the state layout, its weights in the
     /// format the model runs (values readable only where the backend keeps no copy of its own; see
-    /// <see cref="WeightTensor.HasValues"/>).</summary>
+    /// <see cref="WeightTensor.HasValues"/>: the reference backend's only).</summary>
     public RnnNetwork Network => _network;
 
     /// <summary>The layers in forward order (one recurrent module for a file without a layer list).</summary>
@@ -127,7 +127,8 @@ public sealed class RnnModel : IDisposable
 
     /// <summary>Weights of one layer and direction of the first recurrent module, PyTorch layout, in the
     /// format the model runs. Biases are always readable; the weight values only where the backend keeps
-    /// no copy of its own (<see cref="WeightTensor.HasValues"/>: reference yes, the CPU backends no).</summary>
+    /// no copy of its own (<see cref="WeightTensor.HasValues"/>: the reference backend; the CPU backends
+    /// and OpenCL keep theirs packed or on the device).</summary>
     public LayerWeights Weights(int layer, int direction) => FirstModule.Weights(layer, direction);
 
     /// <summary>Floats in a state of batch size <paramref name="batchSize"/>: each recurrent module's h (L*D, B, H) (P for a projected LSTM), then c (L*D, B, H) for LSTM, in network order.</summary>

@@ -13,7 +13,7 @@ internal interface IRnnBackend : IDisposable
     IPreparedRnn Prepare(RnnModel model);
 
     /// <summary>
-    /// Whether what <see cref="Prepare"/> makes holds its own copy of every weight matrix (packed panels)
+    /// Whether what <see cref="Prepare"/> makes holds its own copy of every weight matrix (packed panels, device buffers)
     /// and never reads the network's tensor values again: then the model drops those values, so that it
     /// holds its weights once.
     /// </summary>

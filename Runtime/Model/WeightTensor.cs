@@ -66,14 +66,14 @@ public sealed class WeightTensor
 
     /// <summary>
     /// This tensor's shape and element type without its values: what a model keeps once a backend that
-    /// holds its own copy (packed panels) has prepared it, so the weights are held once.
+    /// holds its own copy (packed panels, device buffers) has prepared it, so the weights are held once.
     /// Reading the values then throws, naming <paramref name="backend"/>.
     /// </summary>
     internal WeightTensor WithoutValues(string backend) => HasValues ? new(Rows, Columns, ElementType, backend) : this;
 
     /// <summary>
     /// Whether the values are here. False in a model prepared by a backend that keeps the weights in its
-    /// own layout (the CPU backends, which pack them): the model holds them once, in the
+    /// own layout (the CPU backends pack them, OpenCL uploads them): the model holds them once, in the
     /// format it runs, so shape and element type stay readable but the values do not; load the model
     /// with the reference backend to read them.
     /// </summary>
