@@ -55,8 +55,8 @@ internal static unsafe class TileProbe
                     {
                         for (int p = 0; p < packed.Panels; p++)
                         {
-                            if (avx2) MatMulTile<Simd256, Vector256<float>>.Panel(packed, p, x, depth, rows, o, cf);
-                            else MatMulTile<Simd512, Vector512<float>>.Panel(packed, p, x, depth, rows, o, cf);
+                            if (avx2) MatMulTile<Simd256, Vector256<float>>.Panel(packed, p, new PanelInput(x, depth, null, null), rows, o, cf);
+                            else MatMulTile<Simd512, Vector512<float>>.Panel(packed, p, new PanelInput(x, depth, null, null), rows, o, cf);
                         }
                         calls++;
                     } while (sw.Elapsed.TotalMilliseconds < 60);

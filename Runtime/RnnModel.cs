@@ -15,7 +15,6 @@ public sealed class RnnModel : IDisposable
     public const long MaxFileBytes = int.MaxValue - 64;
 
     private readonly RnnNetwork _network;
-    private readonly RecurrentLayer _first;
     private readonly IRnnBackend _backend;
     private readonly IPreparedRnn _prepared;
     private int _disposed;
@@ -25,12 +24,13 @@ public sealed class RnnModel : IDisposable
     {
         _network = network.WithWeightFormat(options.WeightFormat);
         Threads = options.Threads == 0 ? Environment.ProcessorCount : options.Threads;
-        _first = network.Recurrent[0];
         Options = options;
         _backend = BackendRegistry.Create(options);
         try
         {
             _prepared = _backend.Prepare(this);
+            // The packed copy is the one the model runs; keeping the tensors too would hold every weight twice.
+            if (_backend.HoldsOwnWeights) _network = _network.WithoutWeightValues(_backend.Name);
         }
         catch
         {
@@ -85,7 +85,9 @@ public sealed class RnnModel : IDisposable
     /// <summary>The options it was loaded with.</summary>
     public RnnOptions Options { get; }
 
-    /// <summary>The whole network: its layers in forward order and the state layout.</summary>
+    /// <summary>The whole network: its layers in forward order and the state layout, its weights in the
+    /// format the model runs (values readable only where the backend keeps no copy of its own; see
+    /// <see cref="WeightTensor.HasValues"/>: the reference backend's only).</summary>
     public RnnNetwork Network => _network;
 
     /// <summary>The layers in forward order (one recurrent module for a file without a layer list), each
@@ -102,28 +104,34 @@ public sealed class RnnModel : IDisposable
     /// <summary>Whether any recurrent module is bidirectional: then only <see cref="RnnSession.Run"/> works.</summary>
     public bool IsBidirectional => _network.IsBidirectional;
 
-    // The first recurrent module's description: all of it for a file without a layer list.
+    // The first recurrent module's description: all of it for a file without a layer list. Always of
+    // the network the model runs (converted, values dropped once packed), never of the loaded one.
+    private RecurrentLayer FirstModule => _network.Recurrent[0];
+
     /// <summary>Cell of the first recurrent module only (<see cref="Layers"/> has every layer).</summary>
-    public RnnCellKind Cell => _first.Cell;
+    public RnnCellKind Cell => FirstModule.Cell;
     /// <summary>Nonlinearity of the first recurrent module (RNN cells).</summary>
-    public RnnNonlinearity Nonlinearity => _first.Nonlinearity;
+    public RnnNonlinearity Nonlinearity => FirstModule.Nonlinearity;
     /// <summary>Hidden size of the first recurrent module only (<see cref="Layers"/> has every layer).</summary>
-    public int HiddenSize => _first.HiddenSize;
+    public int HiddenSize => FirstModule.HiddenSize;
     /// <summary>proj_size of the first recurrent module (an LSTM whose h is W_hr (o * tanh(c)), P wide); 0 for none.</summary>
-    public int ProjSize => _first.ProjSize;
+    public int ProjSize => FirstModule.ProjSize;
     /// <summary>Layers of the first recurrent module's stack only (<see cref="Layers"/> has every layer of the network).</summary>
-    public int NumLayers => _first.NumLayers;
+    public int NumLayers => FirstModule.NumLayers;
     /// <summary>Directions of the first recurrent module.</summary>
-    public int NumDirections => _first.NumDirections;
+    public int NumDirections => FirstModule.NumDirections;
     /// <summary>Whether the first recurrent module has biases.</summary>
-    public bool HasBias => _first.HasBias;
+    public bool HasBias => FirstModule.HasBias;
     /// <summary>The module prefix of the first recurrent module ("" for none).</summary>
     public string Prefix => _network.Prefix;
     /// <summary>Name of the backend that runs this model ("auto" already resolved).</summary>
     public string Backend => _backend.Name;
 
-    /// <summary>Weights of one layer and direction of the first recurrent module, PyTorch layout.</summary>
-    public LayerWeights Weights(int layer, int direction) => _first.Weights(layer, direction);
+    /// <summary>Weights of one layer and direction of the first recurrent module, PyTorch layout, in the
+    /// format the model runs. Biases are always readable; the weight values only where the backend keeps
+    /// no copy of its own (<see cref="WeightTensor.HasValues"/>: the reference backend; the CPU backends
+    /// and OpenCL keep theirs packed or on the device).</summary>
+    public LayerWeights Weights(int layer, int direction) => FirstModule.Weights(layer, direction);
 
     /// <summary>Floats in a state of batch size <paramref name="batchSize"/>: each recurrent module's h (L*D, B, H) (P for a projected LSTM), then c (L*D, B, H) for LSTM, in network order.</summary>
     public int StateLength(int batchSize)
@@ -159,7 +167,7 @@ public sealed class RnnModel : IDisposable
 
     /// <summary>The network (or its one module) and the backend, as in messages.</summary>
     public override string ToString() => _network.Layers.Count == 1
-        ? $"{Describe(_first)} on {Backend}"
+        ? $"{Describe(FirstModule)} on {Backend}"
         : $"network {string.Join(" -> ", _network.Layers.Select(l => l is RecurrentLayer r ? Describe(r) : l.ToString()))} on {Backend}";
 
     private static string Describe(RecurrentLayer r) =>

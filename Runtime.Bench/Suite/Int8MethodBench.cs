@@ -10,21 +10,17 @@ using RnnRuntime.Model;
 namespace RnnRuntime.Bench.Suite;
 
 /// <summary>
-/// The two ways of computing with int8 weights, measured on one batch-1 product y = W x + b (W: 3H
-/// x H, a GRU's W_hh) with 512-bit vectors, both through <see cref="MatMulTile{S, TV}"/> the way a
-/// step calls it (the input prepared once, then every panel):
-/// <list type="bullet">
-/// <item><c>widen-fma</c>: each vector of 16 q widened to float32 (vpmovsxbd, vcvtdq2ps) and FMA'd
-/// with x exactly (int8 packed in the plain layout); also <c>float32</c> and <c>bfloat16</c> through
-/// the same kernel.</item>
-/// <item><c>int16-madd</c>: the integer method the backends run (<see cref="MatMulTileInt8{S, TV}"/>,
-/// the pair layout): x quantised per product (dynamic, symmetric) to int16 and vpmaddwd summing two
-/// k per int32 lane (32 MACs per instruction). VNNI's vpdpbusd (u8 x s8, 4 k per lane) would be the
-/// same idea with 8-bit activations; .NET 10 exposes it only as AvxVnni (the VEX encoding), which
-/// this Zen 5 does not report, and has no AVX512-VNNI class, so it cannot run here. The x
-/// quantisation is inside the timed call.</item>
-/// </list>
-/// Not a backend: the measurement that decided which method the backends use.
+/// The int8 product against float32 and bfloat16, measured on one batch-1 product y = W x + b (W: 3H
+/// x H, a GRU's W_hh) with 512-bit vectors, each through the kernel the backends run, the way a step
+/// calls it (the input prepared once, then every panel). <c>int16-madd</c> is the integer method of
+/// <see cref="MatMulTileInt8{S, TV}"/>: x quantised per product (dynamic, symmetric) to int16, inside
+/// the timed call, and vpmaddwd summing two k per int32 lane (32 MACs per instruction). VNNI's
+/// vpdpbusd (u8 x s8, 4 k per lane) would be the same idea with 8-bit activations; .NET 10 exposes it
+/// only as AvxVnni (the VEX encoding), which this Zen 5 does not report, and has no AVX512-VNNI class.
+/// <para>
+/// The alternative it was chosen over, widening int8 to float32 and FMA (<c>widen-fma</c>), lost
+/// (BENCHMARKS.md, "Which int8 method won") and is no longer in the runtime.
+/// </para>
 /// </summary>
 [Config(typeof(SuiteConfig))]
 public unsafe class Int8MethodBench
@@ -32,11 +28,12 @@ public unsafe class Int8MethodBench
     [Params(256, 1024)]
     public int Hidden { get; set; }
 
-    [Params("float32", "bfloat16", "widen-fma", "int16-madd")]
+    [Params("float32", "bfloat16", "int16-madd")]
     public string Method { get; set; } = "";
 
     private PackedMatrix? _packed;
-    private float* _x, _y;
+    private float* _x, _y, _sx;
+    private short* _xq;
 
     [GlobalSetup]
     public void Setup()
@@ -58,9 +55,10 @@ public unsafe class Int8MethodBench
             "float32" => f32,
             _ => f32.ConvertTo(WeightElementType.Int8, "w"),
         };
-        // widen-fma packs int8 in the plain layout (what the widening kernel reads); int16-madd in the pair layout.
-        _packed = new PackedMatrix(tensor, bias, gates: 3, hidden: Hidden, vector: 16, int8Pairs: Method != "widen-fma");
+        _packed = new PackedMatrix(tensor, bias, gates: 3, hidden: Hidden, vector: 16);
         _y = Alloc<float>((nint)_packed.PaddedColumns * 16);
+        _xq = Alloc<short>(_packed.StoredDepth);
+        _sx = Alloc<float>(1);
         if (Method != "int16-madd") return;
 
         // Check the integer kernel against the reference (which quantises x the same way) before timing it.
@@ -87,7 +85,8 @@ public unsafe class Int8MethodBench
     [Benchmark]
     public void Product()
     {
-        PanelInput input = MatMulTile<Simd512, Vector512<float>>.Input(_packed!, _x, 0, 1);
+        // As MatMulTile.Input does with a session's scratch.
+        PanelInput input = _packed!.ElementType == WeightElementType.Int8 ? MatMulTileInt8<Simd512, Vector512<float>>.Quantise(_packed, _x, 0, 1, _xq, _sx) : new PanelInput(_x, 0, null, null);
         for (int p = 0; p < _packed!.Panels; p++) MatMulTile<Simd512, Vector512<float>>.Panel(_packed, p, input, 1, _y, 0);
     }
 
@@ -98,17 +97,17 @@ public unsafe class Int8MethodBench
         if (cases.Count == 0) return "";
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
-        sb.AppendLine("### Int8: widen + FMA against the integer method (one batch-1 product, 3H x H, avx512, one thread)");
+        sb.AppendLine("### Int8: the integer method against float32 and bfloat16 (one batch-1 product, 3H x H, avx512, one thread)");
         sb.AppendLine();
-        sb.AppendLine("| hidden | float32 | bfloat16 | widen-fma | int16-madd (x quantised per product) | widen-fma / float32 | int16-madd / float32 |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine("| hidden | float32 | bfloat16 | int16-madd (x quantised per product) | bfloat16 / float32 | int16-madd / float32 |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|");
         foreach (var g in cases.GroupBy(x => (int)x.c.Parameters["Hidden"]).OrderBy(g => g.Key))
         {
             double? T(string m) => g.FirstOrDefault(x => (string)x.c.Parameters["Method"] == m) is var hit && hit.c is not null
                 ? hit.s[hit.c]?.ResultStatistics?.Median : null;
             string F(double? ns) => ns is double v ? SuiteColumn.FormatNs(v) : "-";
             string R(double? a, double? b) => a is double x && b is double y && y > 0 ? (x / y).ToString("F2", inv) : "-";
-            sb.AppendLine($"| {g.Key} | {F(T("float32"))} | {F(T("bfloat16"))} | {F(T("widen-fma"))} | {F(T("int16-madd"))} | {R(T("widen-fma"), T("float32"))} | {R(T("int16-madd"), T("float32"))} |");
+            sb.AppendLine($"| {g.Key} | {F(T("float32"))} | {F(T("bfloat16"))} | {F(T("int16-madd"))} | {R(T("bfloat16"), T("float32"))} | {R(T("int16-madd"), T("float32"))} |");
         }
         sb.AppendLine();
         return sb.ToString();

@@ -40,7 +40,7 @@ public static class Report
         Directory.CreateDirectory(dir);
         string md = Path.Combine(dir, name + ".md");
         File.WriteAllText(md, Markdown(rows, name, machineLine, summaries) + extra);
-        // The peer run's picture is the one BENCHMARKS.md shows first: latency.svg.
+        // A plain peer run keeps the picture's old name, latency.svg, which BENCHMARKS.md's history links to.
         string svg = name == "peers" ? "latency.svg" : name + ".svg";
         File.WriteAllText(Path.Combine(dir, svg), LatencySvg.Render(rows, $"rnnrt {name}: latency per call vs hidden size (log scale)"));
         return md;

@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
-using System.Text.RegularExpressions;
 using RnnRuntime.Backends;
 using RnnRuntime.Backends.Cpu;
 using RnnRuntime.Tests.Support;
@@ -10,22 +8,12 @@ namespace RnnRuntime.Tests.Cpu;
 
 /// <summary>
 /// Which CPU backend "auto" picks, in this process and in child processes started with the JIT's ISA
-/// switches turned off (the ImageSharp FeatureTestRunner habit). The child re-runs
+/// switches turned off (<see cref="IsaChildProcess"/>). The child re-runs
 /// <see cref="AutoPicksTheWidestAcceleratedBackend"/>, which is an ordinary test here too: told by
 /// RNNRT_ISA_CHILD which switch its parent set, it first asserts that the switch took effect.
 /// </summary>
 public class CpuIsaTests
 {
-    private const string ChildVariable = "RNNRT_ISA_CHILD";
-
-    private static readonly Dictionary<string, (string Name, string Value)[]> Switches = new()
-    {
-        ["no-avx2"] = [("DOTNET_EnableAVX2", "0")],
-        ["no-hwintrinsic"] = [("DOTNET_EnableHWIntrinsic", "0")],
-        // .NET 10 reads DOTNET_EnableAVX512; older runtimes read DOTNET_EnableAVX512F. Set both.
-        ["no-avx512"] = [("DOTNET_EnableAVX512", "0"), ("DOTNET_EnableAVX512F", "0")],
-    };
-
     private static string ExpectedAuto() =>
         Vector512.IsHardwareAccelerated ? "avx512"
         : Avx2.IsSupported && Fma.IsSupported && Vector256.IsHardwareAccelerated ? "avx2"
@@ -35,10 +23,10 @@ public class CpuIsaTests
     [Fact]
     public void AutoPicksTheWidestAcceleratedBackend()
     {
-        string? mode = Environment.GetEnvironmentVariable(ChildVariable);
+        string? mode = IsaChildProcess.Mode;
         switch (mode)
         {
-            case null or "":
+            case null:
                 break;
             case "no-avx2":
                 Assert.False(Avx2.IsSupported, "DOTNET_EnableAVX2=0 did not switch AVX2 off");
@@ -56,7 +44,7 @@ public class CpuIsaTests
                 Assert.False(Avx512F.IsSupported);
                 break;
             default:
-                Assert.Fail($"{ChildVariable}={mode} is not a mode this test knows");
+                Assert.Fail($"{IsaChildProcess.Variable}={mode} is not a mode this test knows");
                 break;
         }
 
@@ -115,44 +103,6 @@ public class CpuIsaTests
     [InlineData("no-avx2")]
     [InlineData("no-hwintrinsic")]
     [InlineData("no-avx512")]
-    public async Task ChildProcessWithIsaSwitchedOffFallsBack(string mode)
-    {
-        string testDll = typeof(CpuIsaTests).Assembly.Location;
-        string host = Environment.ProcessPath ?? "dotnet";
-        var start = new ProcessStartInfo(host)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        // Under `dotnet Runtime.Tests.dll` the host needs the dll; the apphost is the test program itself.
-        if (Path.GetFileNameWithoutExtension(host).Equals("dotnet", StringComparison.OrdinalIgnoreCase)) start.ArgumentList.Add(testDll);
-        foreach (string a in new[] { "-method", $"{typeof(CpuIsaTests).FullName}.{nameof(AutoPicksTheWidestAcceleratedBackend)}", "-noColor", "-noLogo" })
-            start.ArgumentList.Add(a);
-        start.Environment[ChildVariable] = mode;
-        foreach ((string name, string value) in Switches[mode]) start.Environment[name] = value;
-
-        using Process child = Process.Start(start) ?? throw new InvalidOperationException($"could not start {host}");
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        timeout.CancelAfter(TimeSpan.FromMinutes(2));
-        Task<string> stdout = child.StandardOutput.ReadToEndAsync(timeout.Token);
-        Task<string> stderr = child.StandardError.ReadToEndAsync(timeout.Token);
-        try
-        {
-            await child.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            child.Kill(entireProcessTree: true);
-            throw;
-        }
-        string output = await stdout + await stderr;
-
-        // The child must have run exactly one test, and passed it.
-        Match m = Regex.Match(output, @"Total: (\d+), Errors: (\d+), Failed: (\d+), Skipped: (\d+)");
-        Assert.True(m.Success, $"the {mode} child printed no summary (exit {child.ExitCode}):\n{output}");
-        Assert.True(m.Groups[1].Value == "1" && m.Groups[2].Value == "0" && m.Groups[3].Value == "0" && m.Groups[4].Value == "0",
-            $"the {mode} child did not run and pass exactly one test:\n{output}");
-        Assert.Equal(0, child.ExitCode);
-    }
+    public Task ChildProcessWithIsaSwitchedOffFallsBack(string mode) =>
+        IsaChildProcess.RunAsync(typeof(CpuIsaTests), nameof(AutoPicksTheWidestAcceleratedBackend), mode);
 }

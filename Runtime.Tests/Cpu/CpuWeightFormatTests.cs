@@ -144,8 +144,13 @@ public class CpuWeightFormatTests
         Assert.True(float.IsNaN(WeightTensor.QuantiseInput(x, q, WeightTensor.Int8InputLimit(19))));
         Assert.True(double.IsNaN(w.Dot(3, x)));
         using var m = new RnnRuntime.Backends.Cpu.PackedMatrix(w, [], 1, 16, 8);
-        float* y = stackalloc float[16];
-        fixed (float* px = x) RnnRuntime.Backends.Cpu.MatMulTile<RnnRuntime.Backends.Cpu.Simd256, System.Runtime.Intrinsics.Vector256<float>>.Panel(m, 0, px, 19, 1, y, 16);
+        float* y = stackalloc float[16], sx = stackalloc float[1];
+        short* xq = stackalloc short[m.StoredDepth];
+        fixed (float* px = x)
+        {
+            var input = RnnRuntime.Backends.Cpu.MatMulTileInt8<RnnRuntime.Backends.Cpu.Simd256, System.Runtime.Intrinsics.Vector256<float>>.Quantise(m, px, 19, 1, xq, sx);
+            RnnRuntime.Backends.Cpu.MatMulTile<RnnRuntime.Backends.Cpu.Simd256, System.Runtime.Intrinsics.Vector256<float>>.Panel(m, 0, input, 1, y, 16);
+        }
         for (int i = 0; i < 16; i++) Assert.True(float.IsNaN(y[i]), $"y[{i}] = {y[i]}");
     }
 

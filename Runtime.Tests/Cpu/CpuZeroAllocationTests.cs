@@ -140,6 +140,45 @@ public class CpuZeroAllocationTests
         }
     }
 
+    /// <summary>
+    /// An int8 product's quantised input is scratch of the session, not of the thread that calls it: a
+    /// session warmed on one thread then stepped on others (as a server's thread pool does) allocates
+    /// nothing there (per-thread scratch was allocated on each new thread's first call, and never freed).
+    /// </summary>
+    [Theory]
+    [InlineData("avx2")]
+    [InlineData("avx512")]
+    public void Int8ScratchBelongsToTheSession(string width)
+    {
+        byte[] file = TestModels.Create(RnnCellKind.Gru, 37, 70, layers: 2, seed: 9);
+        using var model = RnnModel.Load(file, new RnnOptions { Backend = "reference", WeightFormat = RnnWeightFormat.Int8 });
+        const int B = 3, T = 5;
+        using var runner = new CpuRunner(model, width, B);
+        {
+            float[] x = TestModels.Inputs(B * model.InputSize, 1), y = new float[B * model.OutputSize];
+            float[] xs = TestModels.Inputs(T * B * model.InputSize, 2), ys = new float[T * B * model.OutputSize];
+            for (int i = 0; i < 10; i++)
+            {
+                runner.Step(x, y);
+                runner.Run(xs, T, ys);
+            }
+            for (int t = 0; t < 3; t++)
+            {
+                long allocated = -1;
+                var other = new Thread(() =>
+                {
+                    long before = GC.GetAllocatedBytesForCurrentThread();
+                    runner.Step(x, y);
+                    runner.Run(xs, T, ys);
+                    allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+                });
+                other.Start();
+                other.Join();
+                Assert.True(allocated == 0, $"{width}: a warm int8 session allocated {allocated} bytes on a new thread");
+            }
+        }
+    }
+
     private static long Measure(Action call, string what)
     {
         for (int i = 0; i < 100; i++) call();

@@ -11,6 +11,13 @@ internal interface IRnnBackend : IDisposable
 
     /// <summary>Once per model. The result is immutable and may be shared by any number of threads.</summary>
     IPreparedRnn Prepare(RnnModel model);
+
+    /// <summary>
+    /// Whether what <see cref="Prepare"/> makes holds its own copy of every weight matrix (packed panels, device buffers)
+    /// and never reads the network's tensor values again: then the model drops those values, so that it
+    /// holds its weights once.
+    /// </summary>
+    bool HoldsOwnWeights => false;
 }
 
 /// <summary>A model prepared by one backend. Thread-safe; all mutable data lives in the states it makes.</summary>

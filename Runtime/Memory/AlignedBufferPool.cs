@@ -18,6 +18,12 @@ internal sealed unsafe class AlignedBufferPool
     private const int MaxRetainedPerClass = 64;
     private const int MaxPooledFloats = 1 << 24;   // 64 MiB: bigger blocks go straight back to the OS
 
+    private static long s_nativeBytes;
+
+    /// <summary>Native bytes every pool holds now, rented out or kept for reuse: with the GC heap, all the
+    /// memory the runtime owns (tests measure a model's footprint with it).</summary>
+    internal static long NativeBytes => Interlocked.Read(ref s_nativeBytes);
+
     private readonly ConcurrentStack<nint>[] _classes = new ConcurrentStack<nint>[MaxClassLog2 + 1];
 
     public static AlignedBufferPool Shared { get; } = new();
@@ -44,6 +50,7 @@ internal sealed unsafe class AlignedBufferPool
             // The GC sees only the small managed handle; telling it about the native block makes it
             // collect (and finalize) dropped sessions before their native memory piles up.
             GC.AddMemoryPressure(capacity * 4L);
+            Interlocked.Add(ref s_nativeBytes, capacity * 4L);
         }
         NativeMemory.Clear(p, (nuint)capacity * sizeof(float));
         return new AlignedBuffer(p, length, capacity, capacity <= MaxPooledFloats ? this : null);
@@ -61,5 +68,6 @@ internal sealed unsafe class AlignedBufferPool
     {
         NativeMemory.AlignedFree(p);
         GC.RemoveMemoryPressure(capacity * 4L);
+        Interlocked.Add(ref s_nativeBytes, -capacity * 4L);
     }
 }

@@ -57,13 +57,15 @@ public sealed class LayerWeights
     /// <summary>b_hh, G*H floats (zeros for a module without biases).</summary>
     public ReadOnlySpan<float> BiasHh => _biasHh;
 
-    /// <summary>These weights with W_ih, W_hh and W_hr in <paramref name="type"/> (biases stay float32); <paramref name="module"/> names them in errors.</summary>
-    internal LayerWeights ConvertTo(WeightElementType type, string module)
+    /// <summary>These weights with W_ih, W_hh and W_hr replaced by <paramref name="map"/>(tensor, its name)
+    /// (a conversion, or the tensor without its values); biases stay as they are. <paramref name="module"/>
+    /// prefixes the names, as in errors.</summary>
+    internal LayerWeights MapWeights(Func<WeightTensor, string, WeightTensor> map, string module)
     {
         string suffix = $"_l{Layer}{(Direction == 1 ? "_reverse" : "")}";
         string Name(string w) => module.Length == 0 ? w + suffix : $"{module}.{w}{suffix}";
-        return new LayerWeights(Layer, Direction, HiddenSize, Ih.ConvertTo(type, Name("weight_ih")), Hh.ConvertTo(type, Name("weight_hh")),
-            _biasIh, _biasHh, Hr?.ConvertTo(type, Name("weight_hr")));
+        return new LayerWeights(Layer, Direction, HiddenSize, map(Ih, Name("weight_ih")), map(Hh, Name("weight_hh")),
+            _biasIh, _biasHh, Hr is null ? null : map(Hr, Name("weight_hr")));
     }
 
     /// <summary>Row-major flat views, for backends that pack or upload them.</summary>

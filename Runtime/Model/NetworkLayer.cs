@@ -92,9 +92,9 @@ public sealed class LinearLayer : NetworkLayer
     /// <summary>Whether the file has a bias for it.</summary>
     public bool HasBias { get; }
 
-    /// <summary>This layer with W in <paramref name="type"/>; the bias stays float32.</summary>
-    internal LinearLayer ConvertTo(WeightElementType type) =>
-        new(Index, Name, Weight.ConvertTo(type, Name.Length == 0 ? "weight" : Name + ".weight"), _bias, HasBias);
+    /// <summary>This layer with W replaced by <paramref name="map"/>(W, its name); the bias stays as it is.</summary>
+    internal LinearLayer MapWeights(Func<WeightTensor, string, WeightTensor> map) =>
+        new(Index, Name, map(Weight, Name.Length == 0 ? "weight" : Name + ".weight"), _bias, HasBias);
 }
 
 /// <summary>tanh, relu, sigmoid or add_input: elementwise, width unchanged.</summary>
@@ -164,10 +164,10 @@ public sealed class RecurrentLayer : NetworkLayer
     /// <summary>Weights of one layer and direction.</summary>
     public LayerWeights Weights(int layer, int direction) => _weights[layer * NumDirections + direction];
 
-    /// <summary>This module with every weight matrix in <paramref name="type"/>; the biases stay float32.</summary>
-    internal RecurrentLayer ConvertTo(WeightElementType type) =>
+    /// <summary>This module with every weight matrix replaced by <paramref name="map"/>(tensor, its name); the biases stay as they are.</summary>
+    internal RecurrentLayer MapWeights(Func<WeightTensor, string, WeightTensor> map) =>
         new(Index, Name, Cell, Nonlinearity, InputSize, HiddenSize, NumLayers, NumDirections, HasBias,
-            _weights.Select(w => w.ConvertTo(type, Name)).ToArray(), ProjSize) { IsCell = IsCell };
+            _weights.Select(w => w.MapWeights(map, Name)).ToArray(), ProjSize) { IsCell = IsCell };
 
     /// <summary>Floats of state per batch item: L*D*P (or H) for h, then L*D*H for an LSTM's c.</summary>
     public long StateFloatsPerItem => (long)NumLayers * NumDirections * (HiddenWidth + (Spec.HasCellState ? HiddenSize : 0));

@@ -40,14 +40,22 @@ public sealed class RnnNetwork
             _ => throw new ArgumentOutOfRangeException(nameof(format), format, "expected Float32, BFloat16 or Int8"),
         };
         if (type == WeightElementType.Float32) return this;
-        NetworkLayer[] layers = _layers.Select(l => l switch
-        {
-            RecurrentLayer r => r.ConvertTo(type),
-            LinearLayer f => (NetworkLayer)f.ConvertTo(type),
-            _ => l,
-        }).ToArray();
-        return new RnnNetwork(layers, InputSize, Prefix) { WeightType = type };
+        return MapWeights((w, name) => w.ConvertTo(type, name), type);
     }
+
+    /// <summary>
+    /// This network with the same shapes, element types and biases but no weight values: what a model
+    /// keeps once <paramref name="backend"/> has prepared its own copy (packed, or on a device), so that
+    /// the weights are held once. See <see cref="WeightTensor.HasValues"/>.
+    /// </summary>
+    internal RnnNetwork WithoutWeightValues(string backend) => MapWeights((w, _) => w.WithoutValues(backend), WeightType);
+
+    private RnnNetwork MapWeights(Func<WeightTensor, string, WeightTensor> map, WeightElementType type) => new(_layers.Select(l => l switch
+    {
+        RecurrentLayer r => r.MapWeights(map),
+        LinearLayer f => f.MapWeights(map),
+        _ => l,
+    }).ToArray(), InputSize, Prefix) { WeightType = type };
 
     /// <summary>How every weight matrix of this network is stored.</summary>
     public WeightElementType WeightType { get; private init; } = WeightElementType.Float32;

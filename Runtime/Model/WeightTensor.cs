@@ -27,6 +27,7 @@ public sealed class WeightTensor
     private readonly ushort[]? _bfloat16;
     private readonly sbyte[]? _int8;
     private readonly float[]? _scales;
+    private readonly string? _packedBy;
 
     /// <summary>A float32 tensor of <paramref name="rows"/> x <paramref name="columns"/>, row-major in <paramref name="float32"/>.</summary>
     public WeightTensor(int rows, int columns, float[] float32)
@@ -54,6 +55,29 @@ public sealed class WeightTensor
         _scales = scales;
         ElementType = WeightElementType.Int8;
     }
+
+    private WeightTensor(int rows, int columns, WeightElementType type, string packedBy)
+    {
+        Rows = rows;
+        Columns = columns;
+        ElementType = type;
+        _packedBy = packedBy;
+    }
+
+    /// <summary>
+    /// This tensor's shape and element type without its values: what a model keeps once a backend that
+    /// holds its own copy (packed panels, device buffers) has prepared it, so the weights are held once.
+    /// Reading the values then throws, naming <paramref name="backend"/>.
+    /// </summary>
+    internal WeightTensor WithoutValues(string backend) => HasValues ? new(Rows, Columns, ElementType, backend) : this;
+
+    /// <summary>
+    /// Whether the values are here. False in a model prepared by a backend that keeps the weights in its
+    /// own layout (the CPU backends pack them, OpenCL uploads them): the model holds them once, in the
+    /// format it runs, so shape and element type stay readable but the values do not; load the model
+    /// with the reference backend to read them.
+    /// </summary>
+    public bool HasValues => _packedBy is null;
 
     private static void CheckShape(int rows, int columns, int length, string name)
     {
@@ -95,11 +119,15 @@ public sealed class WeightTensor
 
     private float[] Float32Array => _float32 ?? throw WrongType(WeightElementType.Float32);
 
-    private InvalidOperationException WrongType(WeightElementType wanted) =>
-        new($"this weight tensor holds {ElementType} values, not {wanted}");
+    private InvalidOperationException WrongType(WeightElementType wanted) => _packedBy is not null
+        ? NoValues()
+        : new($"this weight tensor holds {ElementType} values, not {wanted}");
+
+    private InvalidOperationException NoValues() =>
+        new($"the {_packedBy} backend holds these {ElementType} weights in its own layout and the model keeps no other copy; load the model with Backend = \"reference\" to read them");
 
     /// <summary>The value at (row, column) as the kernels multiply it, exactly (a double holds every bfloat16 and every scale * q).</summary>
-    public double Value(int row, int column) => ElementType switch
+    public double Value(int row, int column) => _packedBy is not null ? throw NoValues() : ElementType switch
     {
         WeightElementType.BFloat16 => WidenBFloat16(_bfloat16![(long)row * Columns + column]),
         WeightElementType.Int8 => (double)_scales![row] * _int8![(long)row * Columns + column],
@@ -109,6 +137,7 @@ public sealed class WeightTensor
     /// <summary>Row <paramref name="row"/> times <paramref name="x"/> (Columns values), in double on the exact element values.</summary>
     public double Dot(int row, ReadOnlySpan<float> x)
     {
+        if (_packedBy is not null) throw NoValues();
         int n = Columns;
         long start = (long)row * n;
         double sum = 0;
@@ -185,6 +214,7 @@ public sealed class WeightTensor
     public WeightTensor ConvertTo(WeightElementType type, string name)
     {
         if (type == ElementType) return this;
+        if (_packedBy is not null) throw NoValues();
         if (ElementType != WeightElementType.Float32)
             throw new InvalidOperationException($"a {ElementType} tensor does not convert to {type}; convert from the float32 weights");
         float[] w = _float32!;

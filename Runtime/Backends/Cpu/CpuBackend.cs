@@ -62,6 +62,9 @@ internal sealed class CpuBackend : IRnnBackend
         return Vector128.IsHardwareAccelerated ? null : "Vector128 is not hardware accelerated in this process (Vector128.IsHardwareAccelerated is false: DOTNET_EnableHWIntrinsic=0?)";
     }
 
+    /// <summary>Every weight matrix is packed into a <see cref="PackedMatrix"/>; nothing reads the tensors afterwards.</summary>
+    public bool HoldsOwnWeights => true;
+
     public void Dispose() { }
 
     /// <summary>Null when the JIT accelerates Vector256 with AVX2 and FMA, else why not.</summary>

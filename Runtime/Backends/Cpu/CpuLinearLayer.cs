@@ -39,7 +39,7 @@ internal sealed unsafe class CpuLinearLayer<S, TV> where S : ISimd<TV> where TV 
         Outputs = layer.OutputWidth;
         ColumnFloats = _w.PaddedColumns * S.Count;
         // Int8 goes through the panel product even when narrow: its integer kernel is the only int8 arithmetic.
-        _narrow = _w.PaddedColumns <= 4 && !_w.Int8Pairs;
+        _narrow = _w.PaddedColumns <= 4 && _w.ElementType != WeightElementType.Int8;
     }
 
     public int Inputs { get; }
@@ -88,7 +88,7 @@ internal sealed unsafe class CpuLinearLayer<S, TV> where S : ISimd<TV> where TV 
     /// <summary>
     /// One row of a narrow layer (at most 4 column vectors: a head of up to 2V or 4V outputs). The
     /// register tile would give it only TN chains of K dependent FMAs, so FMA latency, not bandwidth,
-    /// would set its time (measured: a Linear(40, 1) head cost 66 ns where its bytes take 0.5 ns).
+    /// would set its time (BENCHMARKS.md, "Kernel notes").
     /// Here every column's depth is split into TS interleaved partial sums (TN * TS = 8 chains in
     /// flight), added in a fixed order at the end: ((s0 + s1) + (s2 + s3)), s0 starting at the bias.
     /// </summary>

@@ -29,10 +29,8 @@ internal sealed unsafe class CpuNetwork<S, TV> : IPreparedRnn, ICpuNetwork where
     private readonly record struct Entry(NetworkLayer Layer, LayerKind Fused, int Module, int Inner);
 
     private readonly RnnModel _model;
-    private readonly Entry[] _entries;
-    private readonly CpuLayerStep[] _plan;
-    /// <summary>The entry each step of <see cref="_plan"/> was made from.</summary>
-    private readonly int[] _planEntries;
+    private readonly Entry[] _entries;   // the layers' shapes and biases only, once the plan is made
+    private readonly CpuLayerStep[] _plan;   // step i made from entry i
     private CpuLayerStep[]? _batchedPlan;
     private readonly object _batchedLock = new();
 
@@ -54,7 +52,22 @@ internal sealed unsafe class CpuNetwork<S, TV> : IPreparedRnn, ICpuNetwork where
             if (fuse) i++;
         }
         _entries = [.. entries];
-        (_plan, _planEntries) = BuildPlan(latencyBytes, reuse: null);
+        _plan = BuildPlan(latencyBytes);
+        // The plan holds the weights now (packed, or by column): keep only the layers' shapes and biases,
+        // so the model holds every weight once. A batched plan made later takes them from the plan.
+        var shapesOnly = new Dictionary<NetworkLayer, NetworkLayer>();
+        for (int e = 0; e < _entries.Length; e++)
+        {
+            NetworkLayer layer = _entries[e].Layer;
+            if (!shapesOnly.TryGetValue(layer, out NetworkLayer? bare))
+                shapesOnly[layer] = bare = layer switch
+                {
+                    RecurrentLayer r => r.MapWeights((w, _) => w.WithoutValues("cpu")),
+                    LinearLayer l => l.MapWeights((w, _) => w.WithoutValues("cpu")),
+                    _ => layer,
+                };
+            _entries[e] = _entries[e] with { Layer = bare };
+        }
     }
 
     /// <summary>
@@ -66,38 +79,67 @@ internal sealed unsafe class CpuNetwork<S, TV> : IPreparedRnn, ICpuNetwork where
     public CpuLayerStep[] PlanFor(int batch)
     {
         if (batch <= LatencyPath.MaxBatch || !_plan.Any(st => st.Path == "latency")) return _plan;
-        lock (_batchedLock) return _batchedPlan ??= BuildPlan(-1, reuse: _plan).Plan;
+        lock (_batchedLock) return _batchedPlan ??= BuildBatchedPlan();
     }
 
-    /// <summary>A plan and the entry each of its steps came from. With <paramref name="reuse"/> (the batch-1
-    /// plan), every step of it that is not on the latency kernels is shared rather than made again.</summary>
-    private (CpuLayerStep[] Plan, int[] Entries) BuildPlan(long latencyBytes, CpuLayerStep[]? reuse)
+    /// <summary>
+    /// The plan without latency layers: every step of the batch-1 plan that is on the panels already is
+    /// shared; a latency layer's weights come back from its column-major copy (the model keeps no other)
+    /// and are packed for the panels; a module split per layer is one whole module again.
+    /// </summary>
+    private CpuLayerStep[] BuildBatchedPlan()
     {
-        var shared = new Dictionary<int, CpuLayerStep>();
-        if (reuse is not null)
-            for (int i = 0; i < reuse.Length; i++)
-                if (reuse[i].Path != "latency") shared[_planEntries[i]] = reuse[i];
         var steps = new List<CpuLayerStep>();
-        var from = new List<int>();
         try
         {
-            for (int e = 0; e < _entries.Length; e++)
+            for (int i = 0; i < _plan.Length; i++)
             {
-                Entry entry = _entries[e];
-                bool latency = entry.Inner >= 0 && LatencyPath.Takes(entry.Layer, latencyBytes);
-                // A module split per layer for the latency kernels is one whole module on the panels.
-                if (entry.Inner > 0 && !latency) continue;
-                steps.Add(shared.TryGetValue(e, out CpuLayerStep? step) ? step : Make(entry, latencyBytes));
-                from.Add(e);
+                Entry entry = _entries[i];
+                switch (_plan[i])
+                {
+                    case ILatencyLinear linear:
+                        steps.Add(Make(entry with { Layer = linear.WithWeights((LinearLayer)entry.Layer) }, latencyBytes: -1));
+                        break;
+                    case ILatencyRecurrent:
+                        if (entry.Inner > 0) break;   // the whole module came with its layer 0
+                        var r = (RecurrentLayer)entry.Layer;
+                        var weights = new LayerWeights[r.NumLayers * r.NumDirections];
+                        for (int l = 0; l < r.NumLayers; l++)
+                            for (int d = 0; d < r.NumDirections; d++)
+                                weights[l * r.NumDirections + d] = ((ILatencyRecurrent)_plan[i + l]).Weights(d, r.Weights(l, d));
+                        var whole = new RecurrentLayer(r.Index, r.Name, r.Cell, r.Nonlinearity, r.InputSize, r.HiddenSize, r.NumLayers, r.NumDirections,
+                            r.HasBias, weights, r.ProjSize) { IsCell = r.IsCell };
+                        steps.Add(Make(entry with { Layer = whole, Inner = -1 }, latencyBytes: -1));
+                        break;
+                    default:
+                        steps.Add(_plan[i]);
+                        break;
+                }
             }
         }
         catch
         {
             foreach (CpuLayerStep step in steps)
-                if (!shared.ContainsValue(step)) step.Dispose();
+                if (Array.IndexOf(_plan, step) < 0) step.Dispose();
             throw;
         }
-        return ([.. steps], [.. from]);
+        return [.. steps];
+    }
+
+    /// <summary>The batch-1 plan: a step per entry.</summary>
+    private CpuLayerStep[] BuildPlan(long latencyBytes)
+    {
+        var steps = new List<CpuLayerStep>();
+        try
+        {
+            foreach (Entry entry in _entries) steps.Add(Make(entry, latencyBytes));
+        }
+        catch
+        {
+            foreach (CpuLayerStep step in steps) step.Dispose();
+            throw;
+        }
+        return [.. steps];
     }
 
     private static CpuLayerStep Make(Entry entry, long latencyBytes)

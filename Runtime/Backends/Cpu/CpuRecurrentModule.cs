@@ -198,8 +198,8 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
             long work = CpuWorkSplit.Work(hh, B) + (ih is null ? 0 : CpuWorkSplit.Work(ih, B));
             int parts = s.PartsFor(CpuWorkSplit.Units(hh.Panels, _unitPanels), work);
             // Each input once for all the panels (and parts) that read it: slot 0 for x, 1 for h.
-            PanelInput xin = ih is null ? default : MatMulTile<S, TV>.Input(ih, x, xStride, B, slot: 0);
-            PanelInput hin = MatMulTile<S, TV>.Input(hh, h, W, B, slot: 1);
+            PanelInput xin = ih is null ? default : MatMulTile<S, TV>.Input(s, ih, x, xStride, B, slot: 0);
+            PanelInput hin = MatMulTile<S, TV>.Input(s, hh, h, W, B, slot: 1);
             if (parts == 1) CellProducts(s, ih, xin, gx, hh, hin, c, mirror, 0, hh.Panels);
             else
             {

@@ -11,7 +11,7 @@ namespace RnnRuntime.Backends.Cpu;
 internal sealed unsafe class CpuState : HostRnnState
 {
     private readonly ICpuNetwork _network;
-    private AlignedBuffer _gx, _seq0, _seq1, _between0, _between1, _linear;
+    private AlignedBuffer _gx, _seq0, _seq1, _between0, _between1, _linear, _int8Input0, _int8Input1;
     private readonly AlignedBuffer _layerScratch;
 
     public CpuState(RnnModel model, ICpuNetwork network, Plan.CpuLayerStep[] plan, bool wavefront, int batchSize, int columnFloats, int paddedHidden, long linearSumFloats, long projectionSumFloats, int vector, int maxParts, long layerScratchFloats)
@@ -33,6 +33,8 @@ internal sealed unsafe class CpuState : HostRnnState
         _linear = Rent(linearSumFloats);
         _layerScratch = Rent(layerScratchFloats);
         LayerScratch = _layerScratch.Pointer;
+        _int8Input0 = Rent(0);
+        _int8Input1 = Rent(0);
         MaxParts = Math.Max(1, maxParts);
         // Last: nothing after it can throw and leave the threads running.
         if (MaxParts > 1) Workers = new CpuWorkerPool(MaxParts - 1);
@@ -57,7 +59,7 @@ internal sealed unsafe class CpuState : HostRnnState
     public CellCall Cell;
 
     /// <summary>Every panel of M: out (rows, OStride) = bias + x W, x prepared once by the calling thread
-    /// (its quantised rows, for int8, are in that thread's scratch, which the workers only read).</summary>
+    /// (its quantised rows, for int8, are in this state's scratch, which the workers only read).</summary>
     public readonly struct ProductCall(PackedMatrix m, PanelInput x, int rows, float* o, nint oStride)
     {
         public readonly PackedMatrix M = m;
@@ -125,6 +127,20 @@ internal sealed unsafe class CpuState : HostRnnState
     /// <summary>A linear layer's padded sums for one block of rows.</summary>
     public float* LinearSums(long floats) => Ensure(ref _linear, floats);
 
+    /// <summary>
+    /// An int8 product's quantised input in slot 0 or 1 (a step has x and h live at once): one s_x per
+    /// row, then rows x <paramref name="depth"/> int16. Grown on first need and kept; the calling thread
+    /// writes it before a product splits and the workers only read it.
+    /// </summary>
+    public void Int8Input(int slot, int rows, int depth, out float* sx, out short* xq)
+    {
+        long scales = (rows + 15) & ~15L;   // keeps xq on a cache line of its own
+        long floats = scales + ((long)rows * depth + 1) / 2;
+        float* p = slot == 0 ? Ensure(ref _int8Input0, floats) : Ensure(ref _int8Input1, floats);
+        sx = p;
+        xq = (short*)(p + scales);
+    }
+
     private static AlignedBuffer Rent(long floats)
     {
         if (floats > int.MaxValue) throw new OutOfMemoryException($"a scratch buffer of {floats} floats is too large; use a smaller batch");
@@ -157,6 +173,8 @@ internal sealed unsafe class CpuState : HostRnnState
             _between1.Dispose();
             _linear.Dispose();
             _layerScratch.Dispose();
+            _int8Input0.Dispose();
+            _int8Input1.Dispose();
             Gh.Dispose();
             HNew.Dispose();
             Tail.Dispose();

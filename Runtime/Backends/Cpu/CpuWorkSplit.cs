@@ -16,16 +16,16 @@ internal static class CpuWorkSplit
 {
     /// <summary>
     /// The least work worth a part of its own, in <see cref="Work(long, long)"/> units: 64 K weights at
-    /// batch 1 (about 4 us of streaming here), fewer per row at bigger batches. Below it the hand-off
-    /// (waking a spinning worker, moving the rows of state between the cores, waiting for the slower
-    /// half: 1 us or more) is more than the time saved. Each session copies it when it is made
+    /// batch 1, fewer per row at bigger batches. Below it the hand-off (waking a spinning worker,
+    /// moving the rows of state between the cores, waiting for the slower half) costs more than the
+    /// time saved. Each session copies it when it is made
     /// (<see cref="CpuState.MinWorkPerPart"/>; tests lower it there to split even tiny products).
     /// </summary>
     public const long DefaultMinWorkPerPart = 64 * 1024 * (1 + ReadCost);
 
     /// <summary>
-    /// What reading one weight costs, in multiply-adds on one row: 4 bytes at ~90 GB/s from L2/L3
-    /// against 2 FLOPs at ~117 GFLOP/s is 2.6 on the Zen 5 VM, rounded up.
+    /// What reading one weight costs, in multiply-adds on one row: 4 bytes from L2/L3 against 2 FLOPs,
+    /// at this machine's bandwidth and FMA peak, rounded up (BENCHMARKS.md, "Kernel notes").
     /// </summary>
     private const long ReadCost = 3;
 
@@ -61,9 +61,8 @@ internal static class CpuWorkSplit
 
     /// <summary>
     /// Work of one product over <paramref name="rows"/> rows: its multiply-adds plus the cost of reading
-    /// its weights once. Counting only multiply-adds split a 16-row step of an LSTM at hidden 64 (about
-    /// 2.5 us a half), which made Run b16 1.3x slower with two threads than with one: at batch 1 a
-    /// weight costs a 4-byte load, at batch 16 a sixteenth of that per row.
+    /// its weights once: at batch 1 a weight costs a 4-byte load, at batch 16 a sixteenth of that per
+    /// row, and counting only multiply-adds split small batched steps that were faster whole.
     /// </summary>
     public static long Work(PackedMatrix m, long rows) => Work((long)m.Depth * m.PaddedColumns * m.Vector, rows);
 
@@ -85,7 +84,7 @@ internal sealed unsafe class CpuPanelProduct<S, TV> : ICpuPartJob where S : ISim
     public static void Run(CpuState s, PackedMatrix m, float* x, nint xStride, int rows, float* o, nint oStride)
     {
         int parts = s.PartsFor(m.Panels, CpuWorkSplit.Work(m, rows));
-        PanelInput input = MatMulTile<S, TV>.Input(m, x, xStride, rows);
+        PanelInput input = MatMulTile<S, TV>.Input(s, m, x, xStride, rows);
         if (parts == 1)
         {
             for (int p = 0; p < m.Panels; p++) MatMulTile<S, TV>.Panel(m, p, input, rows, o, oStride);

@@ -39,8 +39,8 @@ internal sealed class CpuWorkerPool : IDisposable
     /// <summary>
     /// How long an idle worker spins before it sleeps: long enough to bridge the gap between the layers
     /// of one step (well under a microsecond) and between back-to-back calls of a program that does a
-    /// few tens of microseconds of its own work per step, so those never pay an OS wake-up (measured
-    /// here: 20-60 us from Set to the worker running); short enough to be 1% of a 10 ms audio frame,
+    /// few tens of microseconds of its own work per step, so those never pay an OS wake-up (tens of
+    /// microseconds; BENCHMARKS.md, "Kernel notes"); short enough to be 1% of a 10 ms audio frame,
     /// so a session stepped at frame rate keeps its other cores nearly idle.
     /// </summary>
     public const int SpinMicroseconds = 100;
@@ -120,9 +120,7 @@ internal sealed class CpuWorkerPool : IDisposable
     /// <para>
     /// A part whose worker has not claimed it by the time part 0 is done runs here instead: a worker
     /// that had gone to sleep (a session called less often than every <see cref="SpinMicroseconds"/>)
-    /// takes 20-60 us to wake, more than most parts, so the call never waits for that. It measured on
-    /// an LSTM at hidden 64, Run b1 (100 steps too small to split, then the next call's projection
-    /// split): with two threads 131-163 us against 120-131 on one before, level after.
+    /// takes longer to wake than most parts take to run, so the call never waits for that.
     /// </para>
     /// </summary>
     public void Run(CpuState s, ICpuPartJob job, int parts)

@@ -4,7 +4,8 @@ namespace RnnRuntime.Backends.Cpu;
 
 /// <summary>
 /// The vector operations the CPU kernels are written in, one implementation per width
-/// (<see cref="Simd256"/>, <see cref="Simd512"/>). The kernels are generic over a struct that
+/// (<see cref="Simd128"/>, <see cref="Simd256"/>, <see cref="Simd512"/>), and each width's tile policy.
+/// The kernels are generic over a struct that
 /// implements this, so the JIT compiles one specialised, fully inlined copy per width from one source.
 /// A width implements only primitives, each a thin wrapper over one operation of its vector type;
 /// the activations are written once on top of them in <see cref="SimdMath{S, TV}"/>, and a width's
@@ -15,14 +16,26 @@ internal unsafe interface ISimd<TV> where TV : struct
     /// <summary>Floats per vector.</summary>
     static abstract int Count { get; }
 
+    // The tile policy of MatMulTile: what this width's register file and the memory system favour
+    // (the measurements are in BENCHMARKS.md, "Kernel notes"). None of it changes a result.
+
+    /// <summary>Column vectors per strip of the many-rows tile (6 rows x this many): as many as the
+    /// registers hold beside 6 rows of accumulators, a broadcast and the strip's weight vectors.</summary>
+    static abstract int ManyRowsTileColumns { get; }
+
+    /// <summary>Whether the many-rows tile asks for its weights 64 vectors ahead into L1 (the 2-row
+    /// tile always does): where the hardware prefetcher alone falls behind the strip.</summary>
+    static abstract bool PrefetchManyRowsTile { get; }
+
+    /// <summary>Whether, from three row blocks on, the later row blocks of a strip pull the next strip
+    /// into L2 while the first one's weights are found there.</summary>
+    static abstract bool PrefetchNextStrip { get; }
+
     static abstract TV Zero { get; }
     static abstract TV Load(float* p);
 
     /// <summary>Count bfloat16 values at p (2*Count bytes), widened exactly to float32.</summary>
     static abstract TV LoadBFloat16(ushort* p);
-
-    /// <summary>Count int8 values at p (Count bytes), converted exactly to float32.</summary>
-    static abstract TV LoadInt8(sbyte* p);
 
     // The int8 integer kernel (MatMulTileInt8): int32 lanes in the float vector's bits.
 

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace RnnRuntime.Backends.Cpu;
 
@@ -25,9 +24,9 @@ internal readonly unsafe struct PanelInput(float* x, nint xStride, short* xq, fl
 /// <see cref="PackedMatrix"/> panel: per k, TN vector loads and TB broadcasts feed TN*TB fused
 /// multiply-adds. Shapes: TB = 1 with TN &lt;= 8 (batch-1 steps: 8 independent accumulators keep
 /// both FMA pipes busy while the weights stream by), TB = 2 with TN &lt;= 4, and for many rows
-/// TB &lt;= 6 with TN = 2 on AVX2 (BLIS's Haswell shape: 12 accumulators, 2 weight vectors and a
-/// broadcast fit in 16 registers) or TN = 4 with AVX-512 (24 accumulators in 32 registers: Run b16
-/// at hidden 1024 0.86-0.93x of the 6 x 2 tile's time, same run of the bench).
+/// TB &lt;= 6 with TN = the width's <see cref="ISimd{TV}.ManyRowsTileColumns"/>. When to prefetch is
+/// the width's tile policy too (<see cref="ISimd{TV}"/>), so nothing here tests the width; the depth
+/// block (<see cref="DepthBlock"/>) is the same for all.
 /// </para>
 /// <para>
 /// The kernels are compiled fully optimized on first call (AggressiveOptimization): a tier-0 copy
@@ -42,29 +41,27 @@ internal static unsafe class MatMulTile<S, TV> where S : ISimd<TV> where TV : st
     /// <summary>
     /// The rows of x as the kernels of <paramref name="m"/> read them, made once per product rather than
     /// once per panel: the float rows themselves, and for an int8 matrix also their int16 quantisation
-    /// (in this thread's scratch <paramref name="slot"/>, 0 or 1, so two inputs can be live at once:
-    /// a step's x and h). Valid until this thread prepares another input in the same slot.
+    /// (in the session's scratch <paramref name="slot"/>, 0 or 1, so two inputs can be live at once:
+    /// a step's x and h). Valid until the session prepares another input in the same slot.
     /// </summary>
-    public static PanelInput Input(PackedMatrix m, float* x, nint xStride, int rows, int slot = 0) =>
-        m.Int8Pairs ? MatMulTileInt8<S, TV>.Quantise(m, x, xStride, rows, slot) : new PanelInput(x, xStride, null, null);
+    public static PanelInput Input(CpuState s, PackedMatrix m, float* x, nint xStride, int rows, int slot = 0)
+    {
+        if (m.ElementType != Model.WeightElementType.Int8) return new PanelInput(x, xStride, null, null);
+        s.Int8Input(slot, rows, m.StoredDepth, out float* sx, out short* xq);
+        return MatMulTileInt8<S, TV>.Quantise(m, x, xStride, rows, xq, sx);
+    }
 
     /// <summary>
-    /// Panel <paramref name="p"/> of <paramref name="m"/> for <paramref name="rows"/> rows of x:
-    /// out[r * oStride + c*V ..] for the panel's column vectors c.
+    /// Panel <paramref name="p"/> of <paramref name="m"/> for <paramref name="rows"/> rows of x, prepared
+    /// by <see cref="Input"/> for this matrix: out[r * oStride + c*V ..] for the panel's column vectors c.
     /// </summary>
-    public static void Panel(PackedMatrix m, int p, float* x, nint xStride, int rows, float* o, nint oStride) =>
-        Panel(m, p, Input(m, x, xStride, rows), rows, o, oStride);
-
-    /// <summary>As the other overload, on an input made by <see cref="Input"/> for this matrix.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Panel(PackedMatrix m, int p, in PanelInput x, int rows, float* o, nint oStride)
     {
         switch (m.ElementType)
         {
             case Model.WeightElementType.BFloat16: Panel<BFloat16Weights>(m, p, x.X, x.XStride, rows, o, oStride); break;
-            case Model.WeightElementType.Int8 when m.Int8Pairs: MatMulTileInt8<S, TV>.Panel(m, p, x.Xq, x.Sx, rows, o, oStride); break;
-            // Int8 widened to float32 and FMA'd: kept for Int8MethodBench, the comparison that chose the integer kernel.
-            case Model.WeightElementType.Int8: Panel<Int8Weights>(m, p, x.X, x.XStride, rows, o, oStride); break;
+            case Model.WeightElementType.Int8: MatMulTileInt8<S, TV>.Panel(m, p, x.Xq, x.Sx, rows, o, oStride); break;
             default: Panel<Float32Weights>(m, p, x.X, x.XStride, rows, o, oStride); break;
         }
     }
@@ -77,48 +74,36 @@ internal static unsafe class MatMulTile<S, TV> where S : ISimd<TV> where TV : st
         nint first = (nint)p * PackedMatrix.PanelWidth * V;
         nint sliceStride = m.SliceStride(p) * E, depthStride = m.DepthStride(p) * E;   // bytes
         byte* w = m.Panel(p);
-        float* bias = m.Bias + first, scale = TW.Scaled ? m.Scale + first : null;
+        float* bias = m.Bias + first;
         o += first;
-        // Int8 sums start from zero and end with fma(sum, scale, bias); the others start at the bias.
-        float* start = TW.Scaled ? null : bias;
         if (rows == 1)
         {
-            Dispatch<TW>(width, 1, x, xStride, depth, w, sliceStride, depthStride, start, 0, o, oStride, scale, bias);
+            Dispatch<TW>(width, 1, x, xStride, depth, w, sliceStride, depthStride, bias, 0, o, oStride);
             return;
         }
         if (rows == 2)
         {
             for (int c0 = 0; c0 < width; c0 += 4)
                 Dispatch<TW>(Math.Min(4, width - c0), 2, x, xStride, depth, w + (c0 / 2) * sliceStride, sliceStride, depthStride,
-                    Offset(start, c0 * V), 0, o + c0 * V, oStride, Offset(scale, c0 * V), bias + c0 * V);
+                    bias + c0 * V, 0, o + c0 * V, oStride);
             return;
         }
 
         // Many rows (a sequence's input projection, big batches): block the depth so that the
         // KC-deep strip of weights stays in cache (see DepthBlock) while every row block streams past it.
-        // The sums wait in `o` between blocks, which changes no rounding: k still runs 0..K-1 in order
-        // (an int8 sum is scaled only after its last block).
-        int kc = DepthBlock<TW>();
-        // Column vectors per strip: 4 with AVX-512's 32 registers (a 6 x 4 tile: 24 accumulators, 4
-        // weight vectors, a broadcast), 2 with AVX2's 16 (6 x 2).
-        int strip = S.Count >= 16 ? 4 : 2;
+        // The sums wait in `o` between blocks, which changes no rounding: k still runs 0..K-1 in order.
+        int kc = DepthBlock, strip = S.ManyRowsTileColumns;
         for (int k0 = 0; k0 < depth; k0 += kc)
         {
             int kn = Math.Min(kc, depth - k0);
-            bool last = k0 + kn == depth;
             for (int c0 = 0; c0 < width; c0 += strip)
             {
                 int tn = Math.Min(strip, width - c0);
                 byte* wBlock = w + (c0 / 2) * sliceStride + k0 * depthStride;
-                // The first row block streams this strip from wherever it is (L3 or DRAM for a big
-                // W_hh) and the later blocks find it in L2, which would leave the memory system idle
-                // while they run. With AVX-512 and three or more row blocks (a batch of 13 or more,
-                // a sequence's projection), blocks 1, 2, .. each pull a 128-byte column of the next
-                // strip's rows into L2 instead, so the next first block finds its weights there. Measured
-                // (`tileprobe`, on/off interleaved in one process): 16 rows x 1024 x 3072-4096 from
-                // 66-77 to 70-88 GFLOP/s, 24 rows +10-15%; no change at 1600 rows; with two row blocks
-                // (7-12 rows) it did not pay, so they leave it to the hardware.
-                byte* next = S.Count >= 16 && rows > 12 ? NextStrip(w, c0 + strip, width, k0, kn, depth, sliceStride, depthStride) : null;
+                // The first row block streams this strip from wherever it is (L3, DRAM) and the later
+                // ones find it in L2; where the width's policy says so, those later blocks each pull a
+                // 128-byte column of the next strip into L2 meanwhile (S.PrefetchNextStrip).
+                byte* next = S.PrefetchNextStrip && rows > 12 ? NextStrip(w, c0 + strip, width, k0, kn, depth, sliceStride, depthStride) : null;
                 nint rowBytes = (nint)tn * V * E;
                 for (int r = 0; r < rows; r += 6)
                 {
@@ -126,8 +111,7 @@ internal static unsafe class MatMulTile<S, TV> where S : ISimd<TV> where TV : st
                     byte* ahead = next != null && r > 0 && column < rowBytes ? next + column : null;
                     float* oBlock = o + r * oStride + c0 * V;
                     Dispatch<TW>(tn, Math.Min(6, rows - r), x + r * xStride + k0, xStride, kn, wBlock, sliceStride, depthStride,
-                        k0 == 0 ? Offset(start, c0 * V) : oBlock, k0 == 0 ? 0 : oStride, oBlock, oStride,
-                        last ? Offset(scale, c0 * V) : null, bias + c0 * V, ahead);
+                        k0 == 0 ? bias + c0 * V : oBlock, k0 == 0 ? 0 : oStride, oBlock, oStride, ahead);
                 }
             }
         }
@@ -139,51 +123,33 @@ internal static unsafe class MatMulTile<S, TV> where S : ISimd<TV> where TV : st
     private static byte* NextStrip(byte* w, int c, int width, int k0, int kn, int depth, nint sliceStride, nint depthStride) =>
         c < width ? w + (c / 2) * sliceStride + k0 * depthStride : k0 + kn < depth ? w + (k0 + kn) * depthStride : null;
 
-    /// <summary>8 vectors of zeros (the widest tile row), 64-byte aligned, never written or freed.</summary>
-    private static readonly float* Zeros = AllocateZeros(8 * 16);
-
-    private static float* AllocateZeros(int floats)
-    {
-        void* p = NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
-        NativeMemory.Clear(p, (nuint)(floats * sizeof(float)));
-        return (float*)p;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float* Offset(float* p, nint by) => p == null ? null : p + by;
-
     /// <summary>
-    /// Depth per block in the many-rows path: 512 depths, so a strip is 128 KiB of float32 with
-    /// AVX-512 (4 vectors) and 32 KiB with AVX2 (2 vectors): it stays in L2 while the row blocks
-    /// stream past it, and each block's partial sums make few round trips through `o` (T*B rows of
-    /// them in a sequence's projection). Measured on the Zen 5 VM (`tileprobe`, configurations
-    /// interleaved in one process): 512 against the earlier 64 took a 1600 x 1024 x 4096 product from
-    /// 77 to 90 GFLOP/s with AVX-512 (97-112 in quieter minutes) and 56 to 74 with AVX2; the 16-row
-    /// recurrent shape gained less (49 to 52 in the same run). Narrow weights keep the same depth per
-    /// block (the order of sums never depends on it).
+    /// Depth per block in the many-rows path, every width and element type: a strip (128 KiB of float32
+    /// at 4 vectors of 16, 32 KiB at 2 of 8) stays in L2 while the row blocks stream past it, and the
+    /// partial sums make few round trips through `o` (BENCHMARKS.md, "Kernel notes").
     /// </summary>
-    private static int DepthBlock<TW>() where TW : IWeightLoad => 512;
+    private const int DepthBlock = 512;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Dispatch<TW>(int tn, int tb, float* x, nint xStride, int depth, byte* w, nint sliceStride, nint depthStride, float* start, nint startStride, float* o, nint oStride,
-        float* scale, float* bias, byte* ahead = null) where TW : IWeightLoad
+        byte* ahead = null) where TW : IWeightLoad
     {
         switch (tb)
         {
             case 1:
                 switch (tn)
                 {
-                    case 2: Tile<C2, C1, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, scale, bias, ahead); return;
-                    case 4: Tile<C4, C1, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, scale, bias, ahead); return;
-                    case 6: Tile<C6, C1, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, scale, bias, ahead); return;
-                    case 8: Tile<C8, C1, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, scale, bias, ahead); return;
+                    case 2: Tile<C2, C1, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, ahead); return;
+                    case 4: Tile<C4, C1, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, ahead); return;
+                    case 6: Tile<C6, C1, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, ahead); return;
+                    case 8: Tile<C8, C1, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, ahead); return;
                 }
                 break;
             case 2:
                 switch (tn)
                 {
-                    case 2: Tile<C2, C2, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, scale, bias, ahead); return;
-                    case 4: Tile<C4, C2, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, scale, bias, ahead); return;
+                    case 2: Tile<C2, C2, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, ahead); return;
+                    case 4: Tile<C4, C2, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, ahead); return;
                 }
                 break;
             default:
@@ -191,20 +157,20 @@ internal static unsafe class MatMulTile<S, TV> where S : ISimd<TV> where TV : st
                 {
                     switch (tb)
                     {
-                        case 3: Tile<C4, C3, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, scale, bias, ahead); return;
-                        case 4: Tile<C4, C4, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, scale, bias, ahead); return;
-                        case 5: Tile<C4, C5, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, scale, bias, ahead); return;
-                        case 6: Tile<C4, C6, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, scale, bias, ahead); return;
+                        case 3: Tile<C4, C3, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, ahead); return;
+                        case 4: Tile<C4, C4, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, ahead); return;
+                        case 5: Tile<C4, C5, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, ahead); return;
+                        case 6: Tile<C4, C6, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, ahead); return;
                     }
                     break;
                 }
                 if (tn != 2) break;
                 switch (tb)
                 {
-                    case 3: Tile<C2, C3, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, scale, bias, ahead); return;
-                    case 4: Tile<C2, C4, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, scale, bias, ahead); return;
-                    case 5: Tile<C2, C5, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, scale, bias, ahead); return;
-                    case 6: Tile<C2, C6, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, scale, bias, ahead); return;
+                    case 3: Tile<C2, C3, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, ahead); return;
+                    case 4: Tile<C2, C4, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, ahead); return;
+                    case 5: Tile<C2, C5, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, ahead); return;
+                    case 6: Tile<C2, C6, TW>(x, xStride, depth, w, sliceStride, depthStride, start, startStride, o, oStride, ahead); return;
                 }
                 break;
         }
@@ -217,16 +183,10 @@ internal static unsafe class MatMulTile<S, TV> where S : ISimd<TV> where TV : st
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile<TN, TB, TW>(float* x, nint xStride, int depth, byte* w, nint sliceStride, nint depthStride, float* start, nint startStride, float* o, nint oStride,
-        float* scale, float* bias, byte* ahead)
+        byte* ahead)
         where TN : IConst where TB : IConst where TW : IWeightLoad
     {
         nint V = S.Count, VB = S.Count * TW.Size;   // a vector of weights is VB bytes
-        if (start == null)
-        {
-            // From zero (int8's first depth block): a zero row to load from keeps one code path below.
-            start = Zeros;
-            startStride = 0;
-        }
         TV a00 = S.Load(start);
         TV a01 = TN.Value > 1 ? S.Load(start + 1 * V) : S.Zero;
         TV a02 = TN.Value > 2 ? S.Load(start + 2 * V) : S.Zero;
@@ -275,19 +235,15 @@ internal static unsafe class MatMulTile<S, TV> where S : ISimd<TV> where TV : st
             else
             {
                 // Few rows share each weight here, so the stream can outrun the hardware prefetcher
-                // when the weights come from L3 or DRAM (the recurrent product of a batch). With AVX2
-                // (and at two rows) ask 64 vectors of weights ahead: 2 KiB of float32, 16 depths in
-                // the 2x4 tile's strip, 32 in the 6x2's. With AVX-512's 6x4 tile, re-measured on the
-                // Zen 5 VM (`tileprobe`), no software prefetch was faster: 16 rows against a 16 MiB
-                // matrix 1.5 against 2.3 ms, 6 rows 0.6 against 1.6 ms (the hardware prefetcher alone
-                // follows the strip; the extra requests only compete with it).
+                // when the weights come from L3 or DRAM: the 2-row tile, and the many-rows tile where
+                // the width's policy says so, ask 64 vectors ahead (S.PrefetchManyRowsTile).
                 if (ahead != null)
                 {
                     // Two lines of the strip after this one, into L2 (see the many-rows loop in Panel).
                     S.PrefetchToL2(ahead + off);
                     S.PrefetchToL2(ahead + off + 64);
                 }
-                if (TB.Value == 2 || S.Count < 16)
+                if (TB.Value == 2 || S.PrefetchManyRowsTile)
                 {
                     S.Prefetch((float*)(p0 + off + 64 * VB));
                     if (TN.Value > 2) S.Prefetch((float*)(p1 + off + 64 * VB));
@@ -344,37 +300,6 @@ internal static unsafe class MatMulTile<S, TV> where S : ISimd<TV> where TV : st
                     if (TN.Value > 3) a53 = S.MultiplyAdd(w3, b5, a53);
                 }
             }
-        }
-
-        if (TW.Scaled && scale != null)
-        {
-            // int8: the sums of q * x become scale * sum + bias, one rounding per output.
-            TV s0 = S.Load(scale), s1 = S.Load(scale + V), b0 = S.Load(bias), b1 = S.Load(bias + V);
-            TV s2 = TN.Value > 2 ? S.Load(scale + 2 * V) : S.Zero, b2 = TN.Value > 2 ? S.Load(bias + 2 * V) : S.Zero;
-            TV s3 = TN.Value > 3 ? S.Load(scale + 3 * V) : S.Zero, b3 = TN.Value > 3 ? S.Load(bias + 3 * V) : S.Zero;
-            a00 = S.MultiplyAdd(a00, s0, b0);
-            a01 = S.MultiplyAdd(a01, s1, b1);
-            if (TN.Value > 2) a02 = S.MultiplyAdd(a02, s2, b2);
-            if (TN.Value > 3) a03 = S.MultiplyAdd(a03, s3, b3);
-            if (TN.Value > 4) a04 = S.MultiplyAdd(a04, S.Load(scale + 4 * V), S.Load(bias + 4 * V));
-            if (TN.Value > 5) a05 = S.MultiplyAdd(a05, S.Load(scale + 5 * V), S.Load(bias + 5 * V));
-            if (TN.Value > 6) a06 = S.MultiplyAdd(a06, S.Load(scale + 6 * V), S.Load(bias + 6 * V));
-            if (TN.Value > 7) a07 = S.MultiplyAdd(a07, S.Load(scale + 7 * V), S.Load(bias + 7 * V));
-            if (TB.Value > 1)
-            {
-                a10 = S.MultiplyAdd(a10, s0, b0);
-                a11 = S.MultiplyAdd(a11, s1, b1);
-                if (TN.Value > 2) a12 = S.MultiplyAdd(a12, s2, b2);
-                if (TN.Value > 3) a13 = S.MultiplyAdd(a13, s3, b3);
-            }
-            if (TB.Value > 2) { a20 = S.MultiplyAdd(a20, s0, b0); a21 = S.MultiplyAdd(a21, s1, b1); }
-            if (TB.Value > 2 && TN.Value > 2) { a22 = S.MultiplyAdd(a22, s2, b2); a23 = S.MultiplyAdd(a23, s3, b3); }
-            if (TB.Value > 3) { a30 = S.MultiplyAdd(a30, s0, b0); a31 = S.MultiplyAdd(a31, s1, b1); }
-            if (TB.Value > 3 && TN.Value > 2) { a32 = S.MultiplyAdd(a32, s2, b2); a33 = S.MultiplyAdd(a33, s3, b3); }
-            if (TB.Value > 4) { a40 = S.MultiplyAdd(a40, s0, b0); a41 = S.MultiplyAdd(a41, s1, b1); }
-            if (TB.Value > 4 && TN.Value > 2) { a42 = S.MultiplyAdd(a42, s2, b2); a43 = S.MultiplyAdd(a43, s3, b3); }
-            if (TB.Value > 5) { a50 = S.MultiplyAdd(a50, s0, b0); a51 = S.MultiplyAdd(a51, s1, b1); }
-            if (TB.Value > 5 && TN.Value > 2) { a52 = S.MultiplyAdd(a52, s2, b2); a53 = S.MultiplyAdd(a53, s3, b3); }
         }
 
         S.Store(o, a00);

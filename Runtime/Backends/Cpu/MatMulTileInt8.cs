@@ -8,33 +8,27 @@ namespace RnnRuntime.Backends.Cpu;
 /// (<see cref="WeightTensor.QuantiseInput"/>: dynamic, symmetric, one scale s_x per row), the
 /// weights stay int8 in memory and are widened to int16 in registers, and vpmaddwd sums two depths
 /// per int32 lane (32 multiply-adds per 512-bit instruction) in exact integer arithmetic; the
-/// last depth block ends with fma(float(sum), scale_row * s_x, bias). Measured against widening
-/// int8 to float32 and FMA (Int8MethodBench): 0.53x against 0.86x of float32's time at hidden 256,
-/// 0.33x against 0.63x at 1024, because widening to float costs two more instructions per 16 weights
-/// and this machine runs 512-bit operations at half rate.
+/// last depth block ends with fma(float(sum), scale_row * s_x, bias). It beat widening int8 to
+/// float32 and FMA, which costs two more instructions per vector of weights (BENCHMARKS.md, "Which
+/// int8 method won").
 /// <para>
 /// Integer sums do not depend on order, so every tile shape, depth block and thread split gives the
 /// same bits, and so do a Step and a Run (the quantisation is a function of the row alone).
-/// Tile shapes as <see cref="MatMulTile{S, TV}"/>: 1 x 8, 2 x 4 and up to 6 x 2 column vectors.
+/// Tile shapes, rows x column vectors: 1 x 2..8 (batch 1), 2 x 2..4 (two rows) and 3..6 x 2 for
+/// many rows at every width (not the float kernel's wider many-rows strip with AVX-512).
 /// </para>
 /// </summary>
 internal static unsafe class MatMulTileInt8<S, TV> where S : ISimd<TV> where TV : struct
 {
-    // Per thread and slot (a step has x and h live at once), grown on first use and kept.
-    [ThreadStatic] private static short[]? t_xq0, t_xq1;
-    [ThreadStatic] private static float[]? t_sx0, t_sx1;
-
     /// <summary>
-    /// The rows of x quantised for <paramref name="m"/> (see <see cref="MatMulTile{S, TV}.Input"/>):
-    /// rows x StoredDepth int16 (a zero pads an odd depth) and one s_x per row, in this thread's scratch
-    /// <paramref name="slot"/>.
+    /// The rows of x quantised for <paramref name="m"/> (see <see cref="MatMulTile{S, TV}.Input"/>) into
+    /// <paramref name="xq"/> (rows x StoredDepth int16; a zero pads an odd depth) and <paramref name="sx"/>
+    /// (one s_x per row).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static PanelInput Quantise(PackedMatrix m, float* x, nint xStride, int rows, int slot)
+    public static PanelInput Quantise(PackedMatrix m, float* x, nint xStride, int rows, short* xq, float* sx)
     {
         int depth = m.Depth, stored = m.StoredDepth;
-        short* xq = slot == 0 ? Scratch(ref t_xq0, (long)rows * stored) : Scratch(ref t_xq1, (long)rows * stored);
-        float* sx = slot == 0 ? Scratch(ref t_sx0, rows) : Scratch(ref t_sx1, rows);
         int limit = WeightTensor.Int8InputLimit(depth);
         for (int r = 0; r < rows; r++)
         {
@@ -45,7 +39,7 @@ internal static unsafe class MatMulTileInt8<S, TV> where S : ISimd<TV> where TV 
     }
 
     /// <summary>As <see cref="MatMulTile{S, TV}.Panel(PackedMatrix, int, in PanelInput, int, float*, nint)"/>,
-    /// for a matrix of int8 weights in the pair layout and rows quantised by <see cref="Quantise(PackedMatrix, float*, nint, int, int)"/>.</summary>
+    /// for a matrix of int8 weights in the pair layout and rows quantised by <see cref="Quantise(PackedMatrix, float*, nint, int, short*, float*)"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Panel(PackedMatrix m, int p, short* xq, float* sx, int rows, float* o, nint oStride)
     {
@@ -88,14 +82,6 @@ internal static unsafe class MatMulTileInt8<S, TV> where S : ISimd<TV> where TV 
                 }
             }
         }
-    }
-
-    private static T* Scratch<T>(ref T[]? buffer, long count) where T : unmanaged
-    {
-        // Per thread, grown on first use and kept: a warm call allocates nothing.
-        if (buffer is null || buffer.Length < count)
-            buffer = GC.AllocateArray<T>((int)Math.Max(count, 64), pinned: true);
-        return (T*)Unsafe.AsPointer(ref buffer[0]);
     }
 
     /// <summary>Vectorised <see cref="WeightTensor.QuantiseInput"/>, bit for bit: the same max, s, 1/s and round-to-even products.</summary>

@@ -22,15 +22,17 @@ namespace RnnRuntime.Backends.Cpu;
 /// with AVX-512), a depth block at a time.
 /// </para>
 /// <para>
-/// Storing each 2-vector strip contiguously instead (4 streams per panel) made the many-rows product
-/// up to ~10% faster at depth 1024 but the batch-1 step 10-13% slower (hidden 256, avx2: 3.15 vs
-/// 2.77 us), and the batch-1 step is what this runtime is for.
+/// Panels, not 2-vector strips, are contiguous because the batch-1 step, what this runtime is for,
+/// wants one stream per panel (strips were faster only for many rows; BENCHMARKS.md, "Kernel notes").
 /// </para>
 /// <para>
-/// The elements are float32, bfloat16 or int8 (the <see cref="WeightTensor"/>'s type) in the same
-/// layout, so a narrow matrix streams 2x or 4x fewer bytes; the kernels widen them in registers.
-/// An int8 matrix also holds one float32 scale per output (in column-vector order, like the bias):
-/// its kernels sum q * x from zero and finish with fma(sum, scale, bias).
+/// The elements are float32, bfloat16 or int8 (the <see cref="WeightTensor"/>'s type), so a narrow
+/// matrix streams 2x or 4x fewer bytes. Float32 and bfloat16 share the layout above (bfloat16 is
+/// widened in registers); int8 stores the depth in pairs for <see cref="MatMulTileInt8{S, TV}"/>: each
+/// pair row of a panel is 2 * width * V bytes, a column vector's V lanes x 2 depths side by side (what
+/// vpmaddwd sums), the depth padded to even with a zero. An int8 matrix also holds one float32 scale
+/// per output (in column-vector order, like the bias): its kernel sums q * x from zero and finishes
+/// with fma(sum, scale * s_x, bias).
 /// </para>
 /// 64-byte aligned inside an array on the pinned object heap: it never moves, so the kernels take raw
 /// pointers, and the GC reclaims it like any array even when nobody disposes the model.
@@ -46,19 +48,16 @@ internal sealed unsafe class PackedMatrix : IDisposable
 
     /// <summary>Packs <paramref name="weights"/> (G*H rows of <paramref name="gates"/> blocks of <paramref name="hidden"/>)
     /// for vectors of <paramref name="vector"/> floats; <paramref name="bias"/>: G*H floats in PyTorch row order (where
-    /// the sums start), or empty for zeros.
-    /// <paramref name="int8Pairs"/>: int8 weights in the k-pair layout of the integer kernel (the default; false
-    /// only for the bench's comparison with the widening kernel).</summary>
-    public PackedMatrix(WeightTensor weights, ReadOnlySpan<float> bias, int gates, int hidden, int vector, bool int8Pairs = true)
+    /// the sums start), or empty for zeros.</summary>
+    public PackedMatrix(WeightTensor weights, ReadOnlySpan<float> bias, int gates, int hidden, int vector)
     {
         int rows = weights.Rows, k = weights.Columns;
         if (rows != gates * hidden) throw new ArgumentException($"expected {gates * hidden} rows, got {rows}", nameof(weights));
         if (!bias.IsEmpty && bias.Length != rows) throw new ArgumentException($"expected {rows} bias values, got {bias.Length}", nameof(bias));
         ElementType = weights.ElementType;
         ElementSize = ElementType switch { WeightElementType.BFloat16 => 2, WeightElementType.Int8 => 1, _ => 4 };
-        Int8Pairs = int8Pairs && ElementType == WeightElementType.Int8;
         Depth = k;
-        StoredDepth = Int8Pairs ? (k + 1) & ~1 : k;
+        StoredDepth = ElementType == WeightElementType.Int8 ? (k + 1) & ~1 : k;
         Vector = vector;
         Groups = (hidden + vector - 1) / vector;
         Columns = Groups * gates;
@@ -102,14 +101,9 @@ internal sealed unsafe class PackedMatrix : IDisposable
                     {
                         ReadOnlySpan<sbyte> w = weights.Int8.GetRowSpan(row);
                         sbyte* dst = (sbyte*)Panel(p);
-                        if (Int8Pairs)
-                        {
-                            // Pair row k/2 holds, per column vector, its V lanes x (k even, k odd): 2V bytes.
-                            nint pairColumn = (c % PanelWidth / 2) * 4 * vector + (c % 2) * 2 * vector + 2 * lane;
-                            for (int kk = 0; kk < k; kk++) dst[(kk / 2) * 2 * depthStride + pairColumn + kk % 2] = w[kk];
-                        }
-                        else
-                            for (int kk = 0; kk < k; kk++) dst[kk * depthStride + at] = w[kk];
+                        // Pair row k/2 holds, per column vector, its V lanes x (k even, k odd): 2V bytes.
+                        nint pairColumn = (c % PanelWidth / 2) * 4 * vector + (c % 2) * 2 * vector + 2 * lane;
+                        for (int kk = 0; kk < k; kk++) dst[(kk / 2) * 2 * depthStride + pairColumn + kk % 2] = w[kk];
                         Scale[c * vector + lane] = weights.Int8Scales[row];
                         break;
                     }
@@ -121,14 +115,7 @@ internal sealed unsafe class PackedMatrix : IDisposable
 
     private readonly long _weightBytes;
 
-    /// <summary>
-    /// Int8 in the integer kernel's layout (<see cref="MatMulTileInt8{S, TV}"/>): depth in pairs, each
-    /// pair row of a panel 2 * width * V bytes, a column vector's V lanes x 2 depths side by side (what
-    /// vpmaddwd sums); the depth padded to even with a zero.
-    /// </summary>
-    public bool Int8Pairs { get; }
-
-    /// <summary>Depths stored: K, or K rounded up to even in the pair layout.</summary>
+    /// <summary>Depths stored: K, or for int8 K rounded up to even (the pair layout).</summary>
     public int StoredDepth { get; }
 
     /// <summary>How the weights are stored: float32, bfloat16 or int8.</summary>

@@ -7,7 +7,9 @@ namespace RnnRuntime.Backends.Cpu;
 
 /// <summary>
 /// 4 floats per vector: the <c>sse</c> backend on x86 (SSE4.1 where present) and <c>neon</c> on ARM64,
-/// for CPUs without AVX2. Written with the portable Vector128 API; where the JIT has no FMA (an x86
+/// for CPUs without AVX2. Written with the portable Vector128 API plus SSE2/SSE4.1 where they have the
+/// one instruction (widening loads, pmaddwd, the rounding conversion, prefetch), each behind its
+/// IsSupported test with a portable fallback; where the JIT has no FMA (an x86
 /// without it), a multiply-add is a multiply and an add (one more rounding, the same in Step and Run).
 /// </summary>
 internal readonly unsafe struct Simd128 : ISimd<Vector128<float>>
@@ -17,6 +19,12 @@ internal readonly unsafe struct Simd128 : ISimd<Vector128<float>>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get => Vector128<float>.Count;
     }
+
+    // The x86 SSE register file (16) holds 6 x 2 accumulators, 2 weight vectors and a broadcast; the
+    // prefetch policy is AVX2's, which this width shares its 16 registers and cache behaviour with.
+    public static int ManyRowsTileColumns { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 2; }
+    public static bool PrefetchManyRowsTile { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => true; }
+    public static bool PrefetchNextStrip { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => false; }
 
     public static Vector128<float> Zero
     {
@@ -32,14 +40,6 @@ internal readonly unsafe struct Simd128 : ISimd<Vector128<float>>
     {
         if (Sse41.IsSupported) return Sse2.ShiftLeftLogical(Sse41.ConvertToVector128Int32(p), 16).AsSingle();
         return Vector128.ShiftLeft(Vector128.WidenLower(Vector128.CreateScalar(*(ulong*)p).AsUInt16()), 16).AsSingle();
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> LoadInt8(sbyte* p)
-    {
-        if (Sse41.IsSupported) return Sse2.ConvertToVector128Single(Sse41.ConvertToVector128Int32(p));
-        Vector128<short> v = Vector128.WidenLower(Vector128.CreateScalar(*(int*)p).AsSByte());
-        return Vector128.ConvertToSingle(Vector128.WidenLower(v));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

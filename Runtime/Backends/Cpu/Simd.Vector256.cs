@@ -13,6 +13,12 @@ internal readonly unsafe struct Simd256 : ISimd<Vector256<float>>
         get => Vector256<float>.Count;
     }
 
+    // 6 x 2 is BLIS's Haswell shape: 12 accumulators, 2 weight vectors and a broadcast in 16 registers.
+    // At 2 vectors a strip is too thin for the hardware prefetcher alone; pulling the next strip did not pay.
+    public static int ManyRowsTileColumns { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 2; }
+    public static bool PrefetchManyRowsTile { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => true; }
+    public static bool PrefetchNextStrip { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => false; }
+
     public static Vector256<float> Zero
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -29,15 +35,6 @@ internal readonly unsafe struct Simd256 : ISimd<Vector256<float>>
         if (Avx2.IsSupported) return Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(p), 16).AsSingle();
         Vector128<ushort> v = Vector128.Load(p);
         return Vector256.ShiftLeft(Vector256.Create(Vector128.WidenLower(v), Vector128.WidenUpper(v)), 16).AsSingle();
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> LoadInt8(sbyte* p)
-    {
-        // vpmovsxbd from memory (8 bytes), then vcvtdq2ps: exact for -127..127.
-        if (Avx2.IsSupported) return Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(p));
-        Vector128<short> v = Vector128.WidenLower(Vector128.CreateScalar(*(long*)p).AsSByte());
-        return Vector256.ConvertToSingle(Vector256.Create(Vector128.WidenLower(v), Vector128.WidenUpper(v)));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

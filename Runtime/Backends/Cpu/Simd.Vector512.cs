@@ -4,7 +4,11 @@ using System.Runtime.Intrinsics.X86;
 
 namespace RnnRuntime.Backends.Cpu;
 
-/// <summary>16 floats per vector: the <c>avx512</c> backend. Written only with the portable Vector512 API, so it also runs (in software, slowly) where AVX-512 is absent, which is how the tests exercise it on AVX2-only machines.</summary>
+/// <summary>16 floats per vector: the <c>avx512</c> backend. Written with the portable Vector512 API
+/// except where AVX-512F/BW have the one instruction (the bfloat16 widening, vpmovsxbw + vpmaddwd,
+/// the round-to-even conversion) and for SSE's prefetch hints, each behind its IsSupported test with a
+/// portable fallback, so it also runs (in software, slowly) where
+/// AVX-512 is absent, which is how the tests exercise it on AVX2-only machines.</summary>
 internal readonly unsafe struct Simd512 : ISimd<Vector512<float>>
 {
     public static int Count
@@ -12,6 +16,13 @@ internal readonly unsafe struct Simd512 : ISimd<Vector512<float>>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get => Vector512<float>.Count;
     }
+
+    // 6 x 4 in 32 registers (24 accumulators, 4 weight vectors, a broadcast) beat 6 x 2; the hardware
+    // prefetcher follows a 4-vector strip by itself (software prefetch only competed with it), and
+    // pulling the next strip into L2 paid from three row blocks on.
+    public static int ManyRowsTileColumns { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 4; }
+    public static bool PrefetchManyRowsTile { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => false; }
+    public static bool PrefetchNextStrip { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => true; }
 
     public static Vector512<float> Zero
     {
@@ -28,14 +39,6 @@ internal readonly unsafe struct Simd512 : ISimd<Vector512<float>>
         if (Avx512F.IsSupported) return Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Vector256.Load(p)), 16).AsSingle();
         Vector256<ushort> v = Vector256.Load(p);
         return Vector512.ShiftLeft(Vector512.Create(Vector256.WidenLower(v), Vector256.WidenUpper(v)), 16).AsSingle();
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> LoadInt8(sbyte* p)
-    {
-        if (Avx512F.IsSupported) return Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(p)));
-        Vector256<short> v = Vector256.WidenLower(Vector256.Create(Vector128.Load(p), Vector128<sbyte>.Zero));
-        return Vector512.ConvertToSingle(Vector512.Create(Vector256.WidenLower(v), Vector256.WidenUpper(v)));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

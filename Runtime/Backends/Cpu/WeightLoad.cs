@@ -4,17 +4,15 @@ using RnnRuntime.Model;
 namespace RnnRuntime.Backends.Cpu;
 
 /// <summary>
-/// How a kernel reads one vector of weights of a <see cref="PackedMatrix"/>: float32 as is, bfloat16
-/// or int8 widened exactly to float32 in registers. The kernels are generic over it, so each element
-/// type gets its own specialised copy and the float32 one is unchanged.
+/// How the float kernel (<see cref="MatMulTile{S, TV}"/>) reads one vector of weights of a
+/// <see cref="PackedMatrix"/>: float32 as is, bfloat16 widened exactly to float32 in registers. The
+/// kernels are generic over it, so each element type gets its own specialised copy and the float32 one
+/// is unchanged. Int8 has a kernel of its own (<see cref="MatMulTileInt8{S, TV}"/>).
 /// </summary>
 internal unsafe interface IWeightLoad
 {
     /// <summary>Bytes per element.</summary>
     static abstract int Size { get; }
-
-    /// <summary>Whether sums run from zero over q and end with fma(sum, scale, bias) (int8).</summary>
-    static abstract bool Scaled { get; }
 
     /// <summary>The element type this loader reads.</summary>
     static abstract WeightElementType Type { get; }
@@ -26,7 +24,6 @@ internal unsafe interface IWeightLoad
 internal readonly unsafe struct Float32Weights : IWeightLoad
 {
     public static int Size { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 4; }
-    public static bool Scaled { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => false; }
     public static WeightElementType Type => WeightElementType.Float32;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -36,19 +33,8 @@ internal readonly unsafe struct Float32Weights : IWeightLoad
 internal readonly unsafe struct BFloat16Weights : IWeightLoad
 {
     public static int Size { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 2; }
-    public static bool Scaled { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => false; }
     public static WeightElementType Type => WeightElementType.BFloat16;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Load<S, TV>(byte* p) where S : ISimd<TV> where TV : struct => S.LoadBFloat16((ushort*)p);
-}
-
-internal readonly unsafe struct Int8Weights : IWeightLoad
-{
-    public static int Size { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 1; }
-    public static bool Scaled { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => true; }
-    public static WeightElementType Type => WeightElementType.Int8;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV Load<S, TV>(byte* p) where S : ISimd<TV> where TV : struct => S.LoadInt8((sbyte*)p);
 }

@@ -15,7 +15,12 @@ internal sealed class OpenCLBackend : IRnnBackend
         Device = OpenCLDevices.Select(options.Device);
     }
 
-    public string Name => "opencl";
+    public const string BackendName = "opencl";
+
+    public string Name => BackendName;
+
+    /// <summary>Every weight matrix is uploaded to the device; the host keeps no copy.</summary>
+    public bool HoldsOwnWeights => true;
 
     /// <summary>The device this backend runs on.</summary>
     public OpenCLDeviceInfo Device { get; }

@@ -50,7 +50,8 @@ internal sealed class OpenCLRecurrentModule
 
     public OpenCLRecurrentModule(RecurrentLayer layer, int module, OpenCLWeights weights, OpenCLDeviceContext device)
     {
-        Layer = layer;
+        // Shapes only: the uploaded buffers are the copy the model runs (IRnnBackend.HoldsOwnWeights).
+        Layer = layer.MapWeights((w, _) => w.WithoutValues(OpenCLBackend.BackendName));
         Module = module;
         int L = layer.NumLayers, D = layer.NumDirections, H = layer.HiddenSize, G = layer.Spec.Gates;
         PaddedHidden = (layer.HiddenWidth + 3) & ~3;
@@ -130,7 +131,7 @@ internal sealed class OpenCLRecurrentModule
 /// is the input projection's kernel (the same c = a W^T + b).</summary>
 internal sealed class OpenCLLinearLayer(LinearLayer layer, OpenCLWeights weights)
 {
-    public LinearLayer Layer { get; } = layer;
     public nint Weight { get; } = weights.Upload(layer.Weight.Float32Flat);
+    public LinearLayer Layer { get; } = layer.MapWeights((w, _) => w.WithoutValues(OpenCLBackend.BackendName));
     public nint Bias { get; } = weights.Upload(layer.Bias);
 }

@@ -18,6 +18,7 @@ internal sealed unsafe class ColumnMatrix
     private readonly float[] _storage;
     private readonly float* _data;
     private readonly nint[] _blockStart;
+    private readonly int _gates, _hidden, _perBlock;
 
     /// <summary>Packs float32 <paramref name="weights"/> (<paramref name="gates"/> * <paramref name="hidden"/> rows) for vectors of
     /// <paramref name="vector"/> floats, at most <paramref name="groupsPerBlock"/> groups of units per block.</summary>
@@ -27,6 +28,9 @@ internal sealed unsafe class ColumnMatrix
         if (weights.Rows != gates * hidden) throw new ArgumentException($"expected {gates * hidden} rows, got {weights.Rows}", nameof(weights));
         Depth = weights.Columns;
         Vector = vector;
+        _gates = gates;
+        _hidden = hidden;
+        _perBlock = Math.Max(1, groupsPerBlock);
         Groups = (hidden + vector - 1) / vector;
         Vectors = Groups * gates;
         int perBlock = Math.Max(1, groupsPerBlock);
@@ -78,6 +82,28 @@ internal sealed unsafe class ColumnMatrix
 
     /// <summary>Block b's weights: Depth rows of BlockVectors[b] * V floats.</summary>
     public float* Block(int b) => _data + _blockStart[b];
+
+    /// <summary>The matrix back in PyTorch's row order (G*H rows, depth K): for a model that needs it on
+    /// another kernel later (a batched session's panel products), so the model need not keep a second copy.</summary>
+    public WeightTensor ToWeightTensor()
+    {
+        var values = new float[(long)_gates * _hidden * Depth];
+        for (int b = 0; b < Blocks; b++)
+        {
+            int n = BlockVectors[b], first = b * _perBlock * _gates;
+            float* block = Block(b);
+            for (int j = 0; j < n; j++)
+            {
+                int c = first + j, q = c / _gates, g = c % _gates;
+                for (int lane = 0; lane < Vector && q * Vector + lane < _hidden; lane++)
+                {
+                    long row = (long)g * _hidden + q * Vector + lane;
+                    for (int k = 0; k < Depth; k++) values[row * Depth + k] = block[(nint)k * n * Vector + j * Vector + lane];
+                }
+            }
+        }
+        return new WeightTensor(_gates * _hidden, Depth, values);
+    }
 
     /// <summary>Bytes of weights stored.</summary>
     public long Bytes => (long)Vectors * Vector * Depth * sizeof(float);

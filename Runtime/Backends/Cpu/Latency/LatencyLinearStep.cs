@@ -11,7 +11,7 @@ namespace RnnRuntime.Backends.Cpu.Latency;
 /// activation <typeparamref name="TAct"/> (identity, or the tanh / relu / sigmoid that followed it in
 /// the network) on the way out. Rows go one after another, so Step and Run give the same bits.
 /// </summary>
-internal sealed unsafe class LatencyLinearStep<S, TV, TAct> : CpuLayerStep
+internal sealed unsafe class LatencyLinearStep<S, TV, TAct> : CpuLayerStep, ILatencyLinear
     where S : ISimd<TV> where TV : struct where TAct : struct, IVectorFunction<TV>
 {
     private readonly ColumnMatrix _w;
@@ -32,6 +32,9 @@ internal sealed unsafe class LatencyLinearStep<S, TV, TAct> : CpuLayerStep
         _kernels = new nint[_w.Blocks];
         for (int b = 0; b < _w.Blocks; b++) _kernels[b] = (nint)LatencyGemv<S, TV>.For(_w.BlockVectors[b]);
     }
+
+    /// <summary><paramref name="shapes"/> (a weight-free copy of this layer) with its weights back as a tensor.</summary>
+    public LinearLayer WithWeights(LinearLayer shapes) => new(shapes.Index, shapes.Name, _w.ToWeightTensor(), shapes.Bias.ToArray(), shapes.HasBias);
 
     public override int OutputWidth => _outputs;
 

@@ -39,3 +39,15 @@ internal static class LatencyPath
         return most;
     }
 }
+
+/// <summary>A latency-path linear layer: its weights can be had back for the panel products of a batched plan.</summary>
+internal interface ILatencyLinear
+{
+    LinearLayer WithWeights(LinearLayer shapes);
+}
+
+/// <summary>A latency-path recurrent layer: its weights can be had back for the panel products of a batched plan.</summary>
+internal interface ILatencyRecurrent
+{
+    LayerWeights Weights(int direction, LayerWeights shapes);
+}

@@ -18,7 +18,7 @@ namespace RnnRuntime.Backends.Cpu.Latency;
 /// walks the time steps inside one call), so they agree bit for bit; rows of a batched session go
 /// one after another through the same weights, which stay in cache.
 /// </summary>
-internal sealed unsafe class LatencyRecurrentStep<S, TV, TCell> : CpuLayerStep
+internal sealed unsafe class LatencyRecurrentStep<S, TV, TCell> : CpuLayerStep, ILatencyRecurrent
     where S : ISimd<TV> where TV : struct where TCell : struct, ICellEpilogue
 {
     /// <summary>One layer and direction.</summary>
@@ -98,6 +98,15 @@ internal sealed unsafe class LatencyRecurrentStep<S, TV, TCell> : CpuLayerStep
         float[] pinned = GC.AllocateArray<float>(values.Length, pinned: true);
         values.CopyTo(pinned, 0);
         return pinned;
+    }
+
+    /// <summary>This layer's weights of one direction back as tensors, with the biases of
+    /// <paramref name="shapes"/> (a weight-free copy of the same layer and direction).</summary>
+    public LayerWeights Weights(int direction, LayerWeights shapes)
+    {
+        Cell cell = _cells[direction];
+        return new LayerWeights(_layer, direction, _hidden, cell.Ih.ToWeightTensor(), cell.Hh.ToWeightTensor(),
+            shapes.BiasIh.ToArray(), shapes.BiasHh.ToArray(), cell.Hr?.ToWeightTensor());
     }
 
     public override int OutputWidth => _directions * _width;
