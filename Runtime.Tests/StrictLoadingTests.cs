@@ -319,6 +319,7 @@ public class StrictLoadingTests
         byte[] checkpoint = File.ReadAllBytes(Strict("fc_gru_fc_checkpoint.pt"));
         e = Fails(checkpoint);
         Assert.Contains("tensors of the file belong to no layer: model.fc_in.weight, model.fc_in.bias, model.fc.weight, model.fc.bias, optimizer.state.0.step (and", e.Message);
+        Assert.Contains("as RnnOptions.Layers (e.g. [\"fc_in\", \"gru\", \"fc\"], with RnnOptions.Prefix 'model')", e.Message);
         e = Fails(checkpoint, Ref with { Prefix = "model" });
         Assert.Contains("4 tensors of the file under prefix 'model' belong to no layer: model.fc_in.weight, model.fc_in.bias, model.fc.weight, model.fc.bias", e.Message);
         Assert.Contains("as RnnOptions.Layers (e.g. [\"fc_in\", \"gru\", \"fc\"])", e.Message);

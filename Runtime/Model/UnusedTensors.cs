@@ -50,8 +50,14 @@ internal static class UnusedTensors
         // A module no layer read: the list is what is missing.
         if (shapes.Any(m => !m.Tensors.All(t => used.Contains(t.Name))))
         {
-            var runnable = shapes.Where(m => m.Kind is null ? m.Ambiguity is not null : m.Kind.Supported).Select(m => Entry(m, root));
-            string list = $"give the network's layers in forward order, with the activations between them, as RnnOptions.Layers (e.g. [{string.Join(", ", runnable)}])";
+            var runnable = shapes.Where(m => m.Kind is null ? m.Ambiguity is not null : m.Kind.Supported).ToList();
+            // The modules all under one prefix with other tensors beside them (a checkpoint's "model"
+            // and "optimizer"): that prefix is where the network lives.
+            string? network = UsedPrefix(runnable.SelectMany(m => m.Tensors).Select(t => t.Name), unused.Where(t => !runnable.Any(m => m.Tensors.Contains(t))).ToList(), root,
+                runnable.Select(m => m.Prefix).ToHashSet(StringComparer.Ordinal));
+            string inside = network is null ? root : network + ".";
+            string list = $"give the network's layers in forward order, with the activations between them, as RnnOptions.Layers " +
+                          $"(e.g. [{string.Join(", ", runnable.Select(m => Entry(m, inside)))}]{(network is null ? "" : $", with RnnOptions.Prefix '{network}'")})";
             ModuleShape? notYet = shapes.FirstOrDefault(m => m.Kind is { Supported: false });
             if (notYet is not null)
                 list += $", though {ModuleShapes.NotSupported(notYet)}, so a network that uses it cannot run here yet";
@@ -105,7 +111,11 @@ internal static class UnusedTensors
     }
 
     /// <summary>The shortest dotted prefix, longer than <paramref name="root"/>, that holds every used tensor and no unused one; null for none.</summary>
-    private static string? UsedPrefix(IEnumerable<string> used, List<SafetensorsTensor> unused, string root)
+    /// <param name="used">The used tensors' names.</param>
+    /// <param name="unused">The tensors the prefix must leave out.</param>
+    /// <param name="root">The prefix already given.</param>
+    /// <param name="modules">Module prefixes (ending in '.') that are not the answer: the network's root is above them.</param>
+    private static string? UsedPrefix(IEnumerable<string> used, List<SafetensorsTensor> unused, string root, IReadOnlySet<string>? modules = null)
     {
         string[]? common = null;
         foreach (string name in used)
@@ -121,6 +131,7 @@ internal static class UnusedTensors
         for (int k = rootParts + 1; k <= common.Length; k++)
         {
             string candidate = string.Join('.', common[..k]);
+            if (modules is not null && modules.Contains(candidate + ".")) break;
             if (candidate.Length > 0 && !unused.Any(t => Under(t.Name, candidate + "."))) return candidate;
         }
         return null;
