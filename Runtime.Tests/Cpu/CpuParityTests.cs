@@ -156,7 +156,7 @@ public class CpuParityTests
         foreach (string name in names)
         {
             var f = new PyTorchFixture(name);
-            CheckAgainstReference(f.ModelBytes, width, batch: 3, steps: 20, seed: seed++, Tolerance, name, f.Layers);
+            CheckAgainstReference(f.ModelBytes, width, batch: 3, steps: 20, seed: seed++, Tolerance, name, f.Layers, prefix: f.ExpectedPrefix);
         }
     }
 
@@ -193,10 +193,10 @@ public class CpuParityTests
     /// same sequence step by step gives exactly Run's outputs and state.
     /// </summary>
     internal static void CheckAgainstReference(byte[] file, string width, int batch, int steps, int seed, double tolerance, string what,
-        IReadOnlyList<string>? layers = null, RnnWeightFormat format = RnnWeightFormat.Float32)
+        IReadOnlyList<string>? layers = null, RnnWeightFormat format = RnnWeightFormat.Float32, string? prefix = null)
     {
         // With a narrow format the reference computes in double on the same quantised weights.
-        using var model = RnnModel.Load(file, new RnnOptions { Backend = "reference", Layers = layers, WeightFormat = format });
+        using var model = RnnModel.Load(file, new RnnOptions { Backend = "reference", Layers = layers, WeightFormat = format, Prefix = prefix });
         using RnnSession reference = model.CreateSession(batch);
         using var cpu = new CpuRunner(model, width, batch);
         int I = model.InputSize, O = model.OutputSize;
