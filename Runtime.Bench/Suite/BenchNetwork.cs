@@ -11,9 +11,9 @@ namespace RnnRuntime.Bench.Suite;
 /// <item><c>guitarml</c>: LSTM(1, 40) -> Linear(40, 1) + add_input (GuitarML's amp models).</item>
 /// <item><c>denoiser</c>: Linear(42, 24) -> tanh -> GRU(24, 24) -> GRU(24, 48) -> Linear(48, 22) -> sigmoid (an RNNoise-like shape).</item>
 /// </list>
-/// Each has a recurrent part, <c>NAME-recurrent</c>: the same file loaded with RnnOptions.Layers
-/// naming only its recurrent modules (so the same weights), the network without its linear layers,
-/// activations and skip. The 1.15x target compares the two in the same run.
+/// Each has a recurrent part, <c>NAME-recurrent</c>: the same file's recurrent modules' tensors alone
+/// (the loader refuses a file with tensors no layer uses), loaded with RnnOptions.Layers naming them
+/// (so the same weights), the network without its linear layers, activations and skip. The 1.15x target compares the two in the same run.
 /// </summary>
 public sealed class BenchNetwork : IBenchSubject
 {
@@ -48,6 +48,11 @@ public sealed class BenchNetwork : IBenchSubject
         };
         if (part)
         {
+            SafetensorsHeader h = SafetensorsHeader.Parse(Safetensors);
+            byte[] whole = Safetensors;
+            Safetensors = SafetensorsWriter.Write(h.Tensors.Values
+                .Where(t => recurrent.Any(m => t.Name.StartsWith(m + ".", StringComparison.Ordinal))).OrderBy(t => t.Begin)
+                .Select(t => (t.Name, t.Shape.Select(d => (int)d).ToArray(), h.ReadFloats(whole, t))));
             Layers = recurrent;
             Shape = $"{Shape}: the recurrent modules alone ({string.Join(" -> ", recurrent)})";
         }
