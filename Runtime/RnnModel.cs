@@ -44,7 +44,7 @@ public sealed class RnnModel : IDisposable
     public static RnnModel Load(string path, RnnOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        if (Directory.Exists(path)) throw new RnnModelException(FileKinds.Directory(path));
+        if (Directory.Exists(path)) throw new IOException(FileKinds.Directory(path));
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
         if (stream.Length > MaxFileBytes)
             throw new RnnModelException($"'{path}' is {stream.Length} bytes; model files up to {MaxFileBytes} bytes are supported");

@@ -17,6 +17,7 @@ internal static class FileKinds
     /// <summary>Why the file is not a model, or null where it may be one.</summary>
     public static string? NotAModel(ReadOnlySpan<byte> file)
     {
+        if (file.Length < 8) return null;   // too short for anything: the safetensors parser's size message says so
         if (file.Length >= 9 && file[8] == (byte)'{' && BinaryPrimitives.ReadUInt64LittleEndian(file) <= (ulong)(file.Length - 8))
             return null;   // a safetensors header
         if (file.Length >= 6 && file[0] == 0x93 && file[1..6].SequenceEqual("NUMPY"u8))
@@ -39,7 +40,8 @@ internal static class FileKinds
         return null;
     }
 
-    /// <summary>The refusal of a directory (opening one fails with "access denied"), with the model files in it.</summary>
+    /// <summary>The refusal of a directory (opening one fails with "access denied"), with the model files in
+    /// it: an IOException's message (RNNRT_IO in C), since it is the path that is wrong, not a file's bytes.</summary>
     public static string Directory(string path)
     {
         string[] models;
