@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # One entry point for rnnrt on Linux/macOS. Usage: ./build.sh [run|build|test|bench|publish|pack|install|set-version|gpu-check|fixtures|soak|fuzz] [args]
 #   (no argument)  restore, build, run the main job (stream the bundled model through every backend)
-#   run [PATH] [--batch B] [--steps N]  the main job on your own .safetensors model (any RNN/GRU/LSTM
-#                  state_dict; a bidirectional one is timed with whole-sequence runs)
+#   run [PATH] [--batch B] [--steps N] [--layers L1,L2,...] [--prefix P] [--nonlinearity tanh|relu]
+#       [--threads N] [--weight-format float32|bfloat16|int8] [--device D]
+#                  the main job on your own model (.safetensors or torch.save .pt: an RNN/GRU/LSTM
+#                  state_dict, a network saved by rnnrt.save, or a plain state_dict of one with --layers,
+#                  e.g. --layers fc_in,tanh,gru,linear:fc; --prefix where it lives in a checkpoint, e.g. model);
+#                  a bidirectional one is timed with whole-sequence runs
 #   test           every test: xunit suite (all backends present, OpenCL on PoCL), the C tests, the Python package's pytest suite
 #   bench [--peers] [args]  BenchmarkDotNet suite (no args: all of it, ~20 min, report in Runtime.Bench/results/);
 #                  args go to BenchmarkDotNet (e.g. --filter '*Step*'); "check" checks every engine; --peers adds ORT and LibTorch,

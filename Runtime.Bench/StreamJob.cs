@@ -19,16 +19,52 @@ internal static class StreamJob
     /// within [-1, 1], so it is absolute for them; a ReLU RNN's can grow).</summary>
     public const double Tolerance = 1e-4;
 
-    private const string Usage = "usage: stream [PATH] [--batch B] [--steps N]   (PATH: a .safetensors PyTorch RNN/GRU/LSTM state_dict; default the bundled GRU)";
+    private const string Usage = "usage: stream [PATH] [--batch B] [--steps N] [--layers L1,L2,...] [--prefix P] [--nonlinearity tanh|relu]\n" +
+        "              [--threads N] [--weight-format float32|bfloat16|int8] [--device D]\n" +
+        "  PATH: a .safetensors or torch.save .pt file (an RNN/GRU/LSTM state_dict, a network saved by rnnrt.save); default the bundled GRU.\n" +
+        "  --layers: RnnOptions.Layers, comma-separated: module prefixes, kind:prefix (linear:fc), kind(params):prefix (rnn(relu):rnn),\n" +
+        "  activations (tanh, relu, sigmoid, add_input); --prefix: RnnOptions.Prefix (where the network lives, e.g. a checkpoint's 'model').";
 
     public static int Run(string[] args)
     {
         string? userPath = null;
         int steps = 3000, batch = 1;
+        var load = new RnnOptions();
         for (int a = 0; a < args.Length; a++)
         {
             string arg = args[a];
-            if (arg is "--batch" or "--steps")
+            if (arg is "--layers" or "--prefix" or "--nonlinearity" or "--threads" or "--weight-format" or "--device")
+            {
+                if (a + 1 >= args.Length) return UsageError($"{arg} needs a value");
+                string value = args[++a];
+                switch (arg)
+                {
+                    case "--layers":
+                        load = load with { Layers = SplitLayers(value) };
+                        break;
+                    case "--prefix":
+                        load = load with { Prefix = value };
+                        break;
+                    case "--nonlinearity":
+                        load = load with { Nonlinearity = value switch { "tanh" => RnnNonlinearity.Tanh, "relu" => RnnNonlinearity.Relu, _ => null } };
+                        if (load.Nonlinearity is null) return UsageError($"--nonlinearity is '{value}'; expected tanh or relu");
+                        break;
+                    case "--threads":
+                        if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int threads) || threads > RnnOptions.MaxThreads)
+                            return UsageError($"--threads needs 0 (one per core) or 1..{RnnOptions.MaxThreads}");
+                        load = load with { Threads = threads };
+                        break;
+                    case "--weight-format":
+                        RnnWeightFormat? format = value switch { "float32" => RnnWeightFormat.Float32, "bfloat16" => RnnWeightFormat.BFloat16, "int8" => RnnWeightFormat.Int8, _ => null };
+                        if (format is null) return UsageError($"--weight-format is '{value}'; expected float32, bfloat16 or int8");
+                        load = load with { WeightFormat = format.Value };
+                        break;
+                    default:
+                        load = load with { Device = value };
+                        break;
+                }
+            }
+            else if (arg is "--batch" or "--steps")
             {
                 if (a + 1 >= args.Length || !int.TryParse(args[a + 1], NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < 1
                     || (arg == "--batch" && n > 65536))
@@ -47,7 +83,7 @@ internal static class StreamJob
         RnnModel reference;
         try
         {
-            reference = RnnModel.Load(path, new RnnOptions { Backend = "reference" });
+            reference = RnnModel.Load(path, load with { Backend = "reference", Threads = 1, Device = null });
         }
         catch (Exception e)
         {
@@ -61,6 +97,9 @@ internal static class StreamJob
         bool runOnly = reference.NumDirections != 1;
         Console.WriteLine($"model: {path}");
         Console.WriteLine($"       {reference}; {reference.WeightBytes / 1024.0:F0} KiB of weights; auto -> {BackendRegistry.ResolveAuto()}");
+        if (load.Layers is not null || load.Prefix is not null || load.WeightFormat != RnnWeightFormat.Float32 || load.Threads != 1)
+            Console.WriteLine($"       options: {(load.Layers is null ? "" : $"layers [{string.Join(", ", load.Layers)}] ")}{(load.Prefix is null ? "" : $"prefix '{load.Prefix}' ")}" +
+                              $"weight format {load.WeightFormat}, threads {load.Threads}");
         Console.WriteLine($"       {steps} steps, batch {batch}, {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSArchitecture}");
         if (runOnly)
             Console.WriteLine("       bidirectional: Run only (a backward pass needs the whole sequence, so it cannot Step); " +
@@ -86,7 +125,18 @@ internal static class StreamJob
         int failures = 0;
         foreach (string name in BackendRegistry.Available())
         {
-            using var model = RnnModel.Load(path, new RnnOptions { Backend = name });
+            RnnModel loaded;
+            try
+            {
+                loaded = RnnModel.Load(path, load with { Backend = name });
+            }
+            catch (RnnBackendUnavailableException e)
+            {
+                // A backend that cannot run these options (OpenCL and a narrow weight format) is skipped, and says why.
+                Console.WriteLine($"{name,-10} skipped: {e.Message}");
+                continue;
+            }
+            using RnnModel model = loaded;
             float[] got = runOnly ? Sequence(model, xs, steps, batch, out double[] micros) : Stream(model, xs, steps, batch, out micros);
             double dev = 0;
             for (long i = 0; i < got.LongLength; i++) dev = Math.Max(dev, Math.Abs(got[i] - expected[i]));
@@ -98,6 +148,24 @@ internal static class StreamJob
             Console.WriteLine($"{name,-10} {p50,10:F2} {p99,10:F2} {perSecond,12:F0} {dev,12:E2}{(ok ? "" : "  MISMATCH")}");
         }
         return failures == 0 ? 0 : 1;
+    }
+
+    /// <summary>"fc_in,relu,rnn(relu, nonlinearity=x):rnn" -> entries, splitting at commas outside parentheses.</summary>
+    private static string[] SplitLayers(string value)
+    {
+        var entries = new List<string>();
+        int depth = 0, start = 0;
+        for (int i = 0; i <= value.Length; i++)
+        {
+            if (i == value.Length || value[i] == ',' && depth == 0)
+            {
+                entries.Add(value[start..i]);
+                start = i + 1;
+            }
+            else if (value[i] == '(') depth++;
+            else if (value[i] == ')') depth--;
+        }
+        return [.. entries];
     }
 
     private static int UsageError(string message)

@@ -47,7 +47,7 @@ public class CellAndNonlinearityTests
         var tensors = CellTensors("cell.");
         tensors.Add(("head.weight", [2, 4], TestModels.Inputs(8, 4)));
         byte[] file = SafetensorsWriter.Write(tensors);
-        using var m = RnnModel.Load(file, Ref with { Layers = ["cell", "head", "sigmoid"] });
+        using var m = RnnModel.Load(file, Ref with { Layers = ["cell", "linear:head", "sigmoid"] });
         Assert.Equal(2, m.OutputSize);
         Assert.Contains("'cell'", m.Layers[0].ToString());
     }

@@ -326,7 +326,7 @@ public class ModelLoadingTests
     }
 
     [Fact]
-    public void UnrelatedTensorsOfAnyDtypeAreIgnored()
+    public void UnrelatedTensorsOfAnyDtypeAreNamedUnlessOutsideThePrefix()
     {
         byte[] model = Gru(prefix: "rnn.");
         // Append an I64 tensor (a BatchNorm's num_batches_tracked, say) by hand.
@@ -334,7 +334,9 @@ public class ModelLoadingTests
         string json = Encoding.UTF8.GetString(model, 8, (int)(h.DataStart - 8)).TrimEnd();
         json = json[..^1] + $",\"bn.num_batches_tracked\":{{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[{h.DataLength},{h.DataLength + 8}]}}}}";
         byte[] file = Raw(json, [.. model.AsSpan((int)h.DataStart), .. new byte[8]]);
-        using var m = RnnModel.Load(file, Ref);
+        // Nothing is dropped silently: outside the prefix it parses and is left alone, else it is named.
+        Assert.Contains("1 tensor of the file belongs to no layer: bn.num_batches_tracked", Fails(file).Message);
+        using var m = RnnModel.Load(file, Ref with { Prefix = "rnn" });
         Assert.Equal("rnn", m.Prefix);
     }
 

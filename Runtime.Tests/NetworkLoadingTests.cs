@@ -85,10 +85,12 @@ public class NetworkLoadingTests
         Assert.Equal(22, m.OutputSize);
         Assert.Equal(5, m.Layers.Count);
         Assert.Equal("model.fc_in", m.Layers[0].Name);
-        // Options win over the file's own list.
-        using var shorter = RnnModel.Load(Denoiser().Build(), Ref with { Layers = ["fc_in", "relu", "gru1"] });
-        Assert.Equal(24, shorter.OutputSize);
-        Assert.Equal(LayerKind.Relu, shorter.Layers[1].Kind);
+        // Options win over the file's own list; one that leaves modules out fails naming them.
+        using var other = RnnModel.Load(Denoiser().Build(), Ref with { Layers = ["fc_in", "relu", "gru1", "gru2", "fc"] });
+        Assert.Equal(LayerKind.Relu, other.Layers[1].Kind);
+        RnnModelException e = Fails(Denoiser().Build(), Ref with { Layers = ["fc_in", "relu", "gru1"] });
+        Assert.Contains("6 tensors of the file belong to no layer: gru2.weight_ih_l0", e.Message);
+        Assert.Contains("RnnOptions.Layers leaves them out", e.Message);
     }
 
     [Fact]
@@ -113,10 +115,11 @@ public class NetworkLoadingTests
         Assert.Contains("empty \"layers\" array", Fails(WithLayerList(List())).Message);
         Assert.Contains("layer 0 is String", Fails(WithLayerList(List("\"gru1\""))).Message);
         Assert.Contains("layer 1 has no \"kind\"", Fails(WithLayerList(List(gru1, "{\"prefix\":\"fc\"}"))).Message);
-        Assert.Contains("layer 1 has unknown kind 'conv1d'", Fails(WithLayerList(List(gru1, "{\"kind\":\"conv1d\",\"prefix\":\"fc\"}"))).Message);
+        Assert.Contains("layer 1: conv1d (nn.Conv1d) is not supported yet", Fails(WithLayerList(List(gru1, "{\"kind\":\"conv1d\",\"prefix\":\"fc\"}"))).Message);
+        Assert.Contains("layer 1 has unknown kind 'dense'", Fails(WithLayerList(List(gru1, "{\"kind\":\"dense\",\"prefix\":\"fc\"}"))).Message);
         Assert.Contains("layer 1 (linear) has no \"prefix\"", Fails(WithLayerList(List(gru1, "{\"kind\":\"linear\"}"))).Message);
         Assert.Contains("layer 1 (tanh) has a \"prefix\"", Fails(WithLayerList(List(gru1, "{\"kind\":\"tanh\",\"prefix\":\"fc\"}"))).Message);
-        Assert.Contains("only rnn layers do", Fails(WithLayerList(List("{\"kind\":\"gru\",\"prefix\":\"gru1\",\"nonlinearity\":\"relu\"}"))).Message);
+        Assert.Contains("layer 0 has an unknown key 'nonlinearity'; a gru layer has kind, prefix", Fails(WithLayerList(List("{\"kind\":\"gru\",\"prefix\":\"gru1\",\"nonlinearity\":\"relu\"}"))).Message);
         Assert.Contains("layer 0 \"prefix\" is Number", Fails(WithLayerList(List("{\"kind\":\"gru\",\"prefix\":3}"))).Message);
         Assert.Contains("unknown key 'bias'", Fails(WithLayerList(List("{\"kind\":\"gru\",\"prefix\":\"gru1\",\"bias\":\"false\"}"))).Message);
         Assert.Contains("has no recurrent module", Fails(WithLayerList(List("{\"kind\":\"linear\",\"prefix\":\"fc_in\"}", "{\"kind\":\"tanh\"}"))).Message);
@@ -164,6 +167,7 @@ public class NetworkLoadingTests
         Assert.Contains("layer 2 (module 'gruu'): no tensors under prefix 'gruu'", e.Message);
         Assert.Contains("gru1.weight_ih_l0", e.Message);
         Assert.Contains("expected gruu.weight (linear) or gruu.weight_ih_l0", e.Message);
+        Assert.Contains("or one of the activations tanh, relu, sigmoid, add_input", e.Message);
         Assert.Contains("has no recurrent module", Fails(plain, Ref with { Layers = ["fc_in", "sigmoid"] }).Message);
         Assert.Contains("RnnOptions.Layers has 1025 entries", Fails(plain, Ref with { Layers = Enumerable.Repeat("tanh", 1025).ToArray() }).Message);
     }

@@ -74,13 +74,19 @@ public class TorchFormatTests
     public void CheckpointFlattensToDottedNamesAndPrefixSelects()
     {
         byte[] file = File.ReadAllBytes(Fixture("lstm_pt_checkpoint_l1_b2.pt"));
-        using (var m = RnnModel.Load(file, Ref))
+        // The model's head and the optimizer's state are not the lstm: without a prefix they are named.
+        RnnModelException unused = Fails(file, Ref);
+        Assert.Contains("tensors of the file belong to no layer: model_state_dict.fc.weight, model_state_dict.fc.bias, optimizer.state.0.step", unused.Message);
+        Assert.Contains("'model_state_dict.lstm' (lstm), 'model_state_dict.fc' (linear 12 -> 3)", unused.Message);
+        Assert.Contains("set RnnOptions.Prefix to 'model_state_dict.lstm'", unused.Message);
+        using (var m = RnnModel.Load(file, Ref with { Prefix = "model_state_dict.lstm" }))
         {
             Assert.Equal("model_state_dict.lstm", m.Prefix);
             Assert.Equal((RnnCellKind.Lstm, 5, 12), (m.Cell, m.InputSize, m.HiddenSize));
         }
-        using (var m = RnnModel.Load(file, Ref with { Prefix = "model_state_dict.lstm" }))
-            Assert.Equal("model_state_dict.lstm", m.Prefix);
+        // The model's own prefix finds its one recurrent module, and names the head it would drop.
+        Assert.Contains("2 tensors of the file under prefix 'model_state_dict' belong to no layer: model_state_dict.fc.weight, model_state_dict.fc.bias",
+            Fails(file, Ref with { Prefix = "model_state_dict" }).Message);
 
         // The "which module?" error lists what the checkpoint holds (the optimizer's tensors are no module).
         var e = Fails(file, Ref with { Prefix = "lstm" });
@@ -122,7 +128,10 @@ public class TorchFormatTests
         w.Str("optimizer").Op('}').Str("state").Op('}').Int(0).Op('}').Str("exp_avg").Tensor(t[0] with { Name = "" }).Op('s').Op('s').Op('s');
         w.Str("scheduler").Op('}').Int(7).Op(0x89).Op('s');
         w.Op('u').Stop();
-        using var m = RnnModel.Load(TorchZip.Archive(w.ToArray(), s), Ref);
+        byte[] file = TorchZip.Archive(w.ToArray(), s);
+        Assert.Contains("1 tensor of the file belongs to no layer: optimizer.state.0.exp_avg", Fails(file).Message);
+        Assert.Contains("set RnnOptions.Prefix to 'model'", Fails(file).Message);
+        using var m = RnnModel.Load(file, Ref with { Prefix = "model" });
         Assert.Equal("model", m.Prefix);
     }
 
@@ -178,10 +187,11 @@ public class TorchFormatTests
         Assert.Equal("bias_ih_l0", e.TensorName);
         Assert.Contains("dtype BOOL is a bool tensor", e.Message);
 
-        // Outside a module (a BatchNorm's num_batches_tracked, say) they parse and are ignored.
+        // Outside a module (a BatchNorm's num_batches_tracked, say) they parse, and are named as used by no layer.
         var extra = PtTensor.Contiguous("bn.num_batches_tracked", "9", [], "LongStorage");
-        using var m = RnnModel.Load(GruPt(ts => [.. ts, extra], s => [.. s, ("9", new byte[8])]), Ref);
-        Assert.Equal(RnnCellKind.Gru, m.Cell);
+        e = Fails(GruPt(ts => [.. ts, extra], s => [.. s, ("9", new byte[8])]));
+        Assert.Contains("1 tensor of the file belongs to no layer: bn.num_batches_tracked", e.Message);
+        Assert.Null(e.TensorName);
     }
 
     [Fact]

@@ -44,6 +44,7 @@ public sealed class RnnModel : IDisposable
     public static RnnModel Load(string path, RnnOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        if (Directory.Exists(path)) throw new IOException(FileKinds.Directory(path));
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
         if (stream.Length > MaxFileBytes)
             throw new RnnModelException($"'{path}' is {stream.Length} bytes; model files up to {MaxFileBytes} bytes are supported");
@@ -59,6 +60,7 @@ public sealed class RnnModel : IDisposable
     {
         options ??= RnnOptions.Default;
         Validate(options);
+        if (FileKinds.NotAModel(safetensors) is string notAModel) throw new RnnModelException(notAModel);
         // A torch.save file becomes the equivalent safetensors image; everything after that is shared.
         if (TorchArchive.Recognises(safetensors))
             return new RnnModel(NetworkLoader.Load(TorchArchive.ToSafetensors(safetensors), options), options);

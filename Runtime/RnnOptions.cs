@@ -7,8 +7,11 @@ public sealed record RnnOptions
     public string Backend { get; init; } = "auto";
 
     /// <summary>
-    /// Module prefix of the RNN tensors to load (e.g. "encoder.gru"), needed only when a state_dict
-    /// holds more than one RNN module. Null: the file must hold exactly one.
+    /// Where the network lives in the file: the module prefix of the RNN to load (e.g. "encoder.gru"),
+    /// or of the whole network (a training checkpoint's "model"; with <see cref="Layers"/>, put in
+    /// front of every module name). Only the tensors under it must all belong to a layer, so a
+    /// checkpoint's optimizer state is left alone. Null: the whole file, which then must hold exactly
+    /// one RNN module (without a layer list) and no tensor that no layer uses.
     /// </summary>
     public string? Prefix { get; init; }
 
@@ -20,11 +23,17 @@ public sealed record RnnOptions
     public string? Device { get; init; }
 
     /// <summary>
-    /// The network's layers in forward order, for a file saved as a plain state_dict: module prefixes
-    /// (a linear or recurrent module's name in the state_dict) and the names tanh, relu, sigmoid and
-    /// add_input, e.g. <c>["fc_in", "tanh", "gru", "fc", "sigmoid"]</c>. Null: the file's own
-    /// <c>rnnrt.network</c> layer list (written by <c>rnnrt.save</c>), else the file's one recurrent
-    /// module. With a layer list, <see cref="Prefix"/> (if set) is put in front of every module name.
+    /// The network's layers in forward order, for a file saved as a plain state_dict, e.g.
+    /// <c>["fc_in", "tanh", "gru", "fc", "sigmoid"]</c>. Each entry is a module prefix (a linear or
+    /// recurrent module's name in the state_dict, its kind read from its tensors where they fit no
+    /// other kind), an activation (tanh, relu, sigmoid, add_input), or says its kind and parameters as
+    /// the file's <c>rnnrt.network</c> JSON does: <c>"linear:fc"</c> (<c>{"kind": "linear", "prefix": "fc"}</c>),
+    /// <c>"gru:"</c> (a module at the root of the file), <c>"rnn(relu):rnn"</c> =
+    /// <c>"rnn(nonlinearity=relu):rnn"</c>. Kinds not run yet (layer_norm, embedding, gelu,
+    /// leaky_relu(0.2), ...) are refused by name. Every tensor (under <see cref="Prefix"/>) must belong
+    /// to a listed layer, or loading fails naming the rest. Null: the file's own <c>rnnrt.network</c>
+    /// layer list (written by <c>rnnrt.save</c>), else the file's one recurrent module. With a layer
+    /// list, <see cref="Prefix"/> (if set) is put in front of every module name.
     /// </summary>
     public IReadOnlyList<string>? Layers { get; init; }
 

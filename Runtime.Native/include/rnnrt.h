@@ -183,8 +183,11 @@ struct rnnrt_load_options {
     const char* device;         /* OpenCL device: NULL picks the first GPU (else the first device); a
                                    number is an index into all devices; else part of the device name */
     const char* const* layers;  /* NULL: the file's "rnnrt.network" layer list, else its one recurrent
-                                   module. Else layer_count names in forward order: module prefixes and
-                                   "tanh", "relu", "sigmoid", "add_input" (e.g. "fc_in", "tanh", "gru") */
+                                   module. Else layer_count entries in forward order: a module prefix
+                                   ("fc_in"), a kind and a prefix ("linear:fc", "gru:encoder.gru",
+                                   "rnn(relu):rnn"), or "tanh", "relu", "sigmoid", "add_input". Every
+                                   tensor of the file (under prefix) must belong to a layer, or loading
+                                   fails with RNNRT_FORMAT naming the unused ones */
     size_t layer_count;         /* entries in layers (1..1024); 0 when layers is NULL */
     const char* nonlinearity;   /* nn.RNN's activation, which a state_dict does not record: NULL takes
                                    it from the file, else tanh (PyTorch's default); "tanh" or "relu"

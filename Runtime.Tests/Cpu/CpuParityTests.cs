@@ -156,7 +156,7 @@ public class CpuParityTests
         foreach (string name in names)
         {
             var f = new PyTorchFixture(name);
-            CheckAgainstReference(f.ModelBytes, width, batch: 3, steps: 20, seed: seed++, Tolerance, name, f.Layers);
+            CheckAgainstReference(f.ModelBytes, width, batch: 3, steps: 20, seed: seed++, Tolerance, name, f.Layers, prefix: f.ExpectedPrefix);
         }
     }
 
@@ -193,19 +193,19 @@ public class CpuParityTests
     /// same sequence step by step gives exactly Run's outputs and state.
     /// </summary>
     internal static void CheckAgainstReference(byte[] file, string width, int batch, int steps, int seed, double tolerance, string what,
-        IReadOnlyList<string>? layers = null, RnnWeightFormat format = RnnWeightFormat.Float32)
+        IReadOnlyList<string>? layers = null, RnnWeightFormat format = RnnWeightFormat.Float32, string? prefix = null)
     {
         // Small float32 layers run on the latency kernels by default: check them there, and every layer on the panel products too.
-        CheckAgainstReference(file, width, batch, steps, seed, tolerance, what + " (default paths)", layers, format, RnnOptions.Default.LatencyMaxWeightBytes);
-        CheckAgainstReference(file, width, batch, steps, seed, tolerance, what + " (panel path)", layers, format, CpuThreadTests.PanelPathOnly);
+        CheckAgainstReference(file, width, batch, steps, seed, tolerance, what + " (default paths)", layers, format, RnnOptions.Default.LatencyMaxWeightBytes, prefix);
+        CheckAgainstReference(file, width, batch, steps, seed, tolerance, what + " (panel path)", layers, format, CpuThreadTests.PanelPathOnly, prefix);
     }
 
     /// <summary>As above with every float32 layer of at most <paramref name="latencyMaxWeightBytes"/> on the latency kernels.</summary>
     internal static void CheckAgainstReference(byte[] file, string width, int batch, int steps, int seed, double tolerance, string what,
-        IReadOnlyList<string>? layers, RnnWeightFormat format, long latencyMaxWeightBytes)
+        IReadOnlyList<string>? layers, RnnWeightFormat format, long latencyMaxWeightBytes, string? prefix = null)
     {
         // With a narrow format the reference computes in double on the same quantised weights.
-        using var model = RnnModel.Load(file, new RnnOptions { Backend = "reference", Layers = layers, WeightFormat = format, LatencyMaxWeightBytes = latencyMaxWeightBytes });
+        using var model = RnnModel.Load(file, new RnnOptions { Backend = "reference", Layers = layers, WeightFormat = format, Prefix = prefix, LatencyMaxWeightBytes = latencyMaxWeightBytes });
         using RnnSession reference = model.CreateSession(batch);
         using var cpu = new CpuRunner(model, width, batch);
         int I = model.InputSize, O = model.OutputSize;

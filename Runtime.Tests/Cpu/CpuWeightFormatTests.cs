@@ -109,7 +109,7 @@ public class CpuWeightFormatTests
         foreach (string name in PyTorchFixture.Names)
         {
             var f = new PyTorchFixture(name);
-            CpuParityTests.CheckAgainstReference(f.ModelBytes, width, batch: 3, steps: 20, seed: seed++, ToleranceFor(format), $"{format} {name}", f.Layers, format);
+            CpuParityTests.CheckAgainstReference(f.ModelBytes, width, batch: 3, steps: 20, seed: seed++, ToleranceFor(format), $"{format} {name}", f.Layers, format, f.ExpectedPrefix);
         }
     }
 

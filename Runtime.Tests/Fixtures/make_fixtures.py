@@ -23,7 +23,7 @@ torch.save files (*_pt_*.pt, PyTorch's own zip format, read without Python by Ru
 <name>.pt is the model, <name>.io.safetensors as above (metadata "prefix": the module prefix the
 loader finds). gru_pt_l1_b1 a plain state_dict; lstm_pt_checkpoint_l1_b2 a training checkpoint
 (epoch, model_state_dict, an Adam's optimizer state after one step); gru_pt_strided_l2_b1
-non-contiguous tensors and storage offsets; rnn_pt_shared_l1_b3 four entries viewing one storage;
+non-contiguous tensors and storage offsets; rnn_pt_shared_l1_b3 every entry a view of one storage, two names for one view;
 lstm_pt_f64_l1_b1 a .double() module (float32-exact weights). Refusals (no io file):
 torch_whole_module.pt (torch.save(nn.GRU)), torch_whole_custom_module.pt (a __main__ class),
 torch_legacy.pt (_use_new_zipfile_serialization=False), torch_script.pt (torch.jit.script().save).
@@ -34,8 +34,19 @@ sample of a noisy sum of sines (x_t -> x_{t+1}); written by rnnrt.save with a he
 <name>.io.safetensors: x [1000,B,1], target [1000,B,1] (x shifted by one step), state0 [S] (zeros),
 y [1000,B,1] PyTorch float32, state_n [S], y64, state_n64; metadata "mse" (float32 loss),
 "baseline_mse" (the loss of predicting x_t itself), "noise_mse" (the noise's own variance: the floor).
+
+A file holding more than its module (lstm_prefixed_l1_b1's head, a checkpoint's model and optimizer)
+says in its io metadata "prefix" where the module is: every tensor is used or loading fails, so the
+tests load it with RnnOptions.Prefix.
+
+Strict/ (`make_fixtures.py --only strict`): what must fail to load, naming what is wrong (issue 22).
+fc_gru_fc.pt the state_dict of Linear(16,16) -> GRU(16,32) -> Linear(32,32), with its io file
+(x, state0, y, state_n; metadata "layers"); fc_gru_fc_checkpoint.pt the same under "model" beside an
+Adam's state; ln_gru.pt, bn_gru.pt, emb_gru.pt (Embedding(100,12)), emb12_gru.pt (Embedding(12,12)):
+modules of kinds rnnrt does not run yet; array.npy, arrays.npz, layers.json, gru.onnx: not models.
 """
 import copy
+from collections import OrderedDict
 import json
 import math
 import os
@@ -126,7 +137,9 @@ def case(name, cell, I, H, L=1, bi=False, B=1, T=7, bias=True, relu=False, dtype
     io = [("x", x), ("h0", h0)] + ([("c0", c0)] if cell == "lstm" else [])
     io += [("y", y), ("h_n", hn)] + ([("c_n", cn)] if cell == "lstm" else [])
     io += [("y64", y64), ("h_n64", hn64)] + ([("c_n64", cn64)] if cell == "lstm" else [])
-    save_safetensors(os.path.join(HERE, name + ".io.safetensors"), io)
+    # A file holding more than the module (extra): the io is the module's alone, loaded by its prefix.
+    save_safetensors(os.path.join(HERE, name + ".io.safetensors"), io,
+                     metadata={"prefix": prefix.rstrip(".")} if extra and prefix else None)
     drift = (y.double() - y64).abs().max().item()
     print(f"{name:28s} {cell} I={I} H={H}{f' P={proj}' if proj else ''} L={L} D={D} B={B} T={T} bias={bias} {dtype}: "
           f"|y32 - y64| max {drift:.2e}")
@@ -322,6 +335,26 @@ class Tagger(nn.Module):  # the module a checkpoint saves: an LSTM and a head th
         return self.fc(self.lstm(x)[0])
 
 
+def shared_storage_case():
+    # Shared storage: every parameter a view into one flat buffer (as a flattened-parameter
+    # optimizer leaves them), and two names for one view: bias_hh_l0 is bias_ih_l0 (the module's
+    # two biases made equal first), so every name is one the module uses.
+    r = uniform_module(nn.RNN(7, 11), 204)
+    with torch.no_grad():
+        r.bias_hh_l0.copy_(r.bias_ih_l0)
+    sd = r.state_dict()
+    flat = torch.cat([t.reshape(-1) for n, t in sd.items() if n != "bias_hh_l0"])
+    views, at = {}, 0
+    for n, t in sd.items():
+        if n == "bias_hh_l0":
+            continue
+        views[n] = flat[at:at + t.numel()].view(t.shape)
+        at += t.numel()
+    views["bias_hh_l0"] = views["bias_ih_l0"]
+    torch.save(views, pt_path("rnn_pt_shared_l1_b3"))
+    pt_io("rnn_pt_shared_l1_b3", "rnn", r, B=3, T=6, seed=204)
+
+
 def torch_save_cases():
     # A plain state_dict, as torch.save(model.state_dict(), path) writes it.
     g = uniform_module(nn.GRU(6, 10), 201)
@@ -359,18 +392,7 @@ def torch_save_cases():
     torch.save(sd, pt_path("gru_pt_strided_l2_b1"))
     pt_io("gru_pt_strided_l2_b1", "gru", g, B=1, T=6, seed=203)
 
-    # Shared storage: every parameter a view into one flat buffer (as a flattened-parameter
-    # optimizer leaves them), plus a second name for one of them.
-    r = uniform_module(nn.RNN(7, 11), 204)
-    sd = r.state_dict()
-    flat = torch.cat([t.reshape(-1) for t in sd.values()])
-    views, at = {}, 0
-    for n, t in sd.items():
-        views[n] = flat[at:at + t.numel()].view(t.shape)
-        at += t.numel()
-    views["weight_hh_l0_alias"] = views["weight_hh_l0"]
-    torch.save(views, pt_path("rnn_pt_shared_l1_b3"))
-    pt_io("rnn_pt_shared_l1_b3", "rnn", r, B=3, T=6, seed=204)
+    shared_storage_case()
 
     # An F64 module: float32-exact weights, stored as float64.
     lstm = uniform_module(nn.LSTM(4, 8), 205).double()
@@ -609,10 +631,74 @@ def write_cells():
 
 
 
+# --- Strict/: what must not load silently (issue 22): `make_fixtures.py --only strict` ---
+
+class FcGruFc(nn.Module):  # the issue's network: Linear(16, 16) -> GRU(16, 32) -> Linear(32, 32)
+    LAYERS = ["fc_in", "gru", "fc"]
+
+    def __init__(self):
+        super().__init__()
+        self.fc_in, self.gru, self.fc = nn.Linear(16, 16), nn.GRU(16, 32), nn.Linear(32, 32)
+
+    def forward(self, x, s):
+        y, s0 = self.gru(self.fc_in(x), s[0])
+        return self.fc(y), [s0]
+
+
+def write_strict():
+    """Fixtures/Strict: torch.save files whose network is more than one recurrent module, modules of
+    kinds rnnrt does not run yet, and files that are not models at all."""
+    folder = os.path.join(HERE, "Strict")
+    os.makedirs(folder, exist_ok=True)
+    at = lambda name: os.path.join(folder, name)
+
+    torch.manual_seed(301)
+    net = FcGruFc()
+    x = torch.rand(6, 2, 16) * 2 - 1
+    h0 = (torch.rand(1, 2, 32) * 2 - 1) * 0.5
+    with torch.no_grad():
+        y, (hn,) = net(x, [h0])
+    torch.save(net.state_dict(), at("fc_gru_fc.pt"))
+    save_safetensors(at("fc_gru_fc.io.safetensors"), [("x", x), ("state0", h0), ("y", y), ("state_n", hn)],
+                     metadata={"layers": json.dumps(FcGruFc.LAYERS)})
+    # A training checkpoint of it: the model under "model", an Adam's state beside it.
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    net(x, [h0])[0].square().mean().backward()
+    before = copy.deepcopy(net.state_dict())
+    opt.step()
+    net.load_state_dict(before)   # the io file's weights; the step filled the optimizer's state
+    assert opt.state_dict()["state"]
+    torch.save({"epoch": 5, "model": net.state_dict(), "optimizer": opt.state_dict()}, at("fc_gru_fc_checkpoint.pt"))
+
+    # Kinds rnnrt does not run yet, in plain state_dicts.
+    torch.manual_seed(302)
+    torch.save(nn.Sequential(OrderedDict(fc_in=nn.Linear(16, 16), ln=nn.LayerNorm(16), gru=nn.GRU(16, 8))).state_dict(), at("ln_gru.pt"))
+    bn = nn.Sequential(OrderedDict(bn=nn.BatchNorm1d(16), gru=nn.GRU(16, 8)))
+    bn.bn(torch.rand(4, 16))   # one training step: num_batches_tracked 1, running stats moved
+    torch.save(bn.state_dict(), at("bn_gru.pt"))
+    torch.save(nn.Sequential(OrderedDict(emb=nn.Embedding(100, 12), gru=nn.GRU(12, 8))).state_dict(), at("emb_gru.pt"))
+    torch.save(nn.Sequential(OrderedDict(emb=nn.Embedding(12, 12), gru=nn.GRU(12, 8))).state_dict(), at("emb12_gru.pt"))
+
+    # Files that are not models.
+    import numpy as np
+    np.save(at("array.npy"), np.arange(6, dtype=np.float32))
+    np.savez(at("arrays.npz"), x=np.arange(6, dtype=np.float32))
+    with open(at("layers.json"), "w") as f:
+        json.dump({"version": 1, "layers": [{"kind": "gru", "prefix": "gru"}]}, f)
+    try:
+        torch.onnx.export(nn.GRU(4, 8), (torch.rand(3, 1, 4),), at("gru.onnx"))
+    except Exception as e:   # the exporter needs the onnx package; the committed file stays
+        print(f"gru.onnx not written ({type(e).__name__}: {e})")
+    print("Strict/: " + ", ".join(sorted(os.listdir(folder))))
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["--only", "trained"]:
         torch.set_num_threads(1)
         sys.exit(write_trained())
+    if sys.argv[1:] == ["--only", "strict"]:
+        torch.set_num_threads(1)
+        sys.exit(write_strict())
     if sys.argv[1:]:
-        sys.exit(f"usage: {sys.argv[0]} [--only trained]")
+        sys.exit(f"usage: {sys.argv[0]} [--only trained|strict]")
     sys.exit(main())

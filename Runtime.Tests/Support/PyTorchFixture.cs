@@ -59,8 +59,8 @@ public sealed class PyTorchFixture
     /// <summary>The io file's __metadata__.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
-    /// <summary>The module prefix the loader should find, when the io file says (a checkpoint's
-    /// "model_state_dict.lstm"); null where the name says it.</summary>
+    /// <summary>The module prefix the case is loaded with (RnnOptions.Prefix), when the io file says (a
+    /// checkpoint's "model_state_dict.lstm": its other tensors are outside it); null where the name says it.</summary>
     public string? ExpectedPrefix { get; }
 
     /// <summary>A torch.save case: the model is PyTorch's own zip format.</summary>
@@ -75,7 +75,7 @@ public sealed class PyTorchFixture
     /// <summary>A network case: the io file holds the whole network's state as state0 / state_n.</summary>
     public bool IsNetwork => _tensors.ContainsKey("state0");
 
-    public RnnOptions Options(string backend) => new() { Backend = backend, Layers = Layers, Nonlinearity = Nonlinearity };
+    public RnnOptions Options(string backend) => new() { Backend = backend, Layers = Layers, Nonlinearity = Nonlinearity, Prefix = ExpectedPrefix };
 
     public string Name { get; }
     public string ModelPath { get; }

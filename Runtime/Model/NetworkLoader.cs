@@ -23,17 +23,21 @@ internal static class NetworkLoader
             ? LayerList.FromOptions(options.Layers)
             : header.Metadata.TryGetValue(LayerList.MetadataKey, out string? json) ? LayerList.FromMetadata(json) : null;
 
+        // RnnOptions.Prefix is where the network sits (a checkpoint's "model."): only the tensors under
+        // it must all be used.
+        string root = string.IsNullOrEmpty(options.Prefix) ? "" : options.Prefix.EndsWith('.') ? options.Prefix : options.Prefix + ".";
+        var used = new HashSet<string>(StringComparer.Ordinal);
         if (entries is null)
         {
-            // No layer list: the file's one recurrent module, exactly as before networks existed.
+            // No layer list: the file's one recurrent module, as before networks existed, where it is all the file holds.
             string chosen = ChoosePrefix(modules, options.Prefix, header);
             RecurrentLayer only = RecurrentModuleLoader.Load(file, header, 0, chosen, modules[chosen], null, fileNonlinearity, fileDefaultIsStrict: true);
             CheckMetadata(header, only);
+            used.UnionWith(modules[chosen].Values.Select(t => t.Name));
+            UnusedTensors.Check(header, root, used, UnusedTensors.ListSource.None, modules, chosen);
             return new RnnNetwork([only], only.InputSize, chosen.TrimEnd('.'));
         }
 
-        // RnnOptions.Prefix, with a layer list, is where the whole network sits (a checkpoint's "model.").
-        string root = string.IsNullOrEmpty(options.Prefix) ? "" : options.Prefix.EndsWith('.') ? options.Prefix : options.Prefix + ".";
         var layers = new NetworkLayer[entries.Count];
         int? inputSize = null;
         int? width = null;   // the current value's width; null until a layer with weights fixes it
@@ -52,8 +56,7 @@ internal static class NetworkLoader
                 string dotted = prefix.Length == 0 || prefix.EndsWith('.') ? prefix : prefix + ".";
                 bool isLinear = header.Tensors.ContainsKey(dotted + "weight");
                 bool isRecurrent = modules.ContainsKey(dotted);
-                LayerKind kind = e.Kind ?? (isRecurrent ? LayerKind.Recurrent : isLinear ? LayerKind.Linear
-                    : throw Layer(e, $"no tensors under prefix '{prefix}' ({Near(header, dotted)}); expected {dotted}weight (linear) or {dotted}weight_ih_l0 (rnn, gru, lstm)"));
+                LayerKind kind = e.Kind ?? (isRecurrent ? LayerKind.Recurrent : KindOf(e, header, prefix, dotted));
                 if (kind == LayerKind.Recurrent)
                 {
                     if (!isRecurrent)
@@ -63,6 +66,7 @@ internal static class NetworkLoader
                     try
                     {
                         layer = RecurrentModuleLoader.Load(file, header, e.Index, dotted, modules[dotted], e.Cell, e.Nonlinearity ?? fileNonlinearity, fileDefaultIsStrict: e.Nonlinearity is not null);
+                        used.UnionWith(modules[dotted].Values.Select(t => t.Name));
                     }
                     catch (RnnModelException ex)
                     {
@@ -76,6 +80,8 @@ internal static class NetworkLoader
                     try
                     {
                         layer = LoadLinear(file, header, e.Index, dotted);
+                        used.Add(dotted + "weight");
+                        used.Add(dotted + "bias");
                     }
                     catch (RnnModelException ex)
                     {
@@ -98,7 +104,30 @@ internal static class NetworkLoader
         RecurrentLayer? first = layers.OfType<RecurrentLayer>().FirstOrDefault();
         if (first is null)
             throw new RnnModelException($"the layer list ({string.Join(", ", entries.Select(Describe))}) has no recurrent module; a network needs at least one rnn, gru or lstm");
+        UnusedTensors.Check(header, root, used, options.Layers is not null ? UnusedTensors.ListSource.Options : UnusedTensors.ListSource.Metadata, modules);
         return new RnnNetwork(layers, inputSize!.Value, first.Name);
+    }
+
+    /// <summary>
+    /// The kind of a bare module prefix that is not a recurrent module, from its own tensors: linear
+    /// where they can be nothing else; an error that says why for everything else (a kind not run
+    /// yet, tensors that fit two kinds, a container whose tensors sit in its submodules, nothing).
+    /// </summary>
+    private static LayerKind KindOf(LayerEntry e, SafetensorsHeader header, string prefix, string dotted)
+    {
+        ModuleShape? shape = ModuleShapes.Of(header, dotted);
+        if (shape is { Kind.Name: "linear" }) return LayerKind.Linear;
+        if (shape?.Ambiguity is string ambiguous) throw Layer(e, ambiguous);
+        if (shape is { Kind.Supported: false }) throw Layer(e, ModuleShapes.NotSupported(shape));
+        if (shape is not null)
+            throw Layer(e, $"{shape.Shown} holds {shape.Description}; a layer list names modules of kind {LayerKinds.SupportedNames}");
+        if (LayerKinds.Find(prefix) is { HasTensors: false } activation)
+            throw Layer(e, $"'{prefix}' is neither a module of the file nor an activation this runtime runs: {LayerKinds.NotSupportedYet(activation)}");
+        var inside = header.Tensors.Keys.Where(n => n.StartsWith(dotted, StringComparison.Ordinal))
+            .Select(n => n[..n.LastIndexOf('.')]).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        if (dotted.Length > 0 && inside.Count > 0)
+            throw Layer(e, $"'{prefix}' has no tensors of its own, only in its submodules {string.Join(", ", inside.Take(6).Select(n => $"'{n[(prefix.Length - e.Prefix!.Length)..]}'"))}{(inside.Count > 6 ? $" (and {inside.Count - 6} more)" : "")}; list those in forward order instead");
+        throw Layer(e, $"no tensors under prefix '{prefix}' ({Near(header, dotted)}); expected {dotted}weight (linear) or {dotted}weight_ih_l0 (rnn, gru, lstm), or one of the activations {LayerKinds.SupportedActivations}");
     }
 
     private static NetworkLayer LoadLinear(ReadOnlySpan<byte> file, SafetensorsHeader header, int index, string dotted)
@@ -142,6 +171,11 @@ internal static class NetworkLoader
         {
             string w = wanted.Length == 0 || wanted.EndsWith('.') ? wanted : wanted + ".";
             if (all.Contains(w)) return w;
+            // The prefix of a whole network (a checkpoint's "model"): its one recurrent module.
+            var inside = all.Where(p => p.StartsWith(w, StringComparison.Ordinal)).ToList();
+            if (inside.Count == 1) return inside[0];
+            if (inside.Count > 1)
+                throw new RnnModelException($"prefix '{wanted}' holds {inside.Count} RNN modules ({string.Join(", ", inside.Select(RecurrentModuleLoader.Show))}); choose one with RnnOptions.Prefix, or run them all as a network with RnnOptions.Layers");
             throw new RnnModelException($"no RNN tensors under prefix '{wanted}'; the file has RNN modules: {(all.Count == 0 ? "none" : string.Join(", ", all.Select(RecurrentModuleLoader.Show)))}");
         }
         if (all.Count == 1) return all[0];

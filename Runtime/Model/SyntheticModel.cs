@@ -83,7 +83,15 @@ internal sealed class SyntheticNetwork(int seed = 1)
         _tensors.Add((name + ".weight", [outputs, inputs], SyntheticModel.Uniform(_rng, outputs * inputs, k)));
         if (bias) _tensors.Add((name + ".bias", [outputs], SyntheticModel.Uniform(_rng, outputs, k)));
         _layers.Add($"{{\"kind\":\"linear\",\"prefix\":\"{name}\"}}");
-        _names.Add(name);
+        // A bias-free linear layer's one weight is an embedding's too: the list says which.
+        _names.Add(bias ? name : "linear:" + name);
+        return this;
+    }
+
+    /// <summary>A tensor of no layer (a module rnnrt does not run, an optimizer's state), left out of the layer list.</summary>
+    public SyntheticNetwork Unlisted(string name, params int[] shape)
+    {
+        _tensors.Add((name, shape, SyntheticModel.Uniform(_rng, shape.Aggregate(1, (a, b) => a * b), 0.5f)));
         return this;
     }
 

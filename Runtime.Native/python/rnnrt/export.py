@@ -7,8 +7,15 @@ A network is an ordered list of layers, applied per time step to [T, B, features
   tanh, relu, sigmoid nn.Tanh / nn.ReLU / nn.Sigmoid, or the name alone
   add_input           the network's input x_t added to the current value (a residual skip)
 The file holds those modules' tensors under their state_dict names (float32) and, in
-__metadata__["rnnrt.network"], the JSON {"version": 1, "layers": [{"kind": ..., "prefix": ...}, ...]}.
+__metadata__["rnnrt.network"], the JSON {"version": 1, "layers": [{"kind": ..., "prefix": ...}, ...]}:
+every entry names its kind, and an rnn its "nonlinearity", so the runtime never guesses.
 Anything rnnrt would run differently from PyTorch is refused with a ValueError instead of written.
+
+A layer-list entry (save's layers=, and the runtime's RnnOptions.Layers / load options / Model(layers=))
+is a module name ("fc"), or says its kind and parameters: "linear:fc", "gru:encoder.gru",
+"rnn(relu):rnn" = "rnn(nonlinearity=relu):rnn", "tanh"; in the JSON {"kind": "rnn", "prefix": "rnn",
+"nonlinearity": "relu"}. Kinds rnnrt does not run yet (embedding, layer_norm, gelu, leaky_relu(0.2)...)
+are refused by name.
 """
 import json
 import struct
@@ -21,6 +28,11 @@ ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid}
 ADD_INPUT = "add_input"
 _RECURRENT = {nn.RNN: "rnn", nn.GRU: "gru", nn.LSTM: "lstm"}
 _CELLS = {nn.RNNCell: "rnn", nn.GRUCell: "gru", nn.LSTMCell: "lstm"}
+# Kinds a layer list may name that rnnrt does not run yet (Runtime/Model/LayerKinds.cs), with their parameters.
+_NOT_YET = {"embedding": (), "layer_norm": ("eps",), "batch_norm": ("eps",), "conv1d": ("stride", "padding", "dilation", "groups"),
+            "prelu": (), "gelu": ("approximate",), "leaky_relu": ("negative_slope",), "elu": ("alpha",), "silu": (),
+            "hardtanh": ("min_val", "max_val"), "softplus": ("beta", "threshold"), "softmax": ("dim",), "log_softmax": ("dim",)}
+_PARAMS = {"linear": (), "rnn": ("nonlinearity",), "gru": (), "lstm": (), "tanh": (), "relu": (), "sigmoid": (), ADD_INPUT: ()}
 _SUPPORTED = ("nn.Linear, nn.RNN, nn.GRU, nn.LSTM (proj_size included), nn.RNNCell, nn.GRUCell, nn.LSTMCell, "
               "nn.Tanh, nn.ReLU, nn.Sigmoid, "
               "nn.Sequential of these; nn.Dropout* and nn.Identity are skipped")
@@ -42,7 +54,8 @@ def save(module, path, layers=None):
         Dropout/Identity skipped) or for a single nn.Linear/RNN/GRU/LSTM (prefix "").
         For any other module, the names in forward order: child modules (dotted paths such as
         "encoder.gru" work; a named nn.Sequential is expanded), "tanh", "relu", "sigmoid",
-        "add_input". Example: layers=["fc_in", "tanh", "gru", "fc", "sigmoid"].
+        "add_input". Example: layers=["fc_in", "tanh", "gru", "fc", "sigmoid"]. An entry may say
+        its module's kind, which is then checked: "linear:fc_in", "gru:gru", "rnn(relu):rnn".
 
     Only the listed modules' tensors are written, converted to float32, under their state_dict
     names. The module is not modified (its train/eval mode included); rnnrt always computes
@@ -133,10 +146,62 @@ def _plan(module, layers):
     return entries, tensors
 
 
+def parse_entry(entry):
+    """A layer-list string -> (kind or None, {parameter: value}, prefix or None), the runtime's grammar:
+    "fc" -> (None, {}, "fc"); "linear:fc" -> ("linear", {}, "fc"); "rnn(relu):rnn" ->
+    ("rnn", {"nonlinearity": "relu"}, "rnn"); "tanh" -> ("tanh", {}, None). Raises ValueError."""
+    s = entry.strip()
+    head, colon, prefix = s.partition(":")
+    head, prefix = head.strip(), (prefix.strip() if colon else None)
+    if not colon and "(" not in head:
+        return (s, {}, None) if s in _PARAMS and s not in ("linear", "rnn", "gru", "lstm") else (None, {}, s)
+    kind, _, args = head.partition("(")
+    kind = kind.strip()
+    if kind in _NOT_YET:
+        raise ValueError(f"'{entry}': {kind} is not supported yet; rnnrt runs {', '.join(_PARAMS)}")
+    if kind not in _PARAMS:
+        raise ValueError(f"'{entry}': unknown kind '{kind}'; expected kind:prefix with a kind of {', '.join(_PARAMS)}")
+    has_tensors = kind in ("linear", "rnn", "gru", "lstm")
+    if has_tensors and prefix is None:
+        raise ValueError(f"'{entry}': {kind} needs its module's name: '{head}:NAME'")
+    if not has_tensors and prefix is not None:
+        raise ValueError(f"'{entry}': {kind} has no tensors, so no module name: write '{head}'")
+    params = {}
+    if "(" in head:
+        if not head.endswith(")"):
+            raise ValueError(f"'{entry}': '{head}' does not end with ')'")
+        inner = args[:-1].strip()
+        for i, arg in enumerate(inner.split(",") if inner else []):
+            key, eq, value = arg.partition("=")
+            key, value = (key.strip(), value.strip()) if eq else (_PARAMS[kind][i] if i < len(_PARAMS[kind]) else None, arg.strip())
+            if key not in _PARAMS[kind]:
+                raise ValueError(f"'{entry}': {kind} takes {', '.join(_PARAMS[kind]) or 'no parameters'}")
+            if key in params:
+                raise ValueError(f"'{entry}': parameter '{key}' is given twice")
+            params[key] = value
+    return kind, params, prefix
+
+
 def _resolve(root, name):
     """One entry of `layers` -> [(kind, prefix, module or None), ...]."""
     if not isinstance(name, str):
         raise TypeError(f"layers entries must be names (str), got {type(name).__name__}: {name!r}")
+    said, params, module_name = parse_entry(name)
+    if said is not None and module_name is not None:
+        # kind:prefix -- the module must be exactly that kind (and an rnn that nonlinearity).
+        try:
+            child = root.get_submodule(module_name)
+        except AttributeError:
+            raise ValueError(f"'{name}': '{module_name}' is not a child module of {type(root).__name__}") from None
+        where = f"'{name}' ({type(child).__name__})"
+        kind = _describe(where, child)[0] if type(child) is not nn.Sequential else "a Sequential"
+        if kind != said:
+            raise ValueError(f"{where} is {kind}, not {said}")
+        if said == "rnn" and params.get("nonlinearity", child.nonlinearity) != child.nonlinearity:
+            raise ValueError(f"{where} has nonlinearity '{child.nonlinearity}', not '{params['nonlinearity']}'")
+        return [(None, module_name, child)]
+    if said is not None:
+        name = said
     try:
         child = root.get_submodule(name)
     except AttributeError:
@@ -148,7 +213,8 @@ def _resolve(root, name):
         return [(name, name, None)]
     if child is None:
         raise ValueError(f"'{name}' is neither a child module of {type(root).__name__} nor one of "
-                         f"{sorted(ACTIVATIONS)} or '{ADD_INPUT}'")
+                         f"{sorted(ACTIVATIONS)} or '{ADD_INPUT}'"
+                         + (f"; {name} is not supported yet" if name in _NOT_YET else ""))
     return _expand(name, child)
 
 

@@ -121,8 +121,10 @@ class Model(_Handle):
     path: a .safetensors file (str or os.PathLike). backend: "auto" (the fastest here), "reference",
     "sse", "neon", "avx2", "avx512" or "opencl". prefix: the module prefix to load ("encoder.gru"), or with a layer
     list put in front of every module name. device: the OpenCL device (an index or part of its name).
-    layers: the layer list of a plain state_dict, module prefixes and "tanh"/"relu"/"sigmoid"/
-    "add_input" in forward order (a file written by rnnrt.save carries its own). nonlinearity: an
+    layers: the layer list of a plain state_dict in forward order: module prefixes, "kind:prefix"
+    ("linear:fc", "gru:" for a module at the root), "rnn(relu):rnn", and "tanh"/"relu"/"sigmoid"/
+    "add_input" (a file written by rnnrt.save carries its own). Every tensor of the file (under prefix)
+    must belong to a listed layer, else loading fails naming the rest. nonlinearity: an
     nn.RNN's "tanh" or "relu", which a plain state_dict does not record (None: the file's word, else tanh).
     threads: threads per session on a CPU backend (1, the default: the calling thread only; 0: one per
     core; n: n, up to 256). weight_format: "float32" (the default), "bfloat16" or "int8" (per-row

@@ -41,6 +41,7 @@ class Fixture:
         meta, t = read_safetensors(os.path.join(FIXTURES, name + ".io.safetensors"))
         self.layers = json.loads(meta["layers"]) if "layers" in meta else None
         self.nonlinearity = meta.get("nonlinearity")   # a plain ReLU state_dict: the file cannot say it
+        self.prefix = meta.get("prefix")   # a checkpoint: where its model lives (the rest is not the network)
         self.x, self.y = t["x"], t["y"]
         self.steps, self.batch = self.x.shape[0], self.x.shape[1]
         if "state0" in t:
@@ -54,4 +55,6 @@ class Fixture:
         o = {} if self.layers is None else {"layers": self.layers}
         if self.nonlinearity is not None:
             o["nonlinearity"] = self.nonlinearity
+        if self.prefix is not None:
+            o["prefix"] = self.prefix
         return o

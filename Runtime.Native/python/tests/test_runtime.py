@@ -433,3 +433,53 @@ def test_device_option_reaches_the_opencl_backend():
     with pytest.raises(rnnrt.Error) as e:
         rnnrt.Model(path, "opencl", device="no-such-device")
     assert e.value.status == "RNNRT_BACKEND_UNAVAILABLE" and "no-such-device" in e.value.message
+
+
+STRICT = os.path.join(FIXTURES, "Strict")
+
+
+def test_nothing_is_dropped_and_entries_say_their_kind():
+    """The whole network or nothing (issue 22): a state_dict of Linear -> GRU -> Linear is refused as
+    its GRU alone, and loads, equal to PyTorch, with its layers (the explicit kind:prefix entries too)."""
+    from io_fixtures import read_safetensors
+    meta, io = read_safetensors(os.path.join(STRICT, "fc_gru_fc.io.safetensors"))
+    path = os.path.join(STRICT, "fc_gru_fc.pt")
+    with pytest.raises(rnnrt.Error) as e:
+        rnnrt.Model(path, "reference")
+    assert e.value.status == "RNNRT_FORMAT"
+    assert "4 tensors of the file belong to no layer: fc_in.weight, fc_in.bias, fc.weight, fc.bias" in e.value.message
+    checkpoint = os.path.join(STRICT, "fc_gru_fc_checkpoint.pt")
+    for m in (rnnrt.Model(path, "reference", layers=["linear:fc_in", "gru:gru", "linear:fc"]),
+              rnnrt.Model(checkpoint, "reference", prefix="model", layers=["fc_in", "gru", "fc"])):
+        with m, m.session(2) as s:
+            s.set_state(io["state0"])
+            np.testing.assert_allclose(s.run(io["x"]), io["y"], rtol=0, atol=TOLERANCE)
+    with pytest.raises(rnnrt.Error) as e:
+        rnnrt.Model(checkpoint, "reference", layers=["model.fc_in", "model.gru", "model.fc"])
+    assert "set RnnOptions.Prefix to 'model', the prefix under which the used tensors live" in e.value.message
+    with pytest.raises(rnnrt.Error) as e:
+        rnnrt.Model(path, layers=["fc_in", "leaky_relu(0.2)", "gru", "fc"])
+    assert "'leaky_relu(0.2)': leaky_relu (nn.LeakyReLU) is not supported yet" in e.value.message
+    with pytest.raises(rnnrt.Error) as e:
+        rnnrt.Model(os.path.join(STRICT, "ln_gru.pt"), layers=["fc_in", "ln", "gru"])
+    assert "'ln' holds a LayerNorm-shaped tensor set (weight, bias of shape (16)); layer_norm is not supported yet" in e.value.message
+    with pytest.raises(rnnrt.Error) as e:
+        rnnrt.Model(os.path.join(STRICT, "emb_gru.pt"), layers=["emb", "gru"])
+    assert "say which, 'linear:emb' or 'embedding:emb'" in e.value.message
+
+
+@pytest.mark.parametrize("name, words", [
+    ("gru.onnx", "this is an ONNX model (ir_version 7, producer 'pytorch'), which rnnrt does not read yet"),
+    ("array.npy", "this is a numpy array (.npy, numpy.save), not a model"),
+    ("arrays.npz", "this is a numpy archive of arrays (.npz, numpy.savez), not a model"),
+    ("layers.json", "this is a JSON text file"),
+    ("", "is a directory, not a model file"),
+])
+def test_files_that_are_not_models_are_named(name, words):
+    with pytest.raises(rnnrt.Error) as e:
+        rnnrt.Model(os.path.join(STRICT, name) if name else STRICT)
+    assert e.value.status == ("RNNRT_FORMAT" if name else "RNNRT_IO") and words in e.value.message, e.value
+    if name:
+        with pytest.raises(rnnrt.Error) as e:
+            rnnrt.Model.from_bytes(open(os.path.join(STRICT, name), "rb").read())
+        assert words in e.value.message, e.value

@@ -372,3 +372,38 @@ def test_cells_are_one_layer_modules_with_their_own_names(tmp_path):
         "cell.weight_ih": [24, 3], "cell.weight_hh": [24, 6], "cell.bias_ih": [24], "cell.bias_hh": [24]}
     relu = rnnrt.save(nn.RNNCell(3, 4, nonlinearity="relu", bias=False), tmp_path / "relu.safetensors")
     assert relu == [{"kind": "rnn", "prefix": "", "nonlinearity": "relu"}]
+
+
+def test_every_written_entry_names_its_kind(tmp_path):
+    """The runtime never guesses a saved file's kinds: each entry says it (and an rnn its nonlinearity)."""
+    net = Holder(fc_in=nn.Linear(4, 6), rnn=nn.RNN(6, 5, nonlinearity="relu"), fc=nn.Linear(5, 2, bias=False))
+    path = tmp_path / "n.safetensors"
+    layers = rnnrt.save(net, path, layers=["fc_in", "tanh", "rnn", "fc"])
+    assert layers == [{"kind": "linear", "prefix": "fc_in"}, {"kind": "tanh"},
+                      {"kind": "rnn", "prefix": "rnn", "nonlinearity": "relu"}, {"kind": "linear", "prefix": "fc"}]
+    assert network(read_safetensors(path)[0]) == layers
+    # The explicit entries of RnnOptions.Layers mean the same, and are checked against the modules.
+    assert rnnrt.layers_of(net, ["linear:fc_in", " tanh ", "rnn(relu):rnn", "linear : fc"]) == layers
+    assert rnnrt.layers_of(net, ["linear:fc_in", "tanh", "rnn(nonlinearity=relu):rnn", "linear:fc"]) == layers
+    assert rnnrt.layers_of(nn.GRU(3, 4), ["gru:"]) == [{"kind": "gru", "prefix": ""}]
+
+
+@pytest.mark.parametrize("entry, words", [
+    ("lstm:rnn", "'lstm:rnn' (RNN) is rnn, not lstm"),
+    ("rnn(tanh):rnn", "has nonlinearity 'relu', not 'tanh'"),
+    ("rnn(bias=False):rnn", "'rnn(bias=False):rnn': rnn takes nonlinearity"),
+    ("rnn(relu, nonlinearity=relu):rnn", "parameter 'nonlinearity' is given twice"),
+    ("rnn(relu:rnn", "'rnn(relu' does not end with ')'"),
+    ("rnn(relu)", "rnn needs its module's name: 'rnn(relu):NAME'"),
+    ("tanh:rnn", "tanh has no tensors, so no module name: write 'tanh'"),
+    ("dense:rnn", "unknown kind 'dense'; expected kind:prefix with a kind of linear, rnn, gru, lstm"),
+    ("linear:head", "'linear:head': 'head' is not a child module of Holder"),
+    ("leaky_relu(0.2)", "'leaky_relu(0.2)': leaky_relu is not supported yet"),
+    ("embedding:rnn", "'embedding:rnn': embedding is not supported yet"),
+    ("gelu", "'gelu' is neither a child module of Holder nor one of ['relu', 'sigmoid', 'tanh'] or 'add_input'; gelu is not supported yet"),
+])
+def test_explicit_entries_are_checked(entry, words):
+    net = Holder(rnn=nn.RNN(6, 5, nonlinearity="relu"))
+    with pytest.raises(ValueError) as e:
+        rnnrt.layers_of(net, [entry] if entry.startswith(("rnn", "lstm", "dense", "embedding")) else ["rnn", entry])
+    assert words in str(e.value), str(e.value)
