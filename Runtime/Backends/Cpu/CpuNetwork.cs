@@ -78,7 +78,7 @@ internal sealed unsafe class CpuNetwork<S, TV> : IPreparedRnn, ICpuNetwork where
     /// </summary>
     public CpuLayerStep[] PlanFor(int batch)
     {
-        if (batch <= LatencyPath.MaxBatch || !_plan.Any(st => st.Path == "latency")) return _plan;
+        if (batch <= LatencyPath.MaxBatch || !Has<ILatencyStep>(_plan)) return _plan;
         lock (_batchedLock) return _batchedPlan ??= BuildBatchedPlan();
     }
 
@@ -187,9 +187,43 @@ internal sealed unsafe class CpuNetwork<S, TV> : IPreparedRnn, ICpuNetwork where
         _ => new LatencyRecurrentStep<S, TV, CellEpilogue<S, TV>.Lstm>(r, module, inner),
     };
 
-    private static IEnumerable<CpuRecurrentModule<S, TV>> Modules(CpuLayerStep[] plan) => plan.OfType<PanelRecurrentStep<S, TV>>().Select(p => p.Module);
+    /// <summary>What a session of <paramref name="plan"/> rents for its panel products: the largest need of
+    /// any step. (Plain loops: LINQ's generic virtual Select made NativeAOT load types at run time, whose
+    /// small native blocks valgrind reports as lost.)</summary>
+    private static (int ColumnFloats, int PaddedHidden, int ProjectionColumnFloats, int LinearColumnFloats, int MaxParts) PanelNeeds(CpuLayerStep[] plan)
+    {
+        int column = 0, padded = 0, projection = 0, linear = 0, parts = 1;
+        foreach (CpuLayerStep step in plan)
+        {
+            if (step is PanelRecurrentStep<S, TV> r)
+            {
+                column = Math.Max(column, r.Module.ColumnFloats);
+                padded = Math.Max(padded, r.Module.PaddedHidden);
+                projection = Math.Max(projection, r.Module.ProjectionColumnFloats);
+                parts = Math.Max(parts, r.Module.MaxParts);
+            }
+            else if (step is PanelLinearStep<S, TV> l)
+            {
+                linear = Math.Max(linear, l.Layer.ColumnFloats);
+                parts = Math.Max(parts, l.Layer.MaxParts);
+            }
+        }
+        return (column, padded, projection, linear, parts);
+    }
 
-    private static IEnumerable<CpuLinearLayer<S, TV>> Linears(CpuLayerStep[] plan) => plan.OfType<PanelLinearStep<S, TV>>().Select(p => p.Layer);
+    private static bool Has<T>(CpuLayerStep[] plan) where T : class
+    {
+        foreach (CpuLayerStep step in plan)
+            if (step is T) return true;
+        return false;
+    }
+
+    private static long MostScratch(CpuLayerStep[] plan)
+    {
+        long most = 0;
+        foreach (CpuLayerStep step in plan) most = Math.Max(most, step.ScratchFloats);
+        return most;
+    }
 
     /// <summary>The batch-1 plan (tests look at which path each layer took).</summary>
     internal IReadOnlyList<CpuLayerStep> Steps => _plan;
@@ -198,7 +232,12 @@ internal sealed unsafe class CpuNetwork<S, TV> : IPreparedRnn, ICpuNetwork where
     internal int OperationCount => _plan.Length;
 
     /// <summary>The input-projection chunk of the first panel-path recurrent module of the plan for this batch (tests use it to cross chunk borders).</summary>
-    internal int ChunkSteps(int batch) => Modules(PlanFor(batch)).First().ChunkSteps(batch);
+    internal int ChunkSteps(int batch)
+    {
+        foreach (CpuLayerStep step in PlanFor(batch))
+            if (step is PanelRecurrentStep<S, TV> r) return r.Module.ChunkSteps(batch);
+        throw new InvalidOperationException("no recurrent module on the panel path");
+    }
 
     /// <summary>A session's state for its batch's plan: the scratch its panel products and latency
     /// layers declare, and Threads - 1 workers when some panel product can be split that far (none for
@@ -206,12 +245,11 @@ internal sealed unsafe class CpuNetwork<S, TV> : IPreparedRnn, ICpuNetwork where
     public RnnState CreateState(int batchSize)
     {
         CpuLayerStep[] plan = PlanFor(batchSize);
-        int Most<T>(IEnumerable<T> items, Func<T, int> size) => items.Select(size).DefaultIfEmpty(0).Max();
-        int maxParts = Math.Max(1, Math.Max(Most(Modules(plan), m => m.MaxParts), Most(Linears(plan), l => l.MaxParts)));
-        return new CpuState(_model, this, plan, RunsWavefront(plan), batchSize, Most(Modules(plan), m => m.ColumnFloats), Most(Modules(plan), m => m.PaddedHidden),
-            (long)Math.Min(batchSize, CpuLinearLayer<S, TV>.RowBlock) * Most(Linears(plan), l => l.ColumnFloats),
-            (long)batchSize * Most(Modules(plan), m => m.ProjectionColumnFloats), S.Count,
-            Math.Min(_model.Threads, maxParts), plan.Max(st => st.ScratchFloats));
+        var need = PanelNeeds(plan);
+        return new CpuState(_model, this, plan, RunsWavefront(plan), batchSize, need.ColumnFloats, need.PaddedHidden,
+            (long)Math.Min(batchSize, CpuLinearLayer<S, TV>.RowBlock) * need.LinearColumnFloats,
+            (long)batchSize * need.ProjectionColumnFloats, S.Count,
+            Math.Min(_model.Threads, need.MaxParts), MostScratch(plan));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -239,7 +277,7 @@ internal sealed unsafe class CpuNetwork<S, TV> : IPreparedRnn, ICpuNetwork where
     /// (<see cref="Wavefront"/>): a unidirectional plan with every recurrent layer on the latency kernels.
     /// </summary>
     public bool RunsWavefront(CpuLayerStep[] plan) =>
-        !_model.IsBidirectional && plan.Length > 1 && !plan.Any(st => st is PanelRecurrentStep<S, TV>);
+        !_model.IsBidirectional && plan.Length > 1 && !Has<PanelRecurrentStep<S, TV>>(plan);
 
     /// <summary>
     /// Run as a wavefront of Steps: wave w computes time step w - i of layer i for every layer at once.

@@ -40,14 +40,17 @@ internal static class LatencyPath
     }
 }
 
+/// <summary>A step on the latency kernels.</summary>
+internal interface ILatencyStep;
+
 /// <summary>A latency-path linear layer: its weights can be had back for the panel products of a batched plan.</summary>
-internal interface ILatencyLinear
+internal interface ILatencyLinear : ILatencyStep
 {
     LinearLayer WithWeights(LinearLayer shapes);
 }
 
 /// <summary>A latency-path recurrent layer: its weights can be had back for the panel products of a batched plan.</summary>
-internal interface ILatencyRecurrent
+internal interface ILatencyRecurrent : ILatencyStep
 {
     LayerWeights Weights(int direction, LayerWeights shapes);
 }
