@@ -163,7 +163,7 @@ internal sealed unsafe class CpuNetwork<S, TV> : IPreparedRnn, ICpuNetwork where
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Forward(CpuState s, float* x, float* y, int steps)
     {
-        long rows = (long)steps * s.BatchSize;
+        long rows = (long)steps * s.Rows;
         CpuLayerStep[] plan = _steps;
         s.NetworkInput = x;
         float* value = x;

@@ -123,7 +123,7 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Step(CpuState s, float* x, nint xStride, float* y, bool mirror)
         {
-            int B = s.BatchSize;
+            int B = s.Rows;
             float* gx = s.Gx((long)B * ColumnFloats);
             float* input = x;
             nint inStride = xStride;
@@ -140,7 +140,7 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Run(CpuState s, float* xs, nint xStride, int steps, float* ys)
         {
-            int B = s.BatchSize, D = _directions;
+            int B = s.Rows, D = _directions;
             long rows = (long)steps * B;
             nint outWidth = D * _width, cf = ColumnFloats;
             int chunk = ChunkSteps(B);
@@ -194,7 +194,7 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
         private void CellStep(CpuState s, PackedMatrix? ih, float* x, nint xStride, float* gx, PackedMatrix hh, PackedMatrix? hr, float* h, float* c,
             float* output, nint outStride, bool mirror)
         {
-            int B = s.BatchSize, H = _hidden, W = _width;
+            int B = s.Rows, H = _hidden, W = _width;
             long work = CpuWorkSplit.Work(hh, B) + (ih is null ? 0 : CpuWorkSplit.Work(ih, B));
             int parts = s.PartsFor(CpuWorkSplit.Units(hh.Panels, _unitPanels), work);
             // Each input once for all the panels (and parts) that read it: slot 0 for x, 1 for h.
@@ -252,7 +252,7 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void CellProducts(CpuState s, PackedMatrix? ih, in PanelInput x, float* gx, PackedMatrix hh, in PanelInput hin, float* c, bool mirror, int from, int to)
         {
-            int B = s.BatchSize, G = _gates;
+            int B = s.Rows, G = _gates;
             nint cf = ColumnFloats;
             float* gh = s.Gh.Pointer, h = hin.X;
             if (!mirror)
@@ -291,7 +291,7 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void FinishGroups(CpuState s, int from, int to, float* gx, float* gh, float* h, float* c)
         {
-            int B = s.BatchSize, H = _hidden, G = _gates, V = S.Count;
+            int B = s.Rows, H = _hidden, G = _gates, V = S.Count;
             nint cf = ColumnFloats, hp = PaddedHidden;
             float* hNew = s.HNew.Pointer;
             for (int q = from; q < to; q++)

@@ -11,7 +11,7 @@ internal static class ReferenceRecurrent
     /// </summary>
     public static void Run(ReferenceState s, RecurrentLayer r, int module, ReadOnlySpan<float> xs, int steps, Span<float> ys, Span<float> a, Span<float> b)
     {
-        int B = s.BatchSize, H = r.HiddenSize, W = r.HiddenWidth, D = r.NumDirections, L = r.NumLayers;
+        int B = s.Rows, H = r.HiddenSize, W = r.HiddenWidth, D = r.NumDirections, L = r.NumLayers;
         int outWidth = D * W, rows = steps * B;
         ReadOnlySpan<float> input = xs;
         int inWidth = r.InputSize;

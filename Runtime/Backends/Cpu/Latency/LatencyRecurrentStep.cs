@@ -109,7 +109,7 @@ internal sealed unsafe class LatencyRecurrentStep<S, TV, TCell> : CpuLayerStep
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Step(CpuState s, float* x, nint xStride, float* y)
     {
-        int B = s.BatchSize;
+        int B = s.Rows;
         for (int l = 0; l < _layers; l++)
         {
             Cell cell = _cells[l];
@@ -126,7 +126,7 @@ internal sealed unsafe class LatencyRecurrentStep<S, TV, TCell> : CpuLayerStep
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Run(CpuState s, float* xs, nint xStride, int steps, float* ys)
     {
-        int B = s.BatchSize, D = _directions;
+        int B = s.Rows, D = _directions;
         long rows = (long)steps * B;
         nint outWidth = D * _width;
         float* input = xs;
