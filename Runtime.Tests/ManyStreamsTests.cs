@@ -359,3 +359,53 @@ public class ManyStreamsTests
         }
     }
 }
+
+/// <summary>
+/// Run with lengths against PyTorch's packed sequences (Fixtures/Lengths, make_fixtures.py --only lengths):
+/// pack_padded_sequence(enforce_sorted=False) of batch 5 with lengths 1..T unsorted, uni- and bidirectional,
+/// stacked, LSTM with projections, time-major and batch_first modules: outputs (zero past each end) and final
+/// states within 1e-5, on the reference and every CPU width, latency and panel paths.
+/// </summary>
+public class PackedSequenceFixtureTests
+{
+    private static string Folder => Path.Combine(PyTorchFixture.Folder, "Lengths");
+
+    public static TheoryData<string, string, string> Cases()
+    {
+        var data = new TheoryData<string, string, string>();
+        foreach (string file in Directory.EnumerateFiles(Folder, "*.io.safetensors").Order(StringComparer.Ordinal))
+        {
+            string name = Path.GetFileName(file)[..^".io.safetensors".Length];
+            foreach (string b in ManyStreamsTests.Backends)
+                foreach (string path in b == "reference" ? new[] { "latency" } : ["latency", "panel"])
+                    data.Add(name, b, path);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void MatchesPyTorchPackedSequences(string name, string backend, string path)
+    {
+        var f = new PyTorchFixture(name, Folder);
+        bool batchFirst = f.Metadata["batch_first"] == "true";
+        int[] lengths = [.. f["lengths"].Select(v => (int)v)];
+        int B = lengths.Length;
+        using RnnModel model = ManyStreamsTests.Load(f.ModelBytes, path);
+        int T = f["x"].Length / (B * model.InputSize);
+        using var session = new ManyStreamsTests.Streams(model, backend, B);
+        session.State.CopyFrom(f.InitialState);
+        var ys = new float[f["y"].Length];
+        session.Run(f["x"], T, ys, null, lengths, batchFirst);
+        string what = $"{name} {backend} {path}";
+        CpuTestModels.AssertClose(f["y"], ys, 1e-5, $"{what} y");
+        var state = new float[session.State.Length];
+        session.State.CopyTo(state);
+        CpuTestModels.AssertClose(f.FinalState, state, 1e-5, $"{what} final state");
+        // Past each sequence's end: exactly zero.
+        int O = model.OutputSize;
+        for (int b = 0; b < B; b++)
+            for (int t = lengths[b]; t < T; t++)
+                Assert.True(ys.AsSpan(batchFirst ? (b * T + t) * O : (t * B + b) * O, O).IndexOfAnyExcept(0f) < 0, $"{what}: sequence {b} step {t} not zero");
+    }
+}
