@@ -409,3 +409,189 @@ public class PackedSequenceFixtureTests
                 Assert.True(ys.AsSpan(batchFirst ? (b * T + t) * O : (t * B + b) * O, O).IndexOfAnyExcept(0f) < 0, $"{what}: sequence {b} step {t} not zero");
     }
 }
+
+/// <summary>Every bad argument of the many-streams calls: a clear exception naming the argument, and the
+/// whole state unchanged (reference, and the fastest CPU backend through the public session).</summary>
+public class ManyStreamsArgumentTests
+{
+    public static TheoryData<string> Backends => new("reference", "auto");
+
+    private static (RnnModel Model, RnnSession Session, float[] State) Open(string backend, bool bidirectional = false)
+    {
+        var model = RnnModel.Load(ManyStreamsTests.Network("lstm-proj", seed: 21, bidirectional), new RnnOptions { Backend = backend });
+        RnnSession session = model.CreateSession(4);
+        var state = TestModels.Inputs(session.StateLength, 22, 0.5f);
+        session.SetState(state);
+        return (model, session, state);
+    }
+
+    private static void Unchanged(RnnSession session, float[] state, string what)
+    {
+        var now = new float[session.StateLength];
+        session.GetState(now);
+        Assert.True(now.AsSpan().SequenceEqual(state), $"{what}: the state changed");
+    }
+
+    private static void Fails<TException>(RnnSession session, float[] state, string param, Action call, string what) where TException : ArgumentException
+    {
+        TException e = Assert.ThrowsAny<TException>(call);
+        Assert.Equal(param, e.ParamName);
+        Unchanged(session, state, what);
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void SlotCallsCheckTheirArguments(string backend)
+    {
+        (RnnModel model, RnnSession s, float[] state) = Open(backend);
+        using (model)
+        using (s)
+        {
+            int n = s.SlotStateLength;
+            Assert.Equal(s.StateLength / 4, n);
+            foreach (int bad in new[] { -1, 4, int.MaxValue })
+            {
+                Fails<ArgumentOutOfRangeException>(s, state, "slot", () => s.Reset(bad), $"Reset({bad})");
+                Fails<ArgumentOutOfRangeException>(s, state, "slot", () => s.GetState(bad, new float[n]), $"GetState({bad})");
+                Fails<ArgumentOutOfRangeException>(s, state, "slot", () => s.SetState(bad, new float[n]), $"SetState({bad})");
+            }
+            Fails<RnnShapeException>(s, state, "state", () => s.GetState(1, new float[n + 1]), "GetState long");
+            Fails<RnnShapeException>(s, state, "state", () => s.SetState(1, new float[n - 1]), "SetState short");
+            var nan = new float[n];
+            nan[n - 1] = float.NaN;
+            Fails<ArgumentException>(s, state, "state", () => s.SetState(1, nan), "SetState NaN");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void StepWithActiveChecksItsArguments(string backend)
+    {
+        (RnnModel model, RnnSession s, float[] state) = Open(backend);
+        using (model)
+        using (s)
+        {
+            int I = model.InputSize, O = model.OutputSize;
+            void Step(int[] active, int rows = -1, int yRows = -1) =>
+                s.Step(new float[(rows < 0 ? active.Length : rows) * I], new float[(yRows < 0 ? active.Length : yRows) * O], active);
+            Fails<ArgumentOutOfRangeException>(s, state, "active", () => Step([0, 4]), "slot 4");
+            Fails<ArgumentOutOfRangeException>(s, state, "active", () => Step([-1]), "slot -1");
+            ArgumentException twice = Assert.ThrowsAny<ArgumentException>(() => Step([2, 0, 2]));
+            Assert.Equal("active", twice.ParamName);
+            Assert.Contains("slot 2 twice", twice.Message);
+            Unchanged(s, state, "repeated slot");
+            Fails<RnnShapeException>(s, state, "active", () => Step([0, 1, 2, 3, 0]), "5 slots of 4");
+            Fails<RnnShapeException>(s, state, "x", () => Step([1, 3], rows: 3), "x of 3 rows for 2 slots");
+            Fails<RnnShapeException>(s, state, "y", () => Step([1, 3], yRows: 1), "y of 1 row for 2 slots");
+            var x = new float[2 * I];
+            x[I + 1] = float.PositiveInfinity;
+            Fails<ArgumentException>(s, state, "x", () => s.Step(x, new float[2 * O], [1, 3]), "x infinite");
+            // An empty list steps nothing.
+            s.Step([], [], ReadOnlySpan<int>.Empty);
+            Unchanged(s, state, "empty active");
+        }
+        (model, s, state) = Open(backend, bidirectional: true);
+        using (model)
+        using (s)
+        {
+            Assert.Throws<InvalidOperationException>(() => s.Step(new float[model.InputSize], new float[model.OutputSize], [0]));
+            Unchanged(s, state, "bidirectional Step");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void RunWithLengthsAndActiveChecksItsArguments(string backend)
+    {
+        (RnnModel model, RnnSession s, float[] state) = Open(backend, bidirectional: true);
+        using (model)
+        using (s)
+        {
+            int I = model.InputSize, O = model.OutputSize;
+            const int T = 5;
+            float[] xs = new float[T * 4 * I], ys = new float[T * 4 * O];
+            Fails<RnnShapeException>(s, state, "lengths", () => s.Run(xs, T, ys, [5, 5, 5]), "3 lengths for 4");
+            Fails<RnnShapeException>(s, state, "lengths", () => s.Run(xs, T, ys, [5, 5, 5, 5, 5]), "5 lengths for 4");
+            Fails<ArgumentOutOfRangeException>(s, state, "lengths", () => s.Run(xs, T, ys, [5, 0, 5, 5]), "a length of 0");
+            Fails<ArgumentOutOfRangeException>(s, state, "lengths", () => s.Run(xs, T, ys, [5, 5, 6, 5]), "a length beyond steps");
+            Fails<ArgumentOutOfRangeException>(s, state, "lengths", () => s.Run(xs, T, ys, [-1, 5, 5, 5]), "a negative length");
+            Fails<RnnShapeException>(s, state, "xs", () => s.Run(xs.AsSpan(1), T, ys, [5, 5, 5, 5]), "xs short");
+            Fails<RnnShapeException>(s, state, "ys", () => s.Run(xs, T, ys.AsSpan(1), [5, 5, 5, 5], RnnSequenceLayout.BatchFirst), "ys short");
+            Fails<ArgumentOutOfRangeException>(s, state, "layout", () => s.Run(xs, T, ys, (RnnSequenceLayout)7), "layout 7");
+            float[] xs2 = new float[T * 2 * I], ys2 = new float[T * 2 * O];
+            Fails<RnnShapeException>(s, state, "lengths", () => s.RunActive(xs2, T, ys2, [3, 1], [5]), "1 length for 2 active");
+            Fails<ArgumentOutOfRangeException>(s, state, "active", () => s.RunActive(xs2, T, ys2, [3, 9]), "active slot 9");
+            Fails<ArgumentException>(s, state, "active", () => s.RunActive(xs2, T, ys2, [1, 1], [2, 3]), "active slot twice");
+            Fails<RnnShapeException>(s, state, "xs", () => s.RunActive(xs, T, ys2, [3, 1]), "xs for 4 rows, 2 active");
+            xs2[7] = float.NaN;
+            Fails<ArgumentException>(s, state, "xs", () => s.RunActive(xs2, T, ys2, [3, 1], [2, 3]), "xs NaN");
+        }
+    }
+}
+
+/// <summary>Step over active slots, Run with active, lengths and batch-first, and the slot calls allocate nothing once warm.</summary>
+[Collection(ZeroAllocationCollection.Name)]
+public class ManyStreamsZeroAllocationTests
+{
+    private const int Calls = 1000;
+
+    public static TheoryData<string, string> Cases()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (string b in ManyStreamsTests.Backends)
+            foreach (string path in b == "reference" ? new[] { "latency" } : ["latency", "panel"])
+                data.Add(b, path);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void StreamsAllocateNothing(string backend, string path)
+    {
+        bool viaSession = backend == "reference" || Backends.BackendRegistry.UnavailableReason(backend) is null;
+        foreach (bool bidirectional in new[] { false, true })
+        {
+            byte[] file = ManyStreamsTests.Network("lstm-proj", seed: 31, bidirectional);
+            using RnnModel model = RnnModel.Load(file, new RnnOptions
+            {
+                Backend = viaSession ? backend : "reference",
+                LatencyMaxWeightBytes = path == "panel" ? CpuThreadTests.PanelPathOnly : RnnOptions.Default.LatencyMaxWeightBytes,
+            });
+            const int B = 6, T = 5;
+            using RnnSession? session = viaSession ? model.CreateSession(B) : null;
+            using CpuRunner? runner = viaSession ? null : new CpuRunner(model, backend, B);
+            RnnState state = session?.State ?? runner!.State;
+            int I = model.InputSize, O = model.OutputSize;
+            int[] active = [4, 1, 5], lengths = [3, 5, 1, 2, 5, 4], activeLengths = [2, 5, 1];
+            float[] x = TestModels.Inputs(3 * I, 1), y = new float[3 * O];
+            float[] xs = TestModels.Inputs(T * B * I, 2), ys = new float[T * B * O];
+            float[] xsA = TestModels.Inputs(T * 3 * I, 3), ysA = new float[T * 3 * O];
+            float[] slot = new float[state.SlotLength];
+            string what = $"{backend} {path}{(bidirectional ? " bidirectional" : "")}";
+            if (!bidirectional)
+                Measure(() => { if (session is not null) session.Step(x, y, active); else state.Step(active, x, y); }, $"{what} Step(active)");
+            Measure(() => { if (session is not null) session.Run(xs, T, ys, lengths); else state.Run(xs, T, ys, true, default, lengths, false); }, $"{what} Run(lengths)");
+            Measure(() => { if (session is not null) session.Run(xs, T, ys, lengths, RnnSequenceLayout.BatchFirst); else state.Run(xs, T, ys, true, default, lengths, true); }, $"{what} Run(lengths, batch-first)");
+            Measure(() => { if (session is not null) session.RunActive(xsA, T, ysA, active); else state.Run(xsA, T, ysA, false, active, default, false); }, $"{what} RunActive");
+            Measure(() => { if (session is not null) session.RunActive(xsA, T, ysA, active, activeLengths, RnnSequenceLayout.BatchFirst); else state.Run(xsA, T, ysA, false, active, activeLengths, true); }, $"{what} RunActive(lengths, batch-first)");
+            if (session is not null)
+                Measure(() => { session.GetState(2, slot); session.SetState(3, slot); session.Reset(0); }, $"{what} slot calls");
+        }
+    }
+
+    private static void Measure(Action call, string what)
+    {
+        for (int i = 0; i < 50; i++) call();
+        long first = Window(call), allocated = first;
+        // As CpuZeroAllocationTests: the runtime's own rare allocation moves the counter in one window at most.
+        if (first != 0) allocated = Window(call);
+        Assert.True(allocated == 0, $"{what}: {allocated} bytes allocated over {Calls} calls (first window {first})");
+    }
+
+    private static long Window(Action call)
+    {
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < Calls; i++) call();
+        return GC.GetAllocatedBytesForCurrentThread() - before;
+    }
+}

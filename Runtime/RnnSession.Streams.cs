@@ -131,12 +131,10 @@ public sealed partial class RnnSession
             RequireStreams(state, !allSlots ? "Run over a list of active slots" : hasLengths ? "Run with sequence lengths" : "Run with the batch-first layout");
             if (!allSlots) state.CheckSlots(active, nameof(active));
             int k = allSlots ? BatchSize : active.Length;
-            string rows = allSlots ? $"batch {BatchSize}" : $"{k} active slots";
-            string shape = layout == RnnSequenceLayout.BatchFirst ? $"{rows} x {steps} steps" : $"{steps} steps x {rows}";
             if (xs.Length != (long)steps * k * _model.InputSize)
-                throw LengthError(nameof(xs), xs.Length, (long)steps * k * _model.InputSize, $"{shape} x input {_model.InputSize}");
+                throw LengthError(nameof(xs), xs.Length, (long)steps * k * _model.InputSize, $"{SequenceShape(allSlots, k, steps, layout)} x input {_model.InputSize}");
             if (ys.Length != (long)steps * k * _model.OutputSize)
-                throw LengthError(nameof(ys), ys.Length, (long)steps * k * _model.OutputSize, $"{shape} x {_model.OutputSize} outputs");
+                throw LengthError(nameof(ys), ys.Length, (long)steps * k * _model.OutputSize, $"{SequenceShape(allSlots, k, steps, layout)} x {_model.OutputSize} outputs");
             if (hasLengths)
             {
                 if (lengths.Length != k)
@@ -154,6 +152,13 @@ public sealed partial class RnnSession
         {
             Leave();
         }
+    }
+
+    // Messages are built only on failure.
+    private string SequenceShape(bool allSlots, int k, int steps, RnnSequenceLayout layout)
+    {
+        string rows = allSlots ? $"batch {BatchSize}" : $"{k} active slots";
+        return layout == RnnSequenceLayout.BatchFirst ? $"{rows} x {steps} steps" : $"{steps} steps x {rows}";
     }
 
     private void CheckSlot(int slot)
