@@ -96,7 +96,8 @@ public class ManyStreamsTests
     }
 
     public static readonly string[] Backends = ["reference", .. CpuTestModels.Widths];
-    public static readonly string[] Cells = ["rnn", "rnn-relu", "gru", "lstm", "lstm-proj"];
+    /// <summary>Every cell kind, and "mixed": two modules (a GRU, then an LSTM with proj_size), so a slot's state spans modules.</summary>
+    public static readonly string[] Cells = ["rnn", "rnn-relu", "gru", "lstm", "lstm-proj", "mixed"];
 
     public static TheoryData<string, string, string> ParityCases()
     {
@@ -114,6 +115,11 @@ public class ManyStreamsTests
     /// -> linear 6 -> add_input: every kind of layer step.</summary>
     internal static byte[] Network(string cell, int seed, bool bidirectional = false)
     {
+        if (cell == "mixed")
+            return new SyntheticNetwork(seed).Linear("fc_in", 6, 10).Then("tanh")
+                .Recurrent("gru", RnnCellKind.Gru, 10, 12, bidirectional: bidirectional)
+                .Recurrent("lstm", RnnCellKind.Lstm, bidirectional ? 24 : 12, 8, layers: 2, projSize: 5)
+                .Linear("fc_out", 5, 6).Then("add_input").Build();
         int proj = cell == "lstm-proj" ? 5 : 0, hidden = 12;
         int width = (bidirectional ? 2 : 1) * (proj > 0 ? proj : hidden);
         return new SyntheticNetwork(seed).Linear("fc_in", 6, 10).Then("tanh")
