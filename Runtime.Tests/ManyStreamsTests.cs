@@ -113,14 +113,14 @@ public class ManyStreamsTests
 
     /// <summary>input 6 -> linear 10 + tanh (fused) -> 2-layer recurrent module -> relu (a pass of its own)
     /// -> linear 6 -> add_input: every kind of layer step.</summary>
-    internal static byte[] Network(string cell, int seed, bool bidirectional = false)
+    internal static byte[] Network(string cell, int seed, bool bidirectional = false, int hidden = 12)
     {
         if (cell == "mixed")
             return new SyntheticNetwork(seed).Linear("fc_in", 6, 10).Then("tanh")
-                .Recurrent("gru", RnnCellKind.Gru, 10, 12, bidirectional: bidirectional)
-                .Recurrent("lstm", RnnCellKind.Lstm, bidirectional ? 24 : 12, 8, layers: 2, projSize: 5)
+                .Recurrent("gru", RnnCellKind.Gru, 10, hidden, bidirectional: bidirectional)
+                .Recurrent("lstm", RnnCellKind.Lstm, bidirectional ? 2 * hidden : hidden, 8, layers: 2, projSize: 5)
                 .Linear("fc_out", 5, 6).Then("add_input").Build();
-        int proj = cell == "lstm-proj" ? 5 : 0, hidden = 12;
+        int proj = cell == "lstm-proj" ? 5 : 0;
         int width = (bidirectional ? 2 : 1) * (proj > 0 ? proj : hidden);
         return new SyntheticNetwork(seed).Linear("fc_in", 6, 10).Then("tanh")
             .Recurrent("rec", CellOf(cell), 10, hidden, layers: 2, bidirectional: bidirectional, relu: cell == "rnn-relu", projSize: proj)
@@ -186,7 +186,7 @@ public class ManyStreamsTests
     public void RandomScheduleNarrowAndThreaded(string backend, string cell, RnnWeightFormat format, int threads)
     {
         bool slow = backend == "avx512" && !Vector512.IsHardwareAccelerated;
-        using RnnModel model = Load(Network(cell, seed: 12), "panel", format, threads);
+        using RnnModel model = Load(Network(cell, seed: 12, hidden: threads > 1 ? 140 : 12), "panel", format, threads);
         RunSchedule(model, backend, slow ? 16 : 32, slow ? 60 : 200, seed: 5, $"{backend} {cell} {format} threads {threads}",
             tolerance: format == RnnWeightFormat.Int8 ? 1e-4 : 1e-5, split: threads > 1);
     }
@@ -196,6 +196,7 @@ public class ManyStreamsTests
         using var mixed = new Streams(model, backend, B);
         using var alone = new Streams(model, backend, B);
         if (split) ((Backends.Cpu.CpuState)mixed.State).MinWorkPerPart = 1;
+        long dispatches = split ? ((Backends.Cpu.CpuState)mixed.State).Workers!.Dispatches : 0;
         var single = new Streams[B];
         for (int s = 0; s < B; s++) single[s] = new Streams(model, backend, 1);
         try
@@ -272,6 +273,7 @@ public class ManyStreamsTests
                     CpuTestModels.AssertClose(ySingle, y.AsSpan(j * O, O), tolerance, $"{what} tick {tick} slot {s} vs batch 1");
                 }
             }
+            if (split) Assert.True(((Backends.Cpu.CpuState)mixed.State).Workers!.Dispatches > dispatches, $"{what}: nothing was split");
             for (int s = 0; s < B; s++)
             {
                 float[] m = mixed.Get(s);
@@ -297,10 +299,37 @@ public class ManyStreamsTests
         foreach (bool bidirectional in new[] { false, true })
         {
             using RnnModel model = Load(Network(cell, seed: 13, bidirectional), path);
+            CheckRuns(model, backend, $"{backend} {cell} {path}{(bidirectional ? " bidirectional" : "")}", split: false);
+        }
+    }
+
+    /// <summary>The same with two threads splitting every product of the panel path (a packed run's steps
+    /// over fewer rows go through the workers too), bfloat16 and int8 weights.</summary>
+    [Theory]
+    [InlineData("avx2", "lstm-proj", RnnWeightFormat.Float32, 2)]
+    [InlineData("avx512", "gru", RnnWeightFormat.Float32, 2)]
+    [InlineData("avx512", "mixed", RnnWeightFormat.BFloat16, 1)]
+    [InlineData("avx2", "rnn", RnnWeightFormat.Int8, 1)]
+    public void RunWithActiveLengthsAndLayoutThreadedAndNarrow(string backend, string cell, RnnWeightFormat format, int threads)
+    {
+        foreach (bool bidirectional in new[] { false, true })
+        {
+            // Hidden 140: several panels even for an RNN, so two threads have something to split.
+            using RnnModel model = Load(Network(cell, seed: 14, bidirectional, hidden: threads > 1 ? 140 : 12), "panel", format, threads);
+            CheckRuns(model, backend, $"{backend} {cell} {format} threads {threads}{(bidirectional ? " bidirectional" : "")}", split: threads > 1,
+                tolerance: format == RnnWeightFormat.Int8 ? 1e-4 : 1e-5);
+        }
+    }
+
+    private static void CheckRuns(RnnModel model, string backend, string name, bool split, double tolerance = 1e-5)
+    {
+        {
             const int B = 7, T = 9;
             int I = model.InputSize, O = model.OutputSize;
             var rng = new Random(17);
             using var session = new Streams(model, backend, B);
+            if (split) ((Backends.Cpu.CpuState)session.State).MinWorkPerPart = 1;
+            long dispatches = split ? ((Backends.Cpu.CpuState)session.State).Workers!.Dispatches : 0;
             float[][] initial = new float[B][];
             for (int s = 0; s < B; s++)
             {
@@ -312,6 +341,9 @@ public class ManyStreamsTests
             {
                 (null, [3, 9, 1, 5, 9, 2, 7], false),
                 (null, [3, 9, 1, 5, 9, 2, 7], true),
+                (null, [9, 9, 7, 5, 3, 2, 1], false),   // already longest first: run in place
+                (null, [9, 9, 9, 9, 9, 9, 9], false),
+                (null, [1, 1, 1, 1, 1, 1, 1], false),
                 (null, null, true),
                 ([4, 1, 6], null, false),
                 ([5, 0], null, true),
@@ -320,7 +352,7 @@ public class ManyStreamsTests
             };
             foreach ((int[]? active, int[]? lengths, bool batchFirst) in cases)
             {
-                string what = $"{backend} {cell} {path}{(bidirectional ? " bidirectional" : "")} active [{string.Join(",", active ?? [])}] lengths [{string.Join(",", lengths ?? [])}]{(batchFirst ? " batch-first" : "")}";
+                string what = $"{name} active [{string.Join(",", active ?? [])}] lengths [{string.Join(",", lengths ?? [])}]{(batchFirst ? " batch-first" : "")}";
                 int[] slots = active ?? [.. Enumerable.Range(0, B)];
                 int k = slots.Length;
                 float[] xs = TestModels.Inputs(T * k * I, rng.Next());
@@ -347,7 +379,7 @@ public class ManyStreamsTests
                     {
                         single.Set(0, before[s]);
                         single.Run(xj, length, ySingle);
-                        CpuTestModels.AssertClose(single.Get(0), session.Get(s), 1e-5, $"{what}: final state of slot {s} vs batch 1");
+                        CpuTestModels.AssertClose(single.Get(0), session.Get(s), tolerance, $"{what}: final state of slot {s} vs batch 1");
                     }
                     for (int t = 0; t < T; t++)
                     {
@@ -358,10 +390,11 @@ public class ManyStreamsTests
                             continue;
                         }
                         AssertBits(yAlone.AsSpan(t * O, O), row, $"{what}: slot {s} step {t} vs alone");
-                        CpuTestModels.AssertClose(ySingle.AsSpan(t * O, O), row, 1e-5, $"{what}: slot {s} step {t} vs batch 1");
+                        CpuTestModels.AssertClose(ySingle.AsSpan(t * O, O), row, tolerance, $"{what}: slot {s} step {t} vs batch 1");
                     }
                 }
             }
+            if (split) Assert.True(((Backends.Cpu.CpuState)session.State).Workers!.Dispatches > dispatches, $"{name}: nothing was split");
         }
     }
 }

@@ -219,6 +219,8 @@ internal abstract unsafe class HostRnnState : RnnState
     private readonly int[] _firstSlot, _directions;
     private float* _base;
     private AlignedBuffer? _gathered, _seqIn, _seqOut;
+    // A packed run (RunPacked): the rows running at each step while it runs (else null), and its scratch.
+    private int[]? _running, _runningBuffer, _order, _keys, _sortedSlots;
 
     protected HostRnnState(RnnModel model, int batchSize) : base(model, batchSize)
     {
@@ -330,37 +332,143 @@ internal abstract unsafe class HostRnnState : RnnState
             }
             return;
         }
-        // Sequence by sequence, each on its own slot's state (a gathered batch of one): a bidirectional
-        // layer's backward pass then starts at the sequence's own last step, as PyTorch's packed sequences.
-        int I = Model.InputSize, O = Model.OutputSize;
+        if (batchFirst && !BatchesSequences)
+        {
+            RunEach(xs, steps, ys, allSlots, active, lengths);
+            return;
+        }
+        RunPacked(xs, steps, ys, allSlots, active, lengths, batchFirst);
+    }
+
+    /// <summary>Whether sequences of their own lengths run batched (<see cref="RunPacked"/>) even where that
+    /// costs a copy (batch-first): a panel-path module reads its weights once per step for all rows. Where
+    /// rows are computed one at a time anyway (the latency kernel, the reference), batch-first sequences run
+    /// one by one in place instead (<see cref="RunEach"/>).</summary>
+    internal virtual bool BatchesSequences => false;
+
+    /// <summary>In a packed run, the rows still running at step t (a prefix of the sorted rows), else <see cref="Rows"/>.</summary>
+    public int RowsAt(nint t) => _running is null ? Rows : _running[t];
+
+    /// <summary>In a packed run, zeroes the rows of <paramref name="output"/> (steps x Rows rows of
+    /// <paramref name="width"/>) whose sequence has ended; else nothing.</summary>
+    public void ZeroPastEnds(float* output, nint width, int steps)
+    {
+        if (_running is null) return;
+        for (int t = 0; t < steps; t++)
+        {
+            int n = _running[t];
+            if (n < Rows) new Span<float>(output + ((nint)t * Rows + n) * width, (int)((Rows - n) * width)).Clear();
+        }
+    }
+
+    public void ZeroPastEnds(Span<float> output, int width, int steps)
+    {
+        fixed (float* o = output) ZeroPastEnds(o, width, steps);
+    }
+
+    /// <summary>
+    /// Sequences of their own lengths, batched: the k rows sorted by length (longest first, so the sequences
+    /// still running at step t are the first <see cref="RowsAt"/>(t) rows), gathered with their states, run
+    /// over the longest length with each recurrent step over the running rows only, and put back. Rows
+    /// already in that order (every slot, time-major, lengths not increasing) run in place, without a copy.
+    /// </summary>
+    private void RunPacked(ReadOnlySpan<float> xs, int steps, Span<float> ys, bool allSlots, ReadOnlySpan<int> active, ReadOnlySpan<int> lengths, bool batchFirst)
+    {
+        int k = allSlots ? BatchSize : active.Length, I = Model.InputSize, O = Model.OutputSize;
+        Span<int> order = Ints(ref _order, k), keys = Ints(ref _keys, k), slots = Ints(ref _sortedSlots, k);
+        for (int j = 0; j < k; j++)
+        {
+            order[j] = j;
+            keys[j] = -(lengths.IsEmpty ? steps : lengths[j]);
+        }
+        keys.Sort(order);
+        int longest = -keys[0];
+        Span<int> running = Ints(ref _runningBuffer, longest);
+        bool inPlace = !batchFirst && (allSlots || IsEverySlot(active));
+        for (int j = 0; j < k; j++)
+        {
+            slots[j] = allSlots ? order[j] : active[order[j]];
+            inPlace &= order[j] == j;
+        }
+        for (int t = 0, n = k; t < longest; t++)
+        {
+            while (-keys[n - 1] <= t) n--;
+            running[t] = n;
+        }
+        if (inPlace)
+        {
+            _running = _runningBuffer;
+            try
+            {
+                Run(xs[..(longest * k * I)], longest, ys[..(longest * k * O)]);
+            }
+            finally
+            {
+                _running = null;
+            }
+            // Rows past each end: zero, whatever the layers after the last recurrent one made of them.
+            for (int t = 0; t < steps; t++)
+            {
+                int n = t < longest ? running[t] : 0;
+                ys.Slice((t * k + n) * O, (k - n) * O).Clear();
+            }
+            return;
+        }
+
+        // Row j of the run is sequence order[j]: its inputs, state and outputs move to and from there.
+        Span<float> xg = Scratch(ref _seqIn, longest * k * I), yg = Scratch(ref _seqOut, longest * k * O);
+        for (int t = 0; t < longest; t++)
+            for (int j = 0; j < k; j++)
+            {
+                Span<float> row = xg.Slice((t * k + j) * I, I);
+                if (t < -keys[j]) xs.Slice(SourceRow(order[j], t, k, steps, batchFirst) * I, I).CopyTo(row);
+                else row.Clear();
+            }
+        bool gather = !(k == BatchSize && IsEverySlot(slots));
+        if (gather) Gather(slots);
+        _running = _runningBuffer;
+        try
+        {
+            Run(xg, longest, yg);
+            if (gather) Scatter(slots);
+        }
+        finally
+        {
+            _running = null;
+            if (gather) Ungather();
+        }
+        for (int j = 0; j < k; j++)
+            for (int t = 0; t < steps; t++)
+            {
+                Span<float> row = ys.Slice(SourceRow(order[j], t, k, steps, batchFirst) * O, O);
+                if (t < -keys[j]) yg.Slice((t * k + j) * O, O).CopyTo(row);
+                else row.Clear();
+            }
+    }
+
+    private static int SourceRow(int sequence, int t, int k, int steps, bool batchFirst) => batchFirst ? sequence * steps + t : t * k + sequence;
+
+    /// <summary>
+    /// Sequence by sequence, each on its own slot's state (a gathered batch of one): a bidirectional
+    /// layer's backward pass then starts at the sequence's own last step, as PyTorch's packed sequences.
+    /// Batch-first rows of a sequence are contiguous, so they are read and written in place.
+    /// </summary>
+    private void RunEach(ReadOnlySpan<float> xs, int steps, Span<float> ys, bool allSlots, ReadOnlySpan<int> active, ReadOnlySpan<int> lengths)
+    {
+        int k = allSlots ? BatchSize : active.Length, I = Model.InputSize, O = Model.OutputSize;
         for (int j = 0; j < k; j++)
         {
             int slot = allSlots ? j : active[j];
             int length = lengths.IsEmpty ? steps : lengths[j];
-            ReadOnlySpan<float> x;
-            Span<float> y;
-            if (batchFirst)
-            {
-                // Sequence j is rows j*T .. j*T + length - 1, in order: read and written in place.
-                x = xs.Slice(j * steps * I, length * I);
-                y = ys.Slice(j * steps * O, length * O);
-                ys.Slice((j * steps + length) * O, (steps - length) * O).Clear();
-            }
-            else
-            {
-                // Time-major: sequence j's rows are k rows apart; copy them to a dense scratch and back.
-                Span<float> xj = Scratch(ref _seqIn, length * I), yj = Scratch(ref _seqOut, length * O);
-                for (int t = 0; t < length; t++) xs.Slice((t * k + j) * I, I).CopyTo(xj.Slice(t * I, I));
-                x = xj;
-                y = yj;
-            }
-            RunOne(slot, x, length, y);
-            if (!batchFirst)
-            {
-                for (int t = 0; t < length; t++) y.Slice(t * O, O).CopyTo(ys.Slice((t * k + j) * O, O));
-                for (int t = length; t < steps; t++) ys.Slice((t * k + j) * O, O).Clear();
-            }
+            ys.Slice((j * steps + length) * O, (steps - length) * O).Clear();
+            RunOne(slot, xs.Slice(j * steps * I, length * I), length, ys.Slice(j * steps * O, length * O));
         }
+    }
+
+    private static Span<int> Ints(ref int[]? buffer, int count)
+    {
+        if (buffer is null || buffer.Length < count) buffer = new int[Math.Max(count, 16)];
+        return buffer.AsSpan(0, count);
     }
 
     /// <summary>One sequence on one slot's state.</summary>

@@ -10,6 +10,9 @@ internal interface ICpuNetwork
 {
     unsafe void Step(CpuState s, ReadOnlySpan<float> x, Span<float> y);
     unsafe void Run(CpuState s, ReadOnlySpan<float> xs, int steps, Span<float> ys);
+
+    /// <summary>Whether some recurrent module is on the panel path (see <see cref="HostRnnState.BatchesSequences"/>).</summary>
+    bool BatchesSequences { get; }
 }
 
 /// <summary>
@@ -99,7 +102,10 @@ internal sealed unsafe class CpuNetwork<S, TV> : IPreparedRnn, ICpuNetwork where
         LinearColumnFloats = panelLinears.Count == 0 ? 0 : panelLinears.Max(l => l.ColumnFloats);
         MaxParts = Math.Max(panelModules.Count == 0 ? 1 : panelModules.Max(m => m.MaxParts), panelLinears.Count == 0 ? 1 : panelLinears.Max(l => l.MaxParts));
         LayerScratchFloats = _steps.Max(st => st.ScratchFloats);
+        BatchesSequences = panelModules.Count > 0;
     }
+
+    public bool BatchesSequences { get; }
 
     private static CpuLayerStep LatencyRecurrent(RecurrentLayer r, int module) => r.Cell switch
     {

@@ -67,8 +67,10 @@ internal sealed unsafe class CpuState : HostRnnState
 
     /// <summary>One time step's products and cell epilogue of one layer and direction (see CpuRecurrentModule.CellStep);
     /// x (unless there is no W_ih) and h prepared once by the calling thread.</summary>
-    public readonly struct CellCall(PackedMatrix? ih, PanelInput x, float* gx, PackedMatrix hh, PanelInput h, float* c, bool mirror)
+    public readonly struct CellCall(PackedMatrix? ih, PanelInput x, float* gx, PackedMatrix hh, PanelInput h, float* c, bool mirror, int rows)
     {
+        /// <summary>Rows of this step: Rows, or fewer in a packed run (the sequences still running).</summary>
+        public readonly int Rows = rows;
         public readonly PackedMatrix? Ih = ih;
         public readonly PackedMatrix Hh = hh;
         public readonly PanelInput X = x, H = h;
@@ -79,6 +81,8 @@ internal sealed unsafe class CpuState : HostRnnState
     internal override void Step(ReadOnlySpan<float> x, Span<float> y) => _network.Step(this, x, y);
 
     internal override void Run(ReadOnlySpan<float> xs, int steps, Span<float> ys) => _network.Run(this, xs, steps, ys);
+
+    internal override bool BatchesSequences => _network.BatchesSequences;
 
     /// <summary>Whether the next Step walks the weights backwards (alternates; see CpuRecurrentModule.CellStep).</summary>
     public bool NextStepMirrored;

@@ -134,6 +134,7 @@ internal sealed unsafe class LatencyRecurrentStep<S, TV, TCell> : CpuLayerStep
         for (int l = 0; l < _layers; l++)
         {
             float* output = l == _layers - 1 ? ys : s.Sequence(l % 2, rows * outWidth);
+            s.ZeroPastEnds(output, outWidth, steps);
             for (int d = 0; d < D; d++)
             {
                 Cell cell = _cells[l * D + d];
@@ -141,7 +142,9 @@ internal sealed unsafe class LatencyRecurrentStep<S, TV, TCell> : CpuLayerStep
                 for (int i = 0; i < steps; i++)
                 {
                     nint t = d == 0 ? i : steps - 1 - i;
-                    for (int b = 0; b < B; b++)
+                    // A packed run steps only the sequences still running at t (a prefix of the rows).
+                    int n = s.RowsAt(t);
+                    for (int b = 0; b < n; b++)
                     {
                         nint row = t * B + b;
                         CellStep(s, cell, input + row * inStride, h + (nint)b * _width, c == null ? null : c + (nint)b * _hidden, output + row * outWidth + d * _width);
