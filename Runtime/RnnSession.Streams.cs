@@ -72,14 +72,16 @@ public sealed partial class RnnSession
         {
             if (_model.IsBidirectional)
                 throw new InvalidOperationException("Step is defined for unidirectional models only: a bidirectional layer needs the whole sequence. Use Run.");
-            RequireStreams(state, "Step over a list of active slots");
             state.CheckSlots(active, nameof(active));
+            // Every slot in order is the plain Step, which every backend runs.
+            if (!IsEverySlot(active)) RequireStreams(state, "Step over a list of active slots");
             int k = active.Length;
             if (x.Length != (long)k * _model.InputSize) throw LengthError(nameof(x), x.Length, (long)k * _model.InputSize, $"{k} active slots x input {_model.InputSize}");
             if (y.Length != (long)k * _model.OutputSize) throw LengthError(nameof(y), y.Length, (long)k * _model.OutputSize, $"{k} active slots x {_model.OutputSize} outputs");
             InputValidation.ThrowIfNonFinite(x, nameof(x));
             if (x.Overlaps(y)) throw new ArgumentException("x and y must not overlap", nameof(y));
-            state.Step(active, x, y);
+            if (active.Length == BatchSize && IsEverySlot(active)) state.Step(x, y);
+            else state.Step(active, x, y);
         }
         finally
         {
@@ -101,7 +103,12 @@ public sealed partial class RnnSession
     /// and the state left in slot b is the sequence's state at its own end. xs [T, B, I] -> ys [T, B, O], or
     /// [B, T, I] -> [B, T, O] with <see cref="RnnSequenceLayout.BatchFirst"/>. Reference and CPU backends.
     /// </summary>
-    public void Run(ReadOnlySpan<float> xs, int steps, Span<float> ys, ReadOnlySpan<int> lengths, RnnSequenceLayout layout = RnnSequenceLayout.TimeMajor) =>
+    public void Run(ReadOnlySpan<float> xs, int steps, Span<float> ys, ReadOnlySpan<int> lengths) =>
+        RunStreams(xs, steps, ys, allSlots: true, default, lengths, hasLengths: true, RnnSequenceLayout.TimeMajor);
+
+    /// <summary><see cref="Run(ReadOnlySpan{float}, int, Span{float}, ReadOnlySpan{int})"/> with the rows in
+    /// <paramref name="layout"/> (batch-first: xs [B, T, I] -> ys [B, T, O]).</summary>
+    public void Run(ReadOnlySpan<float> xs, int steps, Span<float> ys, ReadOnlySpan<int> lengths, RnnSequenceLayout layout) =>
         RunStreams(xs, steps, ys, allSlots: true, default, lengths, hasLengths: true, layout);
 
     /// <summary>
@@ -115,7 +122,7 @@ public sealed partial class RnnSession
     /// <summary>
     /// <see cref="RunActive(ReadOnlySpan{float}, int, Span{float}, ReadOnlySpan{int}, RnnSequenceLayout)"/> with
     /// a length per listed slot (lengths[j] for slot active[j]), as
-    /// <see cref="Run(ReadOnlySpan{float}, int, Span{float}, ReadOnlySpan{int}, RnnSequenceLayout)"/>.
+    /// <see cref="Run(ReadOnlySpan{float}, int, Span{float}, ReadOnlySpan{int})"/>.
     /// </summary>
     public void RunActive(ReadOnlySpan<float> xs, int steps, Span<float> ys, ReadOnlySpan<int> active, ReadOnlySpan<int> lengths, RnnSequenceLayout layout = RnnSequenceLayout.TimeMajor) =>
         RunStreams(xs, steps, ys, allSlots: false, active, lengths, hasLengths: true, layout);
@@ -128,8 +135,10 @@ public sealed partial class RnnSession
             ArgumentOutOfRangeException.ThrowIfNegative(steps);
             if (layout is not (RnnSequenceLayout.TimeMajor or RnnSequenceLayout.BatchFirst))
                 throw new ArgumentOutOfRangeException(nameof(layout), layout, "not a sequence layout");
-            RequireStreams(state, !allSlots ? "Run over a list of active slots" : hasLengths ? "Run with sequence lengths" : "Run with the batch-first layout");
             if (!allSlots) state.CheckSlots(active, nameof(active));
+            // Every slot in order, whole sequences, time-major is the plain Run, which every backend runs.
+            bool plain = (allSlots || IsEverySlot(active)) && !hasLengths && layout == RnnSequenceLayout.TimeMajor;
+            if (!plain) RequireStreams(state, !allSlots ? "Run over a list of active slots" : hasLengths ? "Run with sequence lengths" : "Run with the batch-first layout");
             int k = allSlots ? BatchSize : active.Length;
             if (xs.Length != (long)steps * k * _model.InputSize)
                 throw LengthError(nameof(xs), xs.Length, (long)steps * k * _model.InputSize, $"{SequenceShape(allSlots, k, steps, layout)} x input {_model.InputSize}");
@@ -146,7 +155,8 @@ public sealed partial class RnnSession
             if (steps == 0 || k == 0) return;
             InputValidation.ThrowIfNonFinite(xs, nameof(xs));
             if (xs.Overlaps(ys)) throw new ArgumentException("xs and ys must not overlap", nameof(ys));
-            state.Run(xs, steps, ys, allSlots, active, hasLengths ? lengths : default, layout == RnnSequenceLayout.BatchFirst);
+            if (plain) state.Run(xs, steps, ys);
+            else state.Run(xs, steps, ys, allSlots, active, hasLengths ? lengths : default, layout == RnnSequenceLayout.BatchFirst);
         }
         finally
         {
@@ -159,6 +169,14 @@ public sealed partial class RnnSession
     {
         string rows = allSlots ? $"batch {BatchSize}" : $"{k} active slots";
         return layout == RnnSequenceLayout.BatchFirst ? $"{rows} x {steps} steps" : $"{steps} steps x {rows}";
+    }
+
+    private bool IsEverySlot(ReadOnlySpan<int> active)
+    {
+        if (active.Length != BatchSize) return false;
+        for (int i = 0; i < active.Length; i++)
+            if (active[i] != i) return false;
+        return true;
     }
 
     private void CheckSlot(int slot)

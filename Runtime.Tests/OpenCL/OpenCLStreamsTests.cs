@@ -53,5 +53,9 @@ public sealed class OpenCLStreamsTests(OpenCLDeviceFixture fixture) : IClassFixt
         Refused(() => s.Run(xs, T, ys, [1, 2, 3]), "sequence lengths");
         Refused(() => s.Run(xs, T, ys, RnnSequenceLayout.BatchFirst), "batch-first");
         Refused(() => s.RunActive(xs.AsSpan(0, T * model.InputSize), T, ys.AsSpan(0, T * model.OutputSize), [2]), "active slots");
+        // Every slot in order, whole sequences, time-major: the plain calls, which run here.
+        s.Step(new float[3 * model.InputSize], new float[3 * model.OutputSize], [0, 1, 2]);
+        s.RunActive(xs, T, ys, [0, 1, 2]);
+        s.Run(xs, T, ys, RnnSequenceLayout.TimeMajor);
     }
 }
