@@ -191,6 +191,51 @@ public class ManyStreamsTests
             tolerance: format == RnnWeightFormat.Int8 ? 1e-4 : 1e-5, split: threads > 1);
     }
 
+    /// <summary>
+    /// The panel path's tiles by row count: 1 row, 2 rows, blocks of 6 (3..12 rows), with the next strip
+    /// prefetched (13 and more), and an input 600 deep so that the many-row product blocks the depth (512):
+    /// every k from 1 to 20 gives each row the bits that row gets alone, float32, bfloat16 and int8.
+    /// </summary>
+    [Theory]
+    [InlineData("sse", RnnWeightFormat.Float32)]
+    [InlineData("avx2", RnnWeightFormat.Float32)]
+    [InlineData("avx512", RnnWeightFormat.Float32)]
+    [InlineData("avx2", RnnWeightFormat.BFloat16)]
+    [InlineData("avx512", RnnWeightFormat.BFloat16)]
+    [InlineData("avx2", RnnWeightFormat.Int8)]
+    [InlineData("avx512", RnnWeightFormat.Int8)]
+    public void PanelRowCountDoesNotChangeARowsBits(string backend, RnnWeightFormat format)
+    {
+        if (backend == "sse") backend = CpuTestModels.Widths[0];
+        byte[] file = new SyntheticNetwork(41).Recurrent("lstm", RnnCellKind.Lstm, 600, 40, projSize: 17).Linear("fc", 17, 600).Build();
+        using RnnModel model = Load(file, "panel", format);
+        const int B = 20;
+        int I = model.InputSize, O = model.OutputSize;
+        using var many = new Streams(model, backend, B);
+        using var alone = new Streams(model, backend, B);
+        var rng = new Random(42);
+        for (int s = 0; s < B; s++)
+        {
+            float[] st = RandomState(rng, many.SlotLength);
+            many.Set(s, st);
+            alone.Set(s, st);
+        }
+        var yAlone = new float[O];
+        for (int k = 1; k <= B; k++)
+        {
+            int[] active = Shuffled(rng, [.. Enumerable.Range(0, B)], k);
+            float[] x = TestModels.Inputs(k * I, 1000 + k);
+            var y = new float[k * O];
+            many.Step(active, x, y);
+            for (int j = 0; j < k; j++)
+            {
+                alone.Step([active[j]], x.AsSpan(j * I, I), yAlone);
+                AssertBits(yAlone, y.AsSpan(j * O, O), $"{backend} {format}: {k} rows, row {j} (slot {active[j]})");
+            }
+        }
+        for (int s = 0; s < B; s++) AssertBits(alone.Get(s), many.Get(s), $"{backend} {format}: state of slot {s}");
+    }
+
     private static void RunSchedule(RnnModel model, string backend, int B, int ticks, int seed, string what, double tolerance = 1e-5, bool split = false)
     {
         using var mixed = new Streams(model, backend, B);
