@@ -103,7 +103,7 @@ public sealed class RnnModel : IDisposable
     /// <summary>The network's output width: floats per batch item in y (D*H for a lone recurrent module).</summary>
     public int OutputSize => _network.OutputSize;
 
-    /// <summary>Whether any recurrent module is bidirectional: then only <see cref="RnnSession.Run"/> works.</summary>
+    /// <summary>Whether any recurrent module is bidirectional: then only <see cref="RnnSession.Run(ReadOnlySpan{float}, int, Span{float})"/> works.</summary>
     public bool IsBidirectional => _network.IsBidirectional;
 
     // The first recurrent module's description: all of it for a file without a layer list. Always of

@@ -12,7 +12,7 @@ namespace RnnRuntime;
 /// <see cref="RnnModel.Dispose"/>, which only refuses new sessions. A session nobody disposes is
 /// released when the GC finds it.
 /// </summary>
-public sealed class RnnSession : IDisposable
+public sealed partial class RnnSession : IDisposable
 {
     // The gate: Idle or InCall while open; Disposed, or DisposeRequested while a call still runs (that
     // call releases the state on its way out). One compare-exchange in, one out: no lock, no allocation.
@@ -74,7 +74,7 @@ public sealed class RnnSession : IDisposable
         Call(ref call);
     }
 
-    /// <summary>Replaces the state (layout as <see cref="GetState"/>); every value must be finite.</summary>
+    /// <summary>Replaces the state (layout as <see cref="GetState(Span{float})"/>); every value must be finite.</summary>
     public void SetState(ReadOnlySpan<float> state)
     {
         var call = new SetStateCall(state);

@@ -44,6 +44,10 @@ fc_gru_fc.pt the state_dict of Linear(16,16) -> GRU(16,32) -> Linear(32,32), wit
 (x, state0, y, state_n; metadata "layers"); fc_gru_fc_checkpoint.pt the same under "model" beside an
 Adam's state; ln_gru.pt, bn_gru.pt, emb_gru.pt (Embedding(100,12)), emb12_gru.pt (Embedding(12,12)):
 modules of kinds rnnrt does not run yet; array.npy, arrays.npz, layers.json, gru.onnx: not models.
+Packed sequences (Lengths/, for the many-streams tests; `make_fixtures.py --only lengths`): one module
+each (uni- and bidirectional, stacked, LSTM with proj_size, two with batch_first=True), batch 5 with
+lengths [3, T, 1, 5, 2] packed with enforce_sorted=False. <name>.io.safetensors: x, lengths (floats),
+h0 [c0], y (pad_packed_sequence, total_length=T), h_n [c_n]; metadata "batch_first".
 """
 import copy
 from collections import OrderedDict
@@ -690,6 +694,61 @@ def write_strict():
     except Exception as e:   # the exporter needs the onnx package; the committed file stays
         print(f"gru.onnx not written ({type(e).__name__}: {e})")
     print("Strict/: " + ", ".join(sorted(os.listdir(folder))))
+# --- Sequence lengths (Lengths/, `make_fixtures.py --only lengths`): PyTorch's packed sequences ---
+#
+# Batch 5 with lengths 1..T in no order, packed with pack_padded_sequence(enforce_sorted=False), run from
+# a random h0 (c0) and unpacked with pad_packed_sequence(total_length=T): y is zero past each sequence's
+# end, h_n (c_n) each sequence's state at its own end (a backward direction's at its step 0). The io
+# file holds x, lengths (as floats), h0 [c0], y, h_n [c_n]; its metadata says batch_first. With
+# batch_first=True modules x is [B, T, I] and y [B, T, O].
+
+LENGTHS = os.path.join(HERE, "Lengths")
+
+
+def lengths_case(name, cell, I, H, L=1, bi=False, proj=0, batch_first=False, seed=0, B=5, T=6):
+    torch.manual_seed(seed)
+    m = make_module(cell, I, H, L, bi, True, False, proj)
+    if batch_first:
+        kw = dict(input_size=I, hidden_size=H, num_layers=L, bidirectional=bi, batch_first=True)
+        if proj:
+            kw["proj_size"] = proj
+        m = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM}[cell](**kw)
+    k = 1.5 / math.sqrt(H)
+    with torch.no_grad():
+        for p in m.parameters():
+            p.uniform_(-k, k)
+    D = 2 if bi else 1
+    lengths = torch.tensor([3, T, 1, 5, 2][:B])
+    x = torch.rand(B, T, I) * 2 - 1 if batch_first else torch.rand(T, B, I) * 2 - 1
+    h0 = (torch.rand(L * D, B, proj or H) * 2 - 1) * 0.5
+    c0 = (torch.rand(L * D, B, H) * 2 - 1) * 0.5
+    packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=batch_first, enforce_sorted=False)
+    with torch.no_grad():
+        if cell == "lstm":
+            out, (hn, cn) = m(packed, (h0, c0))
+        else:
+            out, hn = m(packed, h0)
+    y, _ = torch.nn.utils.rnn.pad_packed_sequence(out, batch_first=batch_first, total_length=T)
+    os.makedirs(LENGTHS, exist_ok=True)
+    save_safetensors(os.path.join(LENGTHS, name + ".safetensors"), [(n, t.float()) for n, t in m.state_dict().items()])
+    io = [("x", x), ("lengths", lengths.float()), ("h0", h0)] + ([("c0", c0)] if cell == "lstm" else [])
+    io += [("y", y), ("h_n", hn)] + ([("c_n", cn)] if cell == "lstm" else [])
+    save_safetensors(os.path.join(LENGTHS, name + ".io.safetensors"), io,
+                     metadata={"batch_first": "true" if batch_first else "false"})
+    print(f"{name:28s} {cell} I={I} H={H}{f' P={proj}' if proj else ''} L={L} D={D} B={B} T={T} lengths={lengths.tolist()}"
+          f"{' batch_first' if batch_first else ''}")
+
+
+def write_lengths():
+    torch.set_num_threads(1)
+    lengths_case("rnn_l1", "rnn", 4, 7, seed=301)
+    lengths_case("rnn_bi_l2", "rnn", 4, 7, L=2, bi=True, seed=302)
+    lengths_case("gru_l2", "gru", 4, 7, L=2, seed=303)
+    lengths_case("gru_bi_l2", "gru", 4, 7, L=2, bi=True, seed=304)
+    lengths_case("lstm_bi_l1", "lstm", 4, 7, bi=True, seed=305)
+    lengths_case("lstm_proj_bi_l2", "lstm", 4, 7, L=2, bi=True, proj=3, seed=306)
+    lengths_case("gru_bi_l2_bf", "gru", 4, 7, L=2, bi=True, batch_first=True, seed=307)
+    lengths_case("lstm_proj_l2_bf", "lstm", 4, 7, L=2, proj=3, batch_first=True, seed=308)
 
 
 if __name__ == "__main__":
@@ -699,6 +758,8 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["--only", "strict"]:
         torch.set_num_threads(1)
         sys.exit(write_strict())
+    if sys.argv[1:] == ["--only", "lengths"]:
+        sys.exit(write_lengths())
     if sys.argv[1:]:
-        sys.exit(f"usage: {sys.argv[0]} [--only trained|strict]")
+        sys.exit(f"usage: {sys.argv[0]} [--only trained|strict|lengths]")
     sys.exit(main())

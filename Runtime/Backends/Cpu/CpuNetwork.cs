@@ -246,7 +246,7 @@ internal sealed unsafe class CpuNetwork<S, TV> : IPreparedRnn, ICpuNetwork where
     {
         CpuLayerStep[] plan = PlanFor(batchSize);
         var need = PanelNeeds(plan);
-        return new CpuState(_model, this, plan, RunsWavefront(plan), batchSize, need.ColumnFloats, need.PaddedHidden,
+        return new CpuState(_model, this, plan, RunsWavefront(plan), Has<PanelRecurrentStep<S, TV>>(plan), batchSize, need.ColumnFloats, need.PaddedHidden,
             (long)Math.Min(batchSize, CpuLinearLayer<S, TV>.RowBlock) * need.LinearColumnFloats,
             (long)batchSize * need.ProjectionColumnFloats, S.Count,
             Math.Min(_model.Threads, need.MaxParts), MostScratch(plan));
@@ -267,7 +267,7 @@ internal sealed unsafe class CpuNetwork<S, TV> : IPreparedRnn, ICpuNetwork where
     {
         fixed (float* px = xs, py = ys)
         {
-            if (steps > 1 && s.Wavefront) Wavefront(s, px, py, steps);
+            if (steps > 1 && s.Wavefront && !s.InPackedRun) Wavefront(s, px, py, steps);
             else Forward(s, px, py, steps);
         }
     }
@@ -292,7 +292,7 @@ internal sealed unsafe class CpuNetwork<S, TV> : IPreparedRnn, ICpuNetwork where
     private void Wavefront(CpuState s, float* x, float* y, int steps)
     {
         CpuLayerStep[] plan = s.Plan;
-        int L = plan.Length, B = s.BatchSize;
+        int L = plan.Length, B = s.Rows;
         nint slot = (nint)B * _model.Network.MaxWidth;
         float* ring = s.Sequence(0, 2 * slot * (L - 1));
         nint inWidth = _model.InputSize, outWidth = _model.OutputSize;
@@ -315,7 +315,7 @@ internal sealed unsafe class CpuNetwork<S, TV> : IPreparedRnn, ICpuNetwork where
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Forward(CpuState s, float* x, float* y, int steps)
     {
-        long rows = (long)steps * s.BatchSize;
+        long rows = (long)steps * s.Rows;
         CpuLayerStep[] plan = s.Plan;
         s.NetworkInput = x;
         float* value = x;

@@ -123,7 +123,7 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Step(CpuState s, float* x, nint xStride, float* y, bool mirror)
         {
-            int B = s.BatchSize;
+            int B = s.Rows;
             float* gx = s.Gx((long)B * ColumnFloats);
             float* input = x;
             nint inStride = xStride;
@@ -131,7 +131,7 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
             {
                 float* h = s.HiddenPointer(_module, l, 0);
                 float* c = s.CellPointer(_module, l, 0);
-                CellStep(s, _ih[l], input, inStride, gx, _hh[l], _hr?[l], h, c, l == _layers - 1 ? y : null, _width, mirror);
+                CellStep(s, _ih[l], input, inStride, gx, _hh[l], _hr?[l], h, c, l == _layers - 1 ? y : null, _width, mirror, B);
                 input = h;
                 inStride = _width;
             }
@@ -140,7 +140,7 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Run(CpuState s, float* xs, nint xStride, int steps, float* ys)
         {
-            int B = s.BatchSize, D = _directions;
+            int B = s.Rows, D = _directions;
             long rows = (long)steps * B;
             nint outWidth = D * _width, cf = ColumnFloats;
             int chunk = ChunkSteps(B);
@@ -150,6 +150,7 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
             for (int l = 0; l < _layers; l++)
             {
                 float* output = l == _layers - 1 ? ys : s.Sequence(l % 2, rows * outWidth);
+                s.ZeroPastEnds(output, outWidth, steps);
                 for (int d = 0; d < D; d++)
                 {
                     PackedMatrix ih = _ih[l * D + d], hh = _hh[l * D + d];
@@ -166,7 +167,9 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
                         for (int i = i0; i < i0 + n; i++)
                         {
                             nint t = d == 0 ? i : steps - 1 - i;
-                            CellStep(s, null, null, 0, gx + (t - first) * B * cf, hh, hr, h, c, output + t * B * outWidth + d * _width, outWidth, mirror: (i & 1) != 0);
+                            // A packed run steps only the sequences still running at t (a prefix of the rows).
+                            int running = s.RowsAt(t);
+                            if (running > 0) CellStep(s, null, null, 0, gx + (t - first) * B * cf, hh, hr, h, c, output + t * B * outWidth + d * _width, outWidth, (i & 1) != 0, running);
                         }
                     }
                 }
@@ -192,18 +195,18 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void CellStep(CpuState s, PackedMatrix? ih, float* x, nint xStride, float* gx, PackedMatrix hh, PackedMatrix? hr, float* h, float* c,
-            float* output, nint outStride, bool mirror)
+            float* output, nint outStride, bool mirror, int rows)
         {
-            int B = s.BatchSize, H = _hidden, W = _width;
+            int B = rows, H = _hidden, W = _width;
             long work = CpuWorkSplit.Work(hh, B) + (ih is null ? 0 : CpuWorkSplit.Work(ih, B));
             int parts = s.PartsFor(CpuWorkSplit.Units(hh.Panels, _unitPanels), work);
             // Each input once for all the panels (and parts) that read it: slot 0 for x, 1 for h.
             PanelInput xin = ih is null ? default : MatMulTile<S, TV>.Input(s, ih, x, xStride, B, slot: 0);
             PanelInput hin = MatMulTile<S, TV>.Input(s, hh, h, W, B, slot: 1);
-            if (parts == 1) CellProducts(s, ih, xin, gx, hh, hin, c, mirror, 0, hh.Panels);
+            if (parts == 1) CellProducts(s, ih, xin, gx, hh, hin, c, mirror, 0, hh.Panels, B);
             else
             {
-                s.Cell = new CpuState.CellCall(ih, xin, gx, hh, hin, c, mirror);
+                s.Cell = new CpuState.CellCall(ih, xin, gx, hh, hin, c, mirror, B);
                 s.Workers!.Run(s, this, parts);
             }
 
@@ -236,7 +239,7 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
         {
             CpuState.CellCall a = s.Cell;
             (int from, int to) = CpuWorkSplit.Range(a.Hh.Panels, _unitPanels, part, parts);
-            CellProducts(s, a.Ih, a.X, a.Gx, a.Hh, a.H, a.C, a.Mirror, from, to);
+            CellProducts(s, a.Ih, a.X, a.Gx, a.Hh, a.H, a.C, a.Mirror, from, to, a.Rows);
         }
 
         /// <summary>
@@ -250,9 +253,9 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
         /// </para>
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void CellProducts(CpuState s, PackedMatrix? ih, in PanelInput x, float* gx, PackedMatrix hh, in PanelInput hin, float* c, bool mirror, int from, int to)
+        private void CellProducts(CpuState s, PackedMatrix? ih, in PanelInput x, float* gx, PackedMatrix hh, in PanelInput hin, float* c, bool mirror, int from, int to, int rows)
         {
-            int B = s.BatchSize, G = _gates;
+            int B = rows, G = _gates;
             nint cf = ColumnFloats;
             float* gh = s.Gh.Pointer, h = hin.X;
             if (!mirror)
@@ -264,7 +267,7 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
                 {
                     MatMulTile<S, TV>.Panel(hh, p, hin, B, gh, cf);
                     int done = Math.Min(_groups, (p * PackedMatrix.PanelWidth + hh.WidthOf(p)) / G);
-                    FinishGroups(s, next, done, gx, gh, h, c);
+                    FinishGroups(s, next, done, gx, gh, h, c, B);
                     next = done;
                 }
             }
@@ -281,17 +284,17 @@ internal abstract unsafe class CpuRecurrentModule<S, TV> where S : ISimd<TV> whe
                     else MatMulTile<S, TV>.Panel(hh, p, hin, B, gh, cf);
                     // Groups whose first column is in this panel or later are complete.
                     int first = (p * PackedMatrix.PanelWidth + G - 1) / G;
-                    FinishGroups(s, first, lowest, gx, gh, h, c);
+                    FinishGroups(s, first, lowest, gx, gh, h, c, B);
                     lowest = Math.Min(lowest, first);
                 }
             }
         }
 
-        /// <summary>Runs the cell epilogue on groups [from, to) of every batch row.</summary>
+        /// <summary>Runs the cell epilogue on groups [from, to) of the first <paramref name="rows"/> batch rows.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void FinishGroups(CpuState s, int from, int to, float* gx, float* gh, float* h, float* c)
+        private void FinishGroups(CpuState s, int from, int to, float* gx, float* gh, float* h, float* c, int rows)
         {
-            int B = s.BatchSize, H = _hidden, G = _gates, V = S.Count;
+            int B = rows, H = _hidden, G = _gates, V = S.Count;
             nint cf = ColumnFloats, hp = PaddedHidden;
             float* hNew = s.HNew.Pointer;
             for (int q = from; q < to; q++)

@@ -14,12 +14,13 @@ internal sealed unsafe class CpuState : HostRnnState
     private AlignedBuffer _gx, _seq0, _seq1, _between0, _between1, _linear, _int8Input0, _int8Input1;
     private readonly AlignedBuffer _layerScratch;
 
-    public CpuState(RnnModel model, ICpuNetwork network, Plan.CpuLayerStep[] plan, bool wavefront, int batchSize, int columnFloats, int paddedHidden, long linearSumFloats, long projectionSumFloats, int vector, int maxParts, long layerScratchFloats)
+    public CpuState(RnnModel model, ICpuNetwork network, Plan.CpuLayerStep[] plan, bool wavefront, bool batchesSequences, int batchSize, int columnFloats, int paddedHidden, long linearSumFloats, long projectionSumFloats, int vector, int maxParts, long layerScratchFloats)
         : base(model, batchSize)
     {
         _network = network;
         Plan = plan;
         Wavefront = wavefront;
+        BatchesSequences = batchesSequences;
         long step = (long)batchSize * model.Network.MaxWidth;
         _gx = Rent((long)batchSize * columnFloats);
         Gh = Rent((long)batchSize * columnFloats);
@@ -71,8 +72,10 @@ internal sealed unsafe class CpuState : HostRnnState
 
     /// <summary>One time step's products and cell epilogue of one layer and direction (see CpuRecurrentModule.CellStep);
     /// x (unless there is no W_ih) and h prepared once by the calling thread.</summary>
-    public readonly struct CellCall(PackedMatrix? ih, PanelInput x, float* gx, PackedMatrix hh, PanelInput h, float* c, bool mirror)
+    public readonly struct CellCall(PackedMatrix? ih, PanelInput x, float* gx, PackedMatrix hh, PanelInput h, float* c, bool mirror, int rows)
     {
+        /// <summary>Rows of this step: Rows, or fewer in a packed run (the sequences still running).</summary>
+        public readonly int Rows = rows;
         public readonly PackedMatrix? Ih = ih;
         public readonly PackedMatrix Hh = hh;
         public readonly PanelInput X = x, H = h;
@@ -83,6 +86,8 @@ internal sealed unsafe class CpuState : HostRnnState
     internal override void Step(ReadOnlySpan<float> x, Span<float> y) => _network.Step(this, x, y);
 
     internal override void Run(ReadOnlySpan<float> xs, int steps, Span<float> ys) => _network.Run(this, xs, steps, ys);
+
+    internal override bool BatchesSequences { get; }
 
     /// <summary>Whether the next Step walks the weights backwards (alternates; see CpuRecurrentModule.CellStep).</summary>
     public bool NextStepMirrored;

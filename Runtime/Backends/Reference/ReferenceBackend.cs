@@ -50,7 +50,7 @@ internal sealed class ReferenceState : HostRnnState
     /// <summary>Layer by layer over all T*B rows; values between layers alternate between two buffers.</summary>
     internal override void Run(ReadOnlySpan<float> xs, int steps, Span<float> ys)
     {
-        int rows = steps * BatchSize, module = 0;
+        int rows = steps * Rows, module = 0;
         ReadOnlySpan<float> value = xs;
         for (int i = 0; i < _network.Layers.Count; i++)
         {

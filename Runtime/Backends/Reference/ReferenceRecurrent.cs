@@ -11,13 +11,14 @@ internal static class ReferenceRecurrent
     /// </summary>
     public static void Run(ReferenceState s, RecurrentLayer r, int module, ReadOnlySpan<float> xs, int steps, Span<float> ys, Span<float> a, Span<float> b)
     {
-        int B = s.BatchSize, H = r.HiddenSize, W = r.HiddenWidth, D = r.NumDirections, L = r.NumLayers;
+        int B = s.Rows, H = r.HiddenSize, W = r.HiddenWidth, D = r.NumDirections, L = r.NumLayers;
         int outWidth = D * W, rows = steps * B;
         ReadOnlySpan<float> input = xs;
         int inWidth = r.InputSize;
         for (int layer = 0; layer < L; layer++)
         {
             Span<float> output = layer == L - 1 ? ys : (layer % 2 == 0 ? a : b)[..(rows * outWidth)];
+            s.ZeroPastEnds(output, outWidth, steps);
             for (int dir = 0; dir < D; dir++)
             {
                 LayerWeights w = r.Weights(layer, dir);
@@ -26,7 +27,9 @@ internal static class ReferenceRecurrent
                 for (int i = 0; i < steps; i++)
                 {
                     int t = dir == 0 ? i : steps - 1 - i;
-                    for (int item = 0; item < B; item++)
+                    // A packed run steps only the sequences still running at t (a prefix of the rows).
+                    int running = s.RowsAt(t);
+                    for (int item = 0; item < running; item++)
                     {
                         ReadOnlySpan<float> x = input.Slice((t * B + item) * inWidth, inWidth);
                         Span<float> hb = h.Slice(item * W, W);

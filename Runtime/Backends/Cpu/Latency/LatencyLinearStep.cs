@@ -43,9 +43,9 @@ internal sealed unsafe class LatencyLinearStep<S, TV, TAct> : CpuLayerStep, ILat
     /// <summary>One row of padded sums.</summary>
     public override long ScratchFloats => (long)_w.Vectors * S.Count;
 
-    public override void Step(CpuState s, float* x, nint xStride, float* y) => Rows(s, x, xStride, s.BatchSize, y);
+    public override void Step(CpuState s, float* x, nint xStride, float* y) => Rows(s, x, xStride, s.Rows, y);
 
-    public override void Run(CpuState s, float* xs, nint xStride, int steps, float* ys) => Rows(s, xs, xStride, (long)steps * s.BatchSize, ys);
+    public override void Run(CpuState s, float* xs, nint xStride, int steps, float* ys) => Rows(s, xs, xStride, (long)steps * s.Rows, ys);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Rows(CpuState s, float* x, nint xStride, long rows, float* y)

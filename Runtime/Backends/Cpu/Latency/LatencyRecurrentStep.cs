@@ -119,7 +119,7 @@ internal sealed unsafe class LatencyRecurrentStep<S, TV, TCell> : CpuLayerStep, 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Step(CpuState s, float* x, nint xStride, float* y)
     {
-        int B = s.BatchSize, W = _width, H = _hidden;
+        int B = s.Rows, W = _width, H = _hidden;
         Cell cell = _cells[0];
         float* h = s.HiddenPointer(_module, _layer, 0), c = s.CellPointer(_module, _layer, 0);
         for (int b = 0; b < B; b++)
@@ -129,8 +129,9 @@ internal sealed unsafe class LatencyRecurrentStep<S, TV, TCell> : CpuLayerStep, 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Run(CpuState s, float* xs, nint xStride, int steps, float* ys)
     {
-        int B = s.BatchSize, D = _directions;
+        int B = s.Rows, D = _directions;
         nint outWidth = D * _width;
+        s.ZeroPastEnds(ys, outWidth, steps);
         for (int d = 0; d < D; d++)
         {
             Cell cell = _cells[d];
@@ -138,7 +139,9 @@ internal sealed unsafe class LatencyRecurrentStep<S, TV, TCell> : CpuLayerStep, 
             for (int i = 0; i < steps; i++)
             {
                 nint t = d == 0 ? i : steps - 1 - i;
-                for (int b = 0; b < B; b++)
+                // A packed run steps only the sequences still running at t (a prefix of the rows).
+                int n = s.RowsAt(t);
+                for (int b = 0; b < n; b++)
                 {
                     nint row = t * B + b;
                     CellStep(s, cell, xs + row * xStride, h + (nint)b * _width, c == null ? null : c + (nint)b * _hidden, ys + row * outWidth + d * _width);

@@ -8,9 +8,9 @@ internal sealed unsafe class ElementwiseStep<S, TV, TAct>(int width) : CpuLayerS
 
     public override string Path => "elementwise";
 
-    public override void Step(CpuState s, float* x, nint xStride, float* y) => CpuActivation<S, TV>.Map<TAct>(s, x, (long)s.BatchSize * width, y);
+    public override void Step(CpuState s, float* x, nint xStride, float* y) => CpuActivation<S, TV>.Map<TAct>(s, x, (long)s.Rows * width, y);
 
-    public override void Run(CpuState s, float* xs, nint xStride, int steps, float* ys) => CpuActivation<S, TV>.Map<TAct>(s, xs, (long)steps * s.BatchSize * width, ys);
+    public override void Run(CpuState s, float* xs, nint xStride, int steps, float* ys) => CpuActivation<S, TV>.Map<TAct>(s, xs, (long)steps * s.Rows * width, ys);
 }
 
 /// <summary>add_input: the value plus the network's input of the same rows (a skip around the whole network).</summary>
@@ -20,7 +20,7 @@ internal sealed unsafe class AddInputStep<S, TV>(int width) : CpuLayerStep where
 
     public override string Path => "elementwise";
 
-    public override void Step(CpuState s, float* x, nint xStride, float* y) => CpuActivation<S, TV>.Add(x, s.NetworkInput, (long)s.BatchSize * width, y);
+    public override void Step(CpuState s, float* x, nint xStride, float* y) => CpuActivation<S, TV>.Add(x, s.NetworkInput, (long)s.Rows * width, y);
 
-    public override void Run(CpuState s, float* xs, nint xStride, int steps, float* ys) => CpuActivation<S, TV>.Add(xs, s.NetworkInput, (long)steps * s.BatchSize * width, ys);
+    public override void Run(CpuState s, float* xs, nint xStride, int steps, float* ys) => CpuActivation<S, TV>.Add(xs, s.NetworkInput, (long)steps * s.Rows * width, ys);
 }

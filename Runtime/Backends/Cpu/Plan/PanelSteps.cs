@@ -10,9 +10,9 @@ internal sealed unsafe class PanelLinearStep<S, TV>(CpuLinearLayer<S, TV> layer)
 
     public override string Path => "panel";
 
-    public override void Step(CpuState s, float* x, nint xStride, float* y) => Layer.Forward(s, x, xStride, s.BatchSize, y);
+    public override void Step(CpuState s, float* x, nint xStride, float* y) => Layer.Forward(s, x, xStride, s.Rows, y);
 
-    public override void Run(CpuState s, float* xs, nint xStride, int steps, float* ys) => Layer.Forward(s, xs, xStride, (long)steps * s.BatchSize, ys);
+    public override void Run(CpuState s, float* xs, nint xStride, int steps, float* ys) => Layer.Forward(s, xs, xStride, (long)steps * s.Rows, ys);
 
     public override void Dispose() => Layer.Dispose();
 }
