@@ -11,7 +11,7 @@ namespace RnnRuntime.Backends.Cpu.Latency;
 /// </summary>
 internal static class LatencyPath
 {
-    public const long DefaultMaxWeightBytes = 384 * 1024;
+    public const long DefaultMaxWeightBytes = 512 * 1024;
 
     /// <summary>The most batch rows a session may have for its small layers to stay on the latency
     /// kernels; a larger batch runs them on the panel products, which read each weight once for all rows.</summary>
