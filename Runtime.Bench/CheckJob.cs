@@ -27,22 +27,7 @@ internal static class CheckJob
         {
             if (Engines.Skip(engine, hidden)) continue;
             BenchModel m = BenchModel.Get(cell, hidden);
-            string result;
-            try
-            {
-                using IEngine e = Engines.Create(engine, m, kind, batch, Verifier.Steps);
-                double dev = Verifier.MaxDeviation(e, m, kind, batch);
-                bool ok = dev <= Verifier.ToleranceFor(e.Name);
-                if (ok) passed++; else failures++;
-                result = $"{dev,10:E2}{(ok ? "" : "  MISMATCH")}";
-            }
-            catch (Exception ex)
-            {
-                failures++;
-                Exception inner = ex;
-                while (inner.InnerException is not null) inner = inner.InnerException;
-                result = $"ERROR {inner.GetType().Name}: {inner.Message}";
-            }
+            string result = Verify(() => Engines.Create(engine, m, kind, batch, Verifier.Steps), m, kind, batch, ref passed, ref failures);
             Console.WriteLine($"{engine,-10} {cell.Name(),-5} {hidden,6} {kind + " b" + batch,-9} {result}");
         }
         var networkEngines = Engines.ForNetworks();
@@ -99,25 +84,30 @@ internal static class CheckJob
         foreach (string engine in engines)
         {
             BenchNetwork n = BenchNetwork.Get(network);
-            string result;
-            try
-            {
-                using IEngine e = Engines.CreateNetwork(engine, n, ScenarioKind.Step, 1, 1);
-                double dev = Verifier.MaxDeviation(e, n, ScenarioKind.Step, 1);
-                bool ok = dev <= Verifier.ToleranceFor(e.Name);
-                if (ok) passed++; else failures++;
-                result = $"{dev,10:E2}{(ok ? "" : "  MISMATCH")}";
-            }
-            catch (Exception ex)
-            {
-                failures++;
-                Exception inner = ex;
-                while (inner.InnerException is not null) inner = inner.InnerException;
-                result = $"ERROR {inner.GetType().Name}: {inner.Message}";
-            }
+            string result = Verify(() => Engines.CreateNetwork(engine, n, ScenarioKind.Step, 1, 1), n, ScenarioKind.Step, 1, ref passed, ref failures);
             Console.WriteLine($"{engine,-20} {network,-10} {"Step b1",-9} {result}");
         }
         Console.WriteLine($"check: {passed} passed, {failures} failed");
         return failures == 0 ? 0 : 1;
+    }
+
+    /// <summary>One engine against the reference: its max |dev| (or the error it threw), counted as passed or failed.</summary>
+    private static string Verify(Func<IEngine> create, IBenchSubject subject, ScenarioKind kind, int batch, ref int passed, ref int failures)
+    {
+        try
+        {
+            using IEngine e = create();
+            double dev = Verifier.MaxDeviation(e, subject, kind, batch);
+            bool ok = dev <= Verifier.ToleranceFor(e.Name);
+            if (ok) passed++; else failures++;
+            return $"{dev,10:E2}{(ok ? "" : "  MISMATCH")}";
+        }
+        catch (Exception ex)
+        {
+            failures++;
+            Exception inner = ex;
+            while (inner.InnerException is not null) inner = inner.InnerException;
+            return $"ERROR {inner.GetType().Name}: {inner.Message}";
+        }
     }
 }

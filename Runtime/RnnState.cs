@@ -315,21 +315,8 @@ internal abstract unsafe class HostRnnState : RnnState
         if (lengths.IsEmpty && !batchFirst)
         {
             // Every listed sequence is whole and rows are time-major: one batched run over the k rows.
-            if (allSlots || IsEverySlot(active))
-            {
-                Run(xs, steps, ys);
-                return;
-            }
-            Gather(active);
-            try
-            {
-                Run(xs, steps, ys);
-                Scatter(active);
-            }
-            finally
-            {
-                Ungather();
-            }
+            if (allSlots) Run(xs, steps, ys);
+            else RunOn(active, xs, steps, ys);
             return;
         }
         if (batchFirst && !BatchesSequences)
@@ -475,19 +462,22 @@ internal abstract unsafe class HostRnnState : RnnState
     }
 
     /// <summary>One sequence on one slot's state.</summary>
-    private void RunOne(int slot, ReadOnlySpan<float> x, int steps, Span<float> y)
+    private void RunOne(int slot, ReadOnlySpan<float> x, int steps, Span<float> y) => RunOn(new ReadOnlySpan<int>(in slot), x, steps, y);
+
+    /// <summary>Whole time-major sequences on the listed slots: the plain Run over all of them, or over their
+    /// rows gathered into a batch of their own and scattered back.</summary>
+    private void RunOn(ReadOnlySpan<int> slots, ReadOnlySpan<float> xs, int steps, Span<float> ys)
     {
-        ReadOnlySpan<int> one = new(in slot);
-        if (BatchSize == 1)
+        if (IsEverySlot(slots))
         {
-            Run(x, steps, y);
+            Run(xs, steps, ys);
             return;
         }
-        Gather(one);
+        Gather(slots);
         try
         {
-            Run(x, steps, y);
-            Scatter(one);
+            Run(xs, steps, ys);
+            Scatter(slots);
         }
         finally
         {
