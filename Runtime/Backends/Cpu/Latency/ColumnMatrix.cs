@@ -5,43 +5,43 @@ using RnnRuntime.Model;
 namespace RnnRuntime.Backends.Cpu.Latency;
 
 /// <summary>
-/// A float32 weight matrix (G*H rows of G gate blocks, depth K) stored for the latency kernel
-/// (<see cref="LatencyGemv{S, TV}"/>). Output vectors follow the packed gate order of
-/// <see cref="PackedMatrix"/> (vector j = G * group + gate; lanes past H are zero), so a cell
-/// epilogue finishes a group from G adjacent vectors. The vectors are cut into blocks of whole groups,
-/// at most <c>groupsPerBlock</c> each; a block is stored k-major, N*V floats per depth, so the kernel
-/// reads it as one sequential stream, and each k is a column of W: one broadcast h[k] against whole
-/// gate vectors. Immutable; 64-byte aligned in a pinned array.
+/// A float32 weight matrix (R rows, depth K) stored for the latency kernel
+/// (<see cref="LatencyGemv{S, TV}"/>). Output vectors cover the rows in PyTorch's order, V at a time
+/// (vector j holds rows jV .. jV+V-1; only the last is padded), so the gates of a cell sit one after
+/// another (gate g of unit u at row gH + u) with no padding between them: a cell's epilogue reads
+/// each gate at its offset with unaligned loads. The vectors are cut into balanced blocks of at most
+/// <c>maxBlockVectors</c>; a block is stored k-major, N*V floats per depth, so the kernel reads it as
+/// one sequential stream and each k is a column of W: one broadcast input against whole row vectors.
+/// Immutable; 64-byte aligned in a pinned array.
 /// </summary>
 internal sealed unsafe class ColumnMatrix
 {
     private readonly float[] _storage;
     private readonly float* _data;
     private readonly nint[] _blockStart;
-    private readonly int _gates, _hidden, _perBlock;
+    private readonly int[] _firstVector;
 
-    /// <summary>Packs float32 <paramref name="weights"/> (<paramref name="gates"/> * <paramref name="hidden"/> rows) for vectors of
-    /// <paramref name="vector"/> floats, at most <paramref name="groupsPerBlock"/> groups of units per block.</summary>
-    public ColumnMatrix(WeightTensor weights, int gates, int hidden, int vector, int groupsPerBlock)
+    /// <summary>Packs float32 <paramref name="weights"/> for vectors of <paramref name="vector"/> floats, in
+    /// blocks of at most <paramref name="maxBlockVectors"/> output vectors.</summary>
+    public ColumnMatrix(WeightTensor weights, int vector, int maxBlockVectors)
     {
         if (weights.ElementType != WeightElementType.Float32) throw new ArgumentException("the latency kernel reads float32 weights", nameof(weights));
-        if (weights.Rows != gates * hidden) throw new ArgumentException($"expected {gates * hidden} rows, got {weights.Rows}", nameof(weights));
+        Rows = weights.Rows;
         Depth = weights.Columns;
         Vector = vector;
-        _gates = gates;
-        _hidden = hidden;
-        _perBlock = Math.Max(1, groupsPerBlock);
-        Groups = (hidden + vector - 1) / vector;
-        Vectors = Groups * gates;
-        int perBlock = Math.Max(1, groupsPerBlock);
-        Blocks = (Groups + perBlock - 1) / perBlock;
+        Vectors = (Rows + vector - 1) / vector;
+        Blocks = (Vectors + maxBlockVectors - 1) / maxBlockVectors;
         BlockVectors = new int[Blocks];
         _blockStart = new nint[Blocks];
+        _firstVector = new int[Blocks];
         nint floats = 0;
-        for (int b = 0; b < Blocks; b++)
+        for (int b = 0, first = 0; b < Blocks; b++)
         {
-            BlockVectors[b] = Math.Min(perBlock, Groups - b * perBlock) * gates;
+            // Balanced: the first Vectors % Blocks blocks take one vector more.
+            BlockVectors[b] = Vectors / Blocks + (b < Vectors % Blocks ? 1 : 0);
+            _firstVector[b] = first;
             _blockStart[b] = floats;
+            first += BlockVectors[b];
             floats += (nint)BlockVectors[b] * vector * Depth;
         }
         _storage = GC.AllocateArray<float>((int)floats + 16, pinned: true);
@@ -50,29 +50,28 @@ internal sealed unsafe class ColumnMatrix
         ReadOnlySpan2D<float> w = weights.Float32;
         for (int b = 0; b < Blocks; b++)
         {
-            int n = BlockVectors[b], first = b * perBlock * gates;
+            int n = BlockVectors[b];
             float* block = _data + _blockStart[b];
             for (int j = 0; j < n; j++)
-            {
-                int c = first + j, q = c / gates, g = c % gates;
-                for (int lane = 0; lane < vector && q * vector + lane < hidden; lane++)
+                for (int lane = 0; lane < vector; lane++)
                 {
-                    ReadOnlySpan<float> row = w.GetRowSpan(g * hidden + q * vector + lane);
-                    for (int k = 0; k < Depth; k++) block[(nint)k * n * vector + j * vector + lane] = row[k];
+                    int row = (_firstVector[b] + j) * vector + lane;
+                    if (row >= Rows) break;
+                    ReadOnlySpan<float> values = w.GetRowSpan(row);
+                    for (int k = 0; k < Depth; k++) block[(nint)k * n * vector + j * vector + lane] = values[k];
                 }
-            }
         }
     }
+
+    /// <summary>R: outputs.</summary>
+    public int Rows { get; }
 
     /// <summary>K: inputs per output.</summary>
     public int Depth { get; }
 
     public int Vector { get; }
 
-    /// <summary>Groups of V hidden units.</summary>
-    public int Groups { get; }
-
-    /// <summary>Output vectors: G * Groups.</summary>
+    /// <summary>Output vectors: ceil(R / V).</summary>
     public int Vectors { get; }
 
     public int Blocks { get; }
@@ -83,44 +82,35 @@ internal sealed unsafe class ColumnMatrix
     /// <summary>Block b's weights: Depth rows of BlockVectors[b] * V floats.</summary>
     public float* Block(int b) => _data + _blockStart[b];
 
-    /// <summary>The matrix back in PyTorch's row order (G*H rows, depth K): for a model that needs it on
-    /// another kernel later (a batched session's panel products), so the model need not keep a second copy.</summary>
+    /// <summary>The matrix back in PyTorch's row order: for a model that needs it on another kernel later
+    /// (a batched session's panel products), so the model need not keep a second copy.</summary>
     public WeightTensor ToWeightTensor()
     {
-        var values = new float[(long)_gates * _hidden * Depth];
+        var values = new float[(long)Rows * Depth];
         for (int b = 0; b < Blocks; b++)
         {
-            int n = BlockVectors[b], first = b * _perBlock * _gates;
+            int n = BlockVectors[b];
             float* block = Block(b);
             for (int j = 0; j < n; j++)
-            {
-                int c = first + j, q = c / _gates, g = c % _gates;
-                for (int lane = 0; lane < Vector && q * Vector + lane < _hidden; lane++)
+                for (int lane = 0; lane < Vector; lane++)
                 {
-                    long row = (long)g * _hidden + q * Vector + lane;
+                    long row = (long)(_firstVector[b] + j) * Vector + lane;
+                    if (row >= Rows) break;
                     for (int k = 0; k < Depth; k++) values[row * Depth + k] = block[(nint)k * n * Vector + j * Vector + lane];
                 }
-            }
         }
-        return new WeightTensor(_gates * _hidden, Depth, values);
+        return new WeightTensor(Rows, Depth, values);
     }
 
     /// <summary>Bytes of weights stored.</summary>
     public long Bytes => (long)Vectors * Vector * Depth * sizeof(float);
-}
 
-/// <summary>Floats in packed gate order (vector j = G * group + gate), zero past H: biases for the latency kernel.</summary>
-internal static class GateOrder
-{
-    public static float[] Pack(ReadOnlySpan<float> rows, int gates, int hidden, int vector)
+    /// <summary><paramref name="rows"/> in a pinned array of whole vectors and one more (the epilogue's
+    /// loads at gate offsets may run up to V floats past the last row): a bias where the sums start.</summary>
+    public static float[] PinnedRows(ReadOnlySpan<float> rows, int count, int vector)
     {
-        int groups = (hidden + vector - 1) / vector;
-        var packed = new float[groups * gates * vector + vector];
-        if (rows.IsEmpty) return packed;
-        for (int q = 0; q < groups; q++)
-            for (int g = 0; g < gates; g++)
-                for (int lane = 0; lane < vector && q * vector + lane < hidden; lane++)
-                    packed[(q * gates + g) * vector + lane] = rows[g * hidden + q * vector + lane];
-        return packed;
+        float[] padded = GC.AllocateArray<float>(((count + vector - 1) / vector + 1) * vector, pinned: true);
+        rows.CopyTo(padded);
+        return padded;
     }
 }

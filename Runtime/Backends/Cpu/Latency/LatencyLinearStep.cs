@@ -24,10 +24,8 @@ internal sealed unsafe class LatencyLinearStep<S, TV, TAct> : CpuLayerStep, ILat
     {
         int V = S.Count;
         _outputs = layer.OutputWidth;
-        _w = new ColumnMatrix(layer.Weight, 1, _outputs, V, LatencyGemv<S, TV>.MaxVectors);
-        float[] packed = GateOrder.Pack(layer.Bias, 1, _outputs, V);
-        _bias = GC.AllocateArray<float>(packed.Length, pinned: true);
-        packed.CopyTo(_bias, 0);
+        _w = new ColumnMatrix(layer.Weight, V, LatencyGemv<S, TV>.MaxVectors);
+        _bias = ColumnMatrix.PinnedRows(layer.Bias, _outputs, V);
         _biasPointer = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_bias));
         _kernels = new nint[_w.Blocks];
         for (int b = 0; b < _w.Blocks; b++) _kernels[b] = (nint)LatencyGemv<S, TV>.For(_w.BlockVectors[b]);

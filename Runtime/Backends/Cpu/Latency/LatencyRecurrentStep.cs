@@ -10,7 +10,8 @@ namespace RnnRuntime.Backends.Cpu.Latency;
 /// on the latency kernel; a stacked module is one of these per layer in the plan, so a Run can
 /// interleave its layers (<see cref="CpuNetwork{S, TV}"/>). Per direction and batch row, W_ih and W_hh are stored by column (<see cref="ColumnMatrix"/>)
 /// and summed by <see cref="LatencyGemv{S, TV}"/> with every gate sum of a block of units in
-/// registers; the input product (any width, but it is a handful of columns for the audio shapes) and
+/// registers (the gates in PyTorch's row order, no padding between them); the input product (any
+/// width, but it is a handful of columns for the audio shapes) and
 /// the recurrent one feed the same accumulators where the cell adds them anyway (RNN, LSTM), and two
 /// sets where the cell keeps them apart (GRU's n gate: W_in x + b_in and W_hn h + b_hn). Then the
 /// cell's own epilogue (<see cref="CellEpilogue{S, TV}"/>, a type argument) finishes each group, and an
@@ -53,9 +54,10 @@ internal sealed unsafe class LatencyRecurrentStep<S, TV, TCell> : CpuLayerStep, 
         _directions = layer.NumDirections;
         _groups = (_hidden + V - 1) / V;
         if (Split != layer.Spec.InsideGateFrom < _gates) throw new ArgumentException($"the {layer.Spec} cell's biases do not fold as its epilogue expects", nameof(layer));
-        _columnFloats = (nint)_groups * _gates * V;
+        int rows = _gates * _hidden, most = LatencyGemv<S, TV>.MaxVectors;
+        // Gate sums in row order, whole vectors and one more: the epilogue's loads at gate offsets run past the last row.
+        _columnFloats = ((nint)(rows + V - 1) / V + 1) * V;
         _paddedHidden = (nint)_groups * V;
-        int perBlock = Math.Max(1, LatencyGemv<S, TV>.MaxVectors / _gates);
         _cells = new Cell[_directions];
         for (int d = 0; d < _directions; d++)
         {
@@ -63,13 +65,13 @@ internal sealed unsafe class LatencyRecurrentStep<S, TV, TCell> : CpuLayerStep, 
             var biasX = new float[w.Rows];
             var biasH = new float[w.Rows];
             layer.Spec.FoldBiases(w.BiasIh, w.BiasHh, _hidden, biasX, biasH);
-            var ih = new ColumnMatrix(w.Ih, _gates, _hidden, V, perBlock);
-            ColumnMatrix? hr = w.Hr is null ? null : new ColumnMatrix(w.Hr, 1, _width, V, LatencyGemv<S, TV>.MaxVectors);
-            float[] bx = Pinned(GateOrder.Pack(biasX, _gates, _hidden, V)), bh = Pinned(GateOrder.Pack(biasH, _gates, _hidden, V));
+            var ih = new ColumnMatrix(w.Ih, V, most);
+            ColumnMatrix? hr = w.Hr is null ? null : new ColumnMatrix(w.Hr, V, most);
+            float[] bx = ColumnMatrix.PinnedRows(biasX, rows, V), bh = ColumnMatrix.PinnedRows(biasH, rows, V);
             _cells[d] = new Cell
             {
                 Ih = ih,
-                Hh = new ColumnMatrix(w.Hh, _gates, _hidden, V, perBlock),
+                Hh = new ColumnMatrix(w.Hh, V, most),
                 Hr = hr,
                 BiasX = bx,
                 BiasH = bh,
@@ -91,13 +93,6 @@ internal sealed unsafe class LatencyRecurrentStep<S, TV, TCell> : CpuLayerStep, 
         var kernels = new nint[m.Blocks];
         for (int b = 0; b < m.Blocks; b++) kernels[b] = (nint)LatencyGemv<S, TV>.For(m.BlockVectors[b]);
         return kernels;
-    }
-
-    private static float[] Pinned(float[] values)
-    {
-        float[] pinned = GC.AllocateArray<float>(values.Length, pinned: true);
-        values.CopyTo(pinned, 0);
-        return pinned;
     }
 
     /// <summary>This layer's weights of one direction back as tensors, with the biases of
@@ -173,8 +168,8 @@ internal sealed unsafe class LatencyRecurrentStep<S, TV, TCell> : CpuLayerStep, 
             offset += (nint)cell.Ih.BlockVectors[k] * V;
         }
         int full = H / V;
-        FinishGroups(gx, gh, h, c, hNew, full);
-        if (full < _groups) FinishTail(gx, gh, h, c, hNew, full, H - full * V, tail);
+        FinishGroups(gx, gh, H, h, c, hNew, full);
+        if (full < _groups) FinishTail(gx, gh, H, h, c, hNew, full, H - full * V, tail);
         float* fresh = hNew;
         if (cell.Hr is { } hr)
         {
@@ -192,30 +187,32 @@ internal sealed unsafe class LatencyRecurrentStep<S, TV, TCell> : CpuLayerStep, 
         if (output != null) PartialVector<S, TV>.Copy(fresh, output, W);
     }
 
-    /// <summary>The epilogue of the <paramref name="full"/> whole groups, h and c in place (a method of its
-    /// own so the activations it inlines do not exhaust the inlining budget of the step).</summary>
+    /// <summary>The epilogue of the <paramref name="full"/> whole vectors of units, h and c in place; gate g
+    /// of unit u is at g*H + u in the sums (a method of its own so the activations it inlines do not
+    /// exhaust the inlining budget of the step).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void FinishGroups(float* gx, float* gh, float* h, float* c, float* hNew, int full)
+    private static void FinishGroups(float* gx, float* gh, nint H, float* h, float* c, float* hNew, int full)
     {
-        int V = S.Count, G = TCell.Gates;
+        int V = S.Count;
         for (int q = 0; q < full; q++)
         {
-            if (Split) TCell.Finish(gx + q * G * V, gh + q * G * V, h + q * V, c == null ? null : c + q * V, hNew + q * V);
-            else TCell.FinishSummed(gx + q * G * V, c == null ? null : c + q * V, hNew + q * V);
+            if (Split) TCell.Finish(gx + q * V, gh + q * V, H, h + q * V, c == null ? null : c + q * V, hNew + q * V);
+            else TCell.FinishSummed(gx + q * V, H, c == null ? null : c + q * V, hNew + q * V);
         }
     }
 
-    /// <summary>The last, partial group: h and c hold only <paramref name="count"/> valid floats there, so
-    /// the epilogue works on padded copies of what it reads.</summary>
+    /// <summary>The last, partial vector of units: h and c hold only <paramref name="count"/> valid floats
+    /// there, so the epilogue works on padded copies of what it reads.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void FinishTail(float* gx, float* gh, float* h, float* c, float* hNew, int full, int count, float* tail)
+    private static void FinishTail(float* gx, float* gh, nint H, float* h, float* c, float* hNew, int full, int count, float* tail)
     {
-        int V = S.Count, G = TCell.Gates;
+        int V = S.Count;
+        nint u = (nint)full * V;
         float* th = tail, tc = tail + V;
-        if (TCell.ReadsH) PartialVector<S, TV>.CopyTail(h + full * V, th, count);
-        if (c != null) PartialVector<S, TV>.CopyTail(c + full * V, tc, count);
-        if (Split) TCell.Finish(gx + full * G * V, gh + full * G * V, th, tc, hNew + full * V);
-        else TCell.FinishSummed(gx + full * G * V, tc, hNew + full * V);
-        if (c != null) PartialVector<S, TV>.CopyTail(tc, c + full * V, count);
+        if (TCell.ReadsH) PartialVector<S, TV>.CopyTail(h + u, th, count);
+        if (c != null) PartialVector<S, TV>.CopyTail(c + u, tc, count);
+        if (Split) TCell.Finish(gx + u, gh + u, H, th, tc, hNew + u);
+        else TCell.FinishSummed(gx + u, H, tc, hNew + u);
+        if (c != null) PartialVector<S, TV>.CopyTail(tc, c + u, count);
     }
 }
