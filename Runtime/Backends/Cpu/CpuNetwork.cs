@@ -335,8 +335,9 @@ internal sealed unsafe class CpuNetwork<S, TV> : IPreparedRnn, ICpuNetwork where
     public void Dispose()
     {
         foreach (CpuLayerStep step in _plan) step.Dispose();
+        // The batched plan shares the panel steps of the batch-1 plan; it owns only those it made.
         if (_batchedPlan is { } batched)
-            for (int e = 0; e < batched.Length; e++)
-                if (batched[e] != _plan[e]) batched[e].Dispose();
+            foreach (CpuLayerStep step in batched)
+                if (Array.IndexOf(_plan, step) < 0) step.Dispose();
     }
 }

@@ -8,16 +8,15 @@ namespace RnnRuntime.Backends.Cpu.Latency;
 /// <summary>
 /// One layer (every direction) of a small recurrent module (weights that stay in L1/L2 between steps)
 /// on the latency kernel; a stacked module is one of these per layer in the plan, so a Run can
-/// interleave its layers (<see cref="CpuNetwork{S, TV}"/>). Per direction and batch row, W_ih and W_hh are stored by column (<see cref="ColumnMatrix"/>)
-/// and summed by <see cref="LatencyGemv{S, TV}"/> with every gate sum of a block of units in
-/// registers (the gates in PyTorch's row order, no padding between them); the input product (any
-/// width, but it is a handful of columns for the audio shapes) and
-/// the recurrent one feed the same accumulators where the cell adds them anyway (RNN, LSTM), and two
-/// sets where the cell keeps them apart (GRU's n gate: W_in x + b_in and W_hn h + b_hn). Then the
-/// cell's own epilogue (<see cref="CellEpilogue{S, TV}"/>, a type argument) finishes each group, and an
-/// LSTM projection is one more column product. Step and Run take the same per-row path (Run just
-/// walks the time steps inside one call), so they agree bit for bit; rows of a batched session go
-/// one after another through the same weights, which stay in cache.
+/// interleave its layers (<see cref="CpuNetwork{S, TV}"/>). Per direction and batch row, W_ih and
+/// W_hh are stored by column in PyTorch's row order (<see cref="ColumnMatrix"/>) and summed by
+/// <see cref="LatencyGemv{S, TV}"/> with every gate sum of a block in registers; the input product
+/// and the recurrent one feed the same accumulators where the cell adds them anyway (RNN, LSTM), and
+/// two sets where it keeps them apart (GRU's n gate: W_in x + b_in and W_hn h + b_hn). Then the cell's
+/// own epilogue (<see cref="CellEpilogue{S, TV}"/>, a type argument) finishes V units at a time, and an
+/// LSTM projection is one more column product. Step and Run take the same per-row path (Run walks the
+/// time steps inside one call), so they agree bit for bit; rows of a batched session go one after
+/// another through the same weights, which stay in cache.
 /// </summary>
 internal sealed unsafe class LatencyRecurrentStep<S, TV, TCell> : CpuLayerStep, ILatencyRecurrent
     where S : ISimd<TV> where TV : struct where TCell : struct, ICellEpilogue
