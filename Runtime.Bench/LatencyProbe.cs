@@ -27,6 +27,7 @@ internal static class LatencyProbe
     public static int Run(string[] args)
     {
         if (args.Length > 0 && args[0] == "threshold") return Threshold(args.Length > 1 ? args[1] : "auto", args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 7);
+        if (args.Length > 0 && args[0] == "modules") return Modules(args.Length > 1 ? args[1] : "auto", args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 5);
         if (args.Length > 0 && args[0] == "overhead") return Overhead(args.Length > 1 ? args[1] : "auto");
         if (args.Length > 2 && args[0] == "loop") return Loop(args[1], args[2], args.Length > 3 ? double.Parse(args[3], CultureInfo.InvariantCulture) : 10);
         string engine = args.Length > 0 ? args[0] : "auto";
@@ -161,6 +162,41 @@ internal static class LatencyProbe
                 double l = Median(t[0]), p = Median(t[1]);
                 long bytes = (long)(cell == RnnCellKind.Gru ? 3 : 4) * h * 2 * h * 4;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {cell.Name()}({h}, {h}) | {bytes / 1024} | {l:F0} | {p:F0} | {l / p:F2} |"));
+            }
+        return 0;
+    }
+
+    /// <summary>The bench's module scenarios where rnnrt is at the floor (input = hidden 256 and 1024, Step b1
+    /// and Run T=100 b1), median of rounds: run it from two builds in alternating processes for a before/after.</summary>
+    private static int Modules(string engine, int rounds)
+    {
+        foreach (RnnCellKind cell in new[] { RnnCellKind.Gru, RnnCellKind.Lstm })
+            foreach (int h in new[] { 256, 1024 })
+            {
+                byte[] file = new SyntheticNetwork(h + 1).Recurrent("rnn", cell, h, h).Build();
+                using var model = RnnModel.Load(file, new RnnOptions { Backend = engine });
+                using RnnSession s = model.CreateSession();
+                const int T = 100;
+                var xs = new float[T * h];
+                var ys = new float[T * h];
+                for (int i = 0; i < xs.Length; i++) xs[i] = (i % 7) * 0.1f - 0.3f;
+                int stepCalls = h >= 1024 ? 300 : 3000, runCalls = h >= 1024 ? 3 : 30;
+                var step = new List<double>();
+                var run = new List<double>();
+                for (int r = 0; r <= rounds; r++)
+                {
+                    var sw = Stopwatch.StartNew();
+                    for (int i = 0; i < stepCalls; i++) s.Step(xs.AsSpan(i % T * h, h), ys.AsSpan(0, h));
+                    double st = sw.Elapsed.TotalNanoseconds / stepCalls;
+                    sw.Restart();
+                    for (int i = 0; i < runCalls; i++) s.Run(xs, T, ys);
+                    double rt = sw.Elapsed.TotalNanoseconds / runCalls;
+                    if (r > 0) { step.Add(st); run.Add(rt); }
+                }
+                step.Sort();
+                run.Sort();
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{model.Backend} {cell.Name()}({h}, {h}): Step b1 {step[step.Count / 2] / 1000:F2} us, Run T=100 b1 {run[run.Count / 2] / 1000:F1} us"));
             }
         return 0;
     }
