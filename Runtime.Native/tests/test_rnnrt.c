@@ -553,6 +553,74 @@ static void test_state_roundtrip_and_reset(void) {
     free_model_spec(&spec);
 }
 
+/* Many streams: one slot's state in and out; the other slots keep theirs bit for bit. */
+static void test_state_slots(void) {
+    model_spec spec;
+    make_model(&spec, 4, 3, 5, 2, 1); /* LSTM, 2 layers: a slot's state = h [2, 1, 5] then c [2, 1, 5] */
+    rnnrt_model* m = load_spec(&spec, NULL);
+    struct rnnrt_model_info info;
+    info.struct_size = sizeof info;
+    OK(rnnrt_model_info(m, &info));
+    CHECK(info.state_size == 20, "state_size is %d; expected 20", info.state_size);
+    rnnrt_session* s = NULL;
+    const int B = 3, H = 5, n = 2 * 2 * B * H, k = 2 * 2 * H;
+    OK(rnnrt_session_create(m, B, &s));
+    float all[60], before[60], after[60], slot[20], got[20];
+    fill(all, (size_t)n, 0.5f);
+    OK(rnnrt_session_set_state(s, all, (size_t)n));
+    memcpy(before, all, sizeof all);
+
+    /* get_state_slot: slot b's part of the whole state, [h|c][layer][b][unit]. */
+    for (int b = 0; b < B; b++) {
+        OK(rnnrt_session_get_state_slot(s, b, got, (size_t)k));
+        for (int r = 0; r < 4; r++)
+            CHECK(memcmp(got + r * H, all + (r * B + b) * H, sizeof(float) * (size_t)H) == 0, "slot %d row %d differs from get_state", b, r);
+    }
+
+    /* set_state_slot changes slot 1 only. */
+    fill(slot, (size_t)k, 0.5f);
+    OK(rnnrt_session_set_state_slot(s, 1, slot, (size_t)k));
+    OK(rnnrt_session_get_state_slot(s, 1, got, (size_t)k));
+    CHECK(memcmp(got, slot, sizeof slot) == 0, "get_state_slot after set_state_slot differs");
+    OK(rnnrt_session_get_state(s, after, (size_t)n));
+    for (int r = 0; r < 4; r++)
+        for (int b = 0; b < B; b++) {
+            const float* want = b == 1 ? slot + r * H : before + (r * B + b) * H;
+            CHECK(memcmp(after + (r * B + b) * H, want, sizeof(float) * (size_t)H) == 0, "set_state_slot(1): slot %d row %d wrong", b, r);
+        }
+
+    /* reset_slot zeroes slot 2 only. */
+    memcpy(before, after, sizeof after);
+    OK(rnnrt_session_reset_slot(s, 2));
+    OK(rnnrt_session_get_state(s, after, (size_t)n));
+    for (int r = 0; r < 4; r++)
+        for (int b = 0; b < B; b++)
+            for (int j = 0; j < H; j++) {
+                float want = b == 2 ? 0.0f : before[(r * B + b) * H + j];
+                CHECK(memcmp(&after[(r * B + b) * H + j], &want, sizeof want) == 0, "reset_slot(2): slot %d row %d unit %d wrong", b, r, j);
+            }
+
+    /* Bad arguments: a clear error, nothing changed. */
+    memcpy(before, after, sizeof after);
+    EXPECT(rnnrt_session_reset_slot(s, 3), RNNRT_INVALID_ARGUMENT, "rnnrt_session_reset_slot", "slot is 3; expected 0..2");
+    EXPECT(rnnrt_session_reset_slot(s, -1), RNNRT_INVALID_ARGUMENT, "rnnrt_session_reset_slot", "slot is -1; expected 0..2");
+    EXPECT(rnnrt_session_get_state_slot(s, 3, got, (size_t)k), RNNRT_INVALID_ARGUMENT, "rnnrt_session_get_state_slot", "slot is 3");
+    EXPECT(rnnrt_session_get_state_slot(s, 0, got, 19), RNNRT_SHAPE_MISMATCH, "rnnrt_session_get_state_slot", "len is 19; expected 20");
+    EXPECT(rnnrt_session_get_state_slot(s, 0, NULL, 20), RNNRT_INVALID_ARGUMENT, "rnnrt_session_get_state_slot", "state is NULL");
+    EXPECT(rnnrt_session_set_state_slot(s, -2, slot, (size_t)k), RNNRT_INVALID_ARGUMENT, "rnnrt_session_set_state_slot", "slot is -2");
+    EXPECT(rnnrt_session_set_state_slot(s, 0, slot, 21), RNNRT_SHAPE_MISMATCH, "rnnrt_session_set_state_slot", "len is 21; expected 20");
+    EXPECT(rnnrt_session_set_state_slot(s, 0, NULL, 20), RNNRT_INVALID_ARGUMENT, "rnnrt_session_set_state_slot", "state is NULL");
+    slot[7] = NAN;
+    EXPECT(rnnrt_session_set_state_slot(s, 0, slot, (size_t)k), RNNRT_INVALID_ARGUMENT, "rnnrt_session_set_state_slot", "state[7] is NaN");
+    EXPECT(rnnrt_session_reset_slot(NULL, 0), RNNRT_INVALID_HANDLE, "rnnrt_session_reset_slot", "session is NULL");
+    OK(rnnrt_session_get_state(s, after, (size_t)n));
+    CHECK(memcmp(after, before, sizeof after) == 0, "failed slot calls changed the state");
+
+    rnnrt_session_free(s);
+    rnnrt_model_free(m);
+    free_model_spec(&spec);
+}
+
 /* Outputs against PyTorch: one test per fixture and backend. */
 static double g_worst_fixture_dev;
 
@@ -1417,6 +1485,7 @@ int main(int argc, char** argv) {
     run_test("rnnrt_model_layer_info describes every layer of a network", test_layer_info);
     run_test("step and run match a C GRU", test_step_and_run_match_reference);
     run_test("get_state/set_state/reset", test_state_roundtrip_and_reset);
+    run_test("get_state_slot/set_state_slot/reset_slot", test_state_slots);
     run_test("bad loads: NULL, missing, directory, malformed, unknown backend", test_bad_load);
     run_test("rnnrt_model_load_ex: options, layer lists, struct sizes", test_load_ex);
     run_test("torch.save files: a state_dict loads, a whole module is RNNRT_FORMAT with advice", test_torch_save_files);
