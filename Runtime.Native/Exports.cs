@@ -445,6 +445,26 @@ internal static unsafe class Exports
         }
     }
 
+    [UnmanagedCallersOnly(EntryPoint = "rnnrt_session_step_active")]
+    public static int SessionStepActive(nint session, int* active, nuint activeCount, float* x, nuint xLength, float* y, nuint yLength) =>
+        OnSession(session, "rnnrt_session_step_active", new StepActiveCall(active, activeCount, x, xLength, y, yLength));
+
+    private readonly struct StepActiveCall(int* active, nuint activeCount, float* x, nuint xLength, float* y, nuint yLength) : ISessionCall
+    {
+        public int Invoke(NativeSession s, string f)
+        {
+            if (active == null && activeCount != 0) return Fail(NativeStatus.InvalidArgument, f, "active is NULL");
+            if (activeCount > (nuint)s.Session.BatchSize)
+                return Fail(NativeStatus.InvalidArgument, f, $"active_count is {activeCount}; expected 0..{s.Session.BatchSize} distinct slots");
+            if (x == null && xLength != 0) return Fail(NativeStatus.InvalidArgument, f, "x is NULL");
+            if (y == null && yLength != 0) return Fail(NativeStatus.InvalidArgument, f, "y is NULL");
+            if (xLength > int.MaxValue || yLength > int.MaxValue)
+                return Fail(NativeStatus.ShapeMismatch, f, $"x_len {xLength} / y_len {yLength}: expected {activeCount} active slots x {s.Session.Model.InputSize} / {s.Session.Model.OutputSize} floats");
+            s.Session.Step(new ReadOnlySpan<float>(x, (int)xLength), new Span<float>(y, (int)yLength), new ReadOnlySpan<int>(active, (int)activeCount));
+            return 0;
+        }
+    }
+
     [UnmanagedCallersOnly(EntryPoint = "rnnrt_session_reset_slot")]
     public static int SessionResetSlot(nint session, int slot) =>
         OnSession(session, "rnnrt_session_reset_slot", new ResetSlotCall(slot));

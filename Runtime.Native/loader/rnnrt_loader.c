@@ -55,6 +55,7 @@ typedef struct rnnrt_api {
     RNNRT_ENTRY(session_reset);
     RNNRT_ENTRY(session_get_state);
     RNNRT_ENTRY(session_set_state);
+    RNNRT_ENTRY(session_step_active);
     RNNRT_ENTRY(session_reset_slot);
     RNNRT_ENTRY(session_get_state_slot);
     RNNRT_ENTRY(session_set_state_slot);
@@ -191,6 +192,7 @@ static void load(void) {
     RESOLVE(session_reset);
     RESOLVE(session_get_state);
     RESOLVE(session_set_state);
+    RESOLVE(session_step_active);
     RESOLVE(session_reset_slot);
     RESOLVE(session_get_state_slot);
     RESOLVE(session_set_state_slot);
@@ -297,6 +299,11 @@ RNNRT_API rnnrt_status rnnrt_session_get_state(const rnnrt_session* s, float* st
 
 RNNRT_API rnnrt_status rnnrt_session_set_state(rnnrt_session* s, const float* state, size_t len) {
     return ready() ? g_api.session_set_state(s, state, len) : RNNRT_BACKEND_UNAVAILABLE;
+}
+
+RNNRT_API rnnrt_status rnnrt_session_step_active(rnnrt_session* s, const int32_t* active, size_t active_count,
+                                                 const float* x, size_t x_len, float* y, size_t y_len) {
+    return ready() ? g_api.session_step_active(s, active, active_count, x, x_len, y, y_len) : RNNRT_BACKEND_UNAVAILABLE;
 }
 
 RNNRT_API rnnrt_status rnnrt_session_reset_slot(rnnrt_session* s, int32_t slot) {
