@@ -264,11 +264,15 @@ class Session(_Handle):
         """The model's ModelInfo (also after the model was closed)."""
         return self.model._info
 
-    def step(self, x, out=None):
-        """One time step: x [B, I] (or [I] for batch 1) -> y [B, O] (or [O]); updates the state."""
+    def step(self, x, out=None, active=None):
+        """One time step: x [B, I] (or [I] for batch 1) -> y [B, O] (or [O]); updates the state.
+        With active= (a sequence of k distinct slots), steps those slots only: x [k, I] -> y [k, O],
+        row j being slot active[j]; every other slot keeps its state (rnnrt_session_step_active)."""
         h = self._handle
         if h is None:
             raise _closed("Session")
+        if active is not None:
+            return self._step_active(h, x, out, active)
         x = _as_input(x)
         B, I, O = self.batch, self._in, self._out
         if x.shape == (B, I):
@@ -292,6 +296,23 @@ class Session(_Handle):
             else:
                 py = self._remember_out(_check_out(y, shape, "rnnrt.Session.step"))
         st = self._step(h, px, B * I, py, B * O)
+        if st != 0:
+            _native.raise_for(st)
+        return y
+
+    def _step_active(self, h, x, out, active):
+        a = np.asarray(active)
+        if a.ndim != 1 or (a.size and a.dtype.kind not in "iu"):
+            raise _error(_native.INVALID_ARGUMENT, f"rnnrt.Session.step: active must be a flat sequence of slot numbers (ints); got shape {list(a.shape)}, dtype {a.dtype}")
+        if a.size and (a.min() < -2 ** 31 or a.max() >= 2 ** 31):
+            raise _error(_native.INVALID_ARGUMENT, f"rnnrt.Session.step: active holds a slot out of range; expected 0..{self.batch - 1}")
+        a = np.ascontiguousarray(a, dtype=np.int32)
+        k, I, O = a.size, self._in, self._out
+        x = _as_input(x)
+        if x.shape != (k, I):
+            raise _shape_error(f"rnnrt.Session.step: x has shape {list(x.shape)}; expected [{k}, {I}] ({k} active slots x input {I})")
+        y = np.empty((k, O), _F32) if out is None else _check_out(out, (k, O), "rnnrt.Session.step")
+        st = self._lib.rnnrt_session_step_active(h, a.ctypes.data, k, x.ctypes.data, k * I, y.ctypes.data, k * O)
         if st != 0:
             _native.raise_for(st)
         return y

@@ -360,6 +360,26 @@ def test_state_slots_leave_the_other_streams_alone():
         assert whole.size == 3 * n
 
 
+def test_step_active_equals_the_streams_stepped_alone():
+    with rnnrt.Model(DENOISER) as m, m.session(3) as s, m.session(1) as a, m.session(1) as b:
+        x = np.random.default_rng(7).uniform(-1, 1, (3, 2, 42)).astype(np.float32)
+        for t in range(3):
+            before = s.get_state(slot=1)
+            y = s.step(x[t], active=[2, 0])
+            np.testing.assert_array_equal(y[0], b.step(x[t, 0:1])[0])
+            np.testing.assert_array_equal(y[1], a.step(x[t, 1:2])[0])
+            np.testing.assert_array_equal(s.get_state(slot=1), before)
+        np.testing.assert_array_equal(s.get_state(slot=0), a.get_state())
+        np.testing.assert_array_equal(s.get_state(slot=2), b.get_state())
+        whole = s.get_state()
+        for act, xx, status in (([1, 1], x[0], "RNNRT_INVALID_ARGUMENT"), ([0, 3], x[0], "RNNRT_INVALID_ARGUMENT"),
+                                ([0], x[0], "RNNRT_SHAPE_MISMATCH"), ([0.5, 1], x[0], "RNNRT_INVALID_ARGUMENT")):
+            with pytest.raises(rnnrt.Error) as e:
+                s.step(xx, active=act)
+            assert e.value.status == status and e.value.message
+        np.testing.assert_array_equal(s.get_state(), whole)
+
+
 def test_use_after_close_raises_never_crashes():
     m = rnnrt.Model(DENOISER)
     s = m.session(2)
