@@ -445,6 +445,64 @@ internal static unsafe class Exports
         }
     }
 
+    [UnmanagedCallersOnly(EntryPoint = "rnnrt_session_step_active")]
+    public static int SessionStepActive(nint session, int* active, nuint activeCount, float* x, nuint xLength, float* y, nuint yLength) =>
+        OnSession(session, "rnnrt_session_step_active", new StepActiveCall(active, activeCount, x, xLength, y, yLength));
+
+    private readonly struct StepActiveCall(int* active, nuint activeCount, float* x, nuint xLength, float* y, nuint yLength) : ISessionCall
+    {
+        public int Invoke(NativeSession s, string f)
+        {
+            if (active == null && activeCount != 0) return Fail(NativeStatus.InvalidArgument, f, "active is NULL");
+            if (activeCount > (nuint)s.Session.BatchSize)
+                return Fail(NativeStatus.InvalidArgument, f, $"active_count is {activeCount}; expected 0..{s.Session.BatchSize} distinct slots");
+            if (x == null && xLength != 0) return Fail(NativeStatus.InvalidArgument, f, "x is NULL");
+            if (y == null && yLength != 0) return Fail(NativeStatus.InvalidArgument, f, "y is NULL");
+            if (xLength > int.MaxValue || yLength > int.MaxValue)
+                return Fail(NativeStatus.ShapeMismatch, f, $"x_len {xLength} / y_len {yLength}: expected {activeCount} active slots x {s.Session.Model.InputSize} / {s.Session.Model.OutputSize} floats");
+            s.Session.Step(new ReadOnlySpan<float>(x, (int)xLength), new Span<float>(y, (int)yLength), new ReadOnlySpan<int>(active, (int)activeCount));
+            return 0;
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "rnnrt_session_reset_slot")]
+    public static int SessionResetSlot(nint session, int slot) =>
+        OnSession(session, "rnnrt_session_reset_slot", new ResetSlotCall(slot));
+
+    private readonly struct ResetSlotCall(int slot) : ISessionCall
+    {
+        public int Invoke(NativeSession s, string f)
+        {
+            if ((uint)slot >= (uint)s.Session.BatchSize)
+                return Fail(NativeStatus.InvalidArgument, f, $"slot is {slot}; expected 0..{s.Session.BatchSize - 1}");
+            s.Session.Reset(slot);
+            return 0;
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "rnnrt_session_get_state_slot")]
+    public static int SessionGetStateSlot(nint session, int slot, float* state, nuint length) =>
+        OnSession(session, "rnnrt_session_get_state_slot", new SlotStateCall(slot, state, length, write: false));
+
+    [UnmanagedCallersOnly(EntryPoint = "rnnrt_session_set_state_slot")]
+    public static int SessionSetStateSlot(nint session, int slot, float* state, nuint length) =>
+        OnSession(session, "rnnrt_session_set_state_slot", new SlotStateCall(slot, state, length, write: true));
+
+    private readonly struct SlotStateCall(int slot, float* state, nuint length, bool write) : ISessionCall
+    {
+        public int Invoke(NativeSession s, string f)
+        {
+            if ((uint)slot >= (uint)s.Session.BatchSize)
+                return Fail(NativeStatus.InvalidArgument, f, $"slot is {slot}; expected 0..{s.Session.BatchSize - 1}");
+            if (state == null && length != 0) return Fail(NativeStatus.InvalidArgument, f, "state is NULL");
+            if (length != (nuint)s.Session.SlotStateLength)
+                return Fail(NativeStatus.ShapeMismatch, f, $"len is {length}; expected {s.Session.SlotStateLength} floats (one slot's state)");
+            if (write) s.Session.SetState(slot, new ReadOnlySpan<float>(state, (int)length));
+            else s.Session.GetState(slot, new Span<float>(state, (int)length));
+            return 0;
+        }
+    }
+
     /// <summary>What one session export does once its handle is found and the session entered.</summary>
     private interface ISessionCall
     {

@@ -361,6 +361,39 @@ RNNRT_API rnnrt_status rnnrt_session_get_state(const rnnrt_session* s, float* st
  *  Errors: as rnnrt_session_get_state, plus RNNRT_INVALID_ARGUMENT for a NaN or infinity. */
 RNNRT_API rnnrt_status rnnrt_session_set_state(rnnrt_session* s, const float* state, size_t len);
 
+/*! rnnrt_session_reset_slot():
+ *  Many streams in one session: zeroes slot `slot`'s state (h, and c for an LSTM), 0 <= slot < batch,
+ *  so a new stream can join there; every other slot keeps its state bit for bit.
+ *  Errors: RNNRT_INVALID_HANDLE, RNNRT_INVALID_ARGUMENT (slot out of range, or a model without
+ *  per-slot streams). A rejected call changes nothing. */
+RNNRT_API rnnrt_status rnnrt_session_reset_slot(rnnrt_session* s, int32_t slot);
+
+/*! rnnrt_session_get_state_slot():
+ *  Copies out slot `slot`'s state in the layout of a batch-1 session's rnnrt_session_get_state
+ *  (h [L*D, 1, H], then for an LSTM c [L*D, 1, H]); len = info.state_size floats.
+ *  Errors: RNNRT_INVALID_HANDLE, RNNRT_INVALID_ARGUMENT (state NULL, slot out of range),
+ *  RNNRT_SHAPE_MISMATCH (len). A rejected call changes nothing. */
+RNNRT_API rnnrt_status rnnrt_session_get_state_slot(const rnnrt_session* s, int32_t slot, float* state, size_t len);
+
+/*! rnnrt_session_set_state_slot():
+ *  Replaces slot `slot`'s state (layout and length as rnnrt_session_get_state_slot; all values
+ *  finite); every other slot keeps its state bit for bit.
+ *  Errors: as rnnrt_session_get_state_slot, plus RNNRT_INVALID_ARGUMENT for a NaN or infinity.
+ *  A rejected call changes nothing. */
+RNNRT_API rnnrt_status rnnrt_session_set_state_slot(rnnrt_session* s, int32_t slot, const float* state, size_t len);
+
+/*! rnnrt_session_step_active():
+ *  One time step of the listed slots only (many streams in one session): active holds k =
+ *  active_count distinct slots (0 <= slot < batch); reads x [k, I] (x_len = k*I floats), writes
+ *  y [k, O] (y_len = k*O), row j being slot active[j]. Only those slots' states change, with the work
+ *  of k rows; a slot's results are bit-identical (CPU backends) to stepping it alone. k = 0 does
+ *  nothing. Reference and CPU backends (opencl: RNNRT_BACKEND_UNAVAILABLE unless every slot is listed
+ *  in order).
+ *  Errors: as rnnrt_session_step, plus RNNRT_INVALID_ARGUMENT for active NULL, a slot out of range or
+ *  listed twice. A rejected call changes nothing. */
+RNNRT_API rnnrt_status rnnrt_session_step_active(rnnrt_session* s, const int32_t* active, size_t active_count,
+                                                 const float* x, size_t x_len, float* y, size_t y_len);
+
 /*! rnnrt_session_free():
  *  Releases the session and its state memory; s is invalid from then on. NULL is fine. A freed or
  *  foreign handle is not touched and is reported through rnnrt_last_error(). */

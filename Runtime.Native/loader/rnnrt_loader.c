@@ -55,6 +55,10 @@ typedef struct rnnrt_api {
     RNNRT_ENTRY(session_reset);
     RNNRT_ENTRY(session_get_state);
     RNNRT_ENTRY(session_set_state);
+    RNNRT_ENTRY(session_step_active);
+    RNNRT_ENTRY(session_reset_slot);
+    RNNRT_ENTRY(session_get_state_slot);
+    RNNRT_ENTRY(session_set_state_slot);
     RNNRT_ENTRY(session_free);
 } rnnrt_api;
 #undef RNNRT_ENTRY
@@ -188,6 +192,10 @@ static void load(void) {
     RESOLVE(session_reset);
     RESOLVE(session_get_state);
     RESOLVE(session_set_state);
+    RESOLVE(session_step_active);
+    RESOLVE(session_reset_slot);
+    RESOLVE(session_get_state_slot);
+    RESOLVE(session_set_state_slot);
     RESOLVE(session_free);
 #undef RESOLVE
     if (g_api.version() != RNNRT_VERSION_NUMBER) {
@@ -291,6 +299,23 @@ RNNRT_API rnnrt_status rnnrt_session_get_state(const rnnrt_session* s, float* st
 
 RNNRT_API rnnrt_status rnnrt_session_set_state(rnnrt_session* s, const float* state, size_t len) {
     return ready() ? g_api.session_set_state(s, state, len) : RNNRT_BACKEND_UNAVAILABLE;
+}
+
+RNNRT_API rnnrt_status rnnrt_session_step_active(rnnrt_session* s, const int32_t* active, size_t active_count,
+                                                 const float* x, size_t x_len, float* y, size_t y_len) {
+    return ready() ? g_api.session_step_active(s, active, active_count, x, x_len, y, y_len) : RNNRT_BACKEND_UNAVAILABLE;
+}
+
+RNNRT_API rnnrt_status rnnrt_session_reset_slot(rnnrt_session* s, int32_t slot) {
+    return ready() ? g_api.session_reset_slot(s, slot) : RNNRT_BACKEND_UNAVAILABLE;
+}
+
+RNNRT_API rnnrt_status rnnrt_session_get_state_slot(const rnnrt_session* s, int32_t slot, float* state, size_t len) {
+    return ready() ? g_api.session_get_state_slot(s, slot, state, len) : RNNRT_BACKEND_UNAVAILABLE;
+}
+
+RNNRT_API rnnrt_status rnnrt_session_set_state_slot(rnnrt_session* s, int32_t slot, const float* state, size_t len) {
+    return ready() ? g_api.session_set_state_slot(s, slot, state, len) : RNNRT_BACKEND_UNAVAILABLE;
 }
 
 RNNRT_API void rnnrt_session_free(rnnrt_session* s) {

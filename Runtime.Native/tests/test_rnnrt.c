@@ -553,6 +553,131 @@ static void test_state_roundtrip_and_reset(void) {
     free_model_spec(&spec);
 }
 
+/* Many streams: one slot's state in and out; the other slots keep theirs bit for bit. */
+static void test_state_slots(void) {
+    model_spec spec;
+    make_model(&spec, 4, 3, 5, 2, 1); /* LSTM, 2 layers: a slot's state = h [2, 1, 5] then c [2, 1, 5] */
+    rnnrt_model* m = load_spec(&spec, NULL);
+    struct rnnrt_model_info info;
+    info.struct_size = sizeof info;
+    OK(rnnrt_model_info(m, &info));
+    CHECK(info.state_size == 20, "state_size is %d; expected 20", info.state_size);
+    rnnrt_session* s = NULL;
+    const int B = 3, H = 5, n = 2 * 2 * B * H, k = 2 * 2 * H;
+    OK(rnnrt_session_create(m, B, &s));
+    float all[60], before[60], after[60], slot[20], got[20];
+    fill(all, (size_t)n, 0.5f);
+    OK(rnnrt_session_set_state(s, all, (size_t)n));
+    memcpy(before, all, sizeof all);
+
+    /* get_state_slot: slot b's part of the whole state, [h|c][layer][b][unit]. */
+    for (int b = 0; b < B; b++) {
+        OK(rnnrt_session_get_state_slot(s, b, got, (size_t)k));
+        for (int r = 0; r < 4; r++)
+            CHECK(memcmp(got + r * H, all + (r * B + b) * H, sizeof(float) * (size_t)H) == 0, "slot %d row %d differs from get_state", b, r);
+    }
+
+    /* set_state_slot changes slot 1 only. */
+    fill(slot, (size_t)k, 0.5f);
+    OK(rnnrt_session_set_state_slot(s, 1, slot, (size_t)k));
+    OK(rnnrt_session_get_state_slot(s, 1, got, (size_t)k));
+    CHECK(memcmp(got, slot, sizeof slot) == 0, "get_state_slot after set_state_slot differs");
+    OK(rnnrt_session_get_state(s, after, (size_t)n));
+    for (int r = 0; r < 4; r++)
+        for (int b = 0; b < B; b++) {
+            const float* want = b == 1 ? slot + r * H : before + (r * B + b) * H;
+            CHECK(memcmp(after + (r * B + b) * H, want, sizeof(float) * (size_t)H) == 0, "set_state_slot(1): slot %d row %d wrong", b, r);
+        }
+
+    /* reset_slot zeroes slot 2 only. */
+    memcpy(before, after, sizeof after);
+    OK(rnnrt_session_reset_slot(s, 2));
+    OK(rnnrt_session_get_state(s, after, (size_t)n));
+    for (int r = 0; r < 4; r++)
+        for (int b = 0; b < B; b++)
+            for (int j = 0; j < H; j++) {
+                float want = b == 2 ? 0.0f : before[(r * B + b) * H + j];
+                CHECK(memcmp(&after[(r * B + b) * H + j], &want, sizeof want) == 0, "reset_slot(2): slot %d row %d unit %d wrong", b, r, j);
+            }
+
+    /* Bad arguments: a clear error, nothing changed. */
+    memcpy(before, after, sizeof after);
+    EXPECT(rnnrt_session_reset_slot(s, 3), RNNRT_INVALID_ARGUMENT, "rnnrt_session_reset_slot", "slot is 3; expected 0..2");
+    EXPECT(rnnrt_session_reset_slot(s, -1), RNNRT_INVALID_ARGUMENT, "rnnrt_session_reset_slot", "slot is -1; expected 0..2");
+    EXPECT(rnnrt_session_get_state_slot(s, 3, got, (size_t)k), RNNRT_INVALID_ARGUMENT, "rnnrt_session_get_state_slot", "slot is 3");
+    EXPECT(rnnrt_session_get_state_slot(s, 0, got, 19), RNNRT_SHAPE_MISMATCH, "rnnrt_session_get_state_slot", "len is 19; expected 20");
+    EXPECT(rnnrt_session_get_state_slot(s, 0, NULL, 20), RNNRT_INVALID_ARGUMENT, "rnnrt_session_get_state_slot", "state is NULL");
+    EXPECT(rnnrt_session_set_state_slot(s, -2, slot, (size_t)k), RNNRT_INVALID_ARGUMENT, "rnnrt_session_set_state_slot", "slot is -2");
+    EXPECT(rnnrt_session_set_state_slot(s, 0, slot, 21), RNNRT_SHAPE_MISMATCH, "rnnrt_session_set_state_slot", "len is 21; expected 20");
+    EXPECT(rnnrt_session_set_state_slot(s, 0, NULL, 20), RNNRT_INVALID_ARGUMENT, "rnnrt_session_set_state_slot", "state is NULL");
+    slot[7] = NAN;
+    EXPECT(rnnrt_session_set_state_slot(s, 0, slot, (size_t)k), RNNRT_INVALID_ARGUMENT, "rnnrt_session_set_state_slot", "state[7] is NaN");
+    EXPECT(rnnrt_session_reset_slot(NULL, 0), RNNRT_INVALID_HANDLE, "rnnrt_session_reset_slot", "session is NULL");
+    OK(rnnrt_session_get_state(s, after, (size_t)n));
+    CHECK(memcmp(after, before, sizeof after) == 0, "failed slot calls changed the state");
+
+    rnnrt_session_free(s);
+    rnnrt_model_free(m);
+    free_model_spec(&spec);
+}
+
+/* Many streams: a step over some slots equals those streams stepped alone; the others keep their state. */
+static void test_step_active(void) {
+    model_spec spec;
+    make_model(&spec, 3, 4, 6, 1, 1); /* GRU(4, 6): a slot's state is h [1, 1, 6] */
+    rnnrt_model* m = load_spec(&spec, NULL);
+    rnnrt_session* s = NULL;
+    rnnrt_session* alone[3] = { NULL, NULL, NULL };
+    OK(rnnrt_session_create(m, 3, &s));
+    float h[6], x[8], y[12], ya[6], before[18], after[18];
+    for (int b = 0; b < 3; b++) {
+        OK(rnnrt_session_create(m, 1, &alone[b]));
+        fill(h, 6, 0.5f);
+        OK(rnnrt_session_set_state_slot(s, b, h, 6));
+        OK(rnnrt_session_set_state(alone[b], h, 6));
+    }
+    const int32_t active[2] = { 2, 0 };
+    for (int t = 0; t < 3; t++) {
+        fill(x, 8, 1.0f);
+        OK(rnnrt_session_get_state(s, before, 18));
+        OK(rnnrt_session_step_active(s, active, 2, x, 8, y, 12));
+        OK(rnnrt_session_get_state(s, after, 18));
+        CHECK(memcmp(after + 6, before + 6, sizeof(float) * 6) == 0, "step %d: slot 1 (not listed) changed", t);
+        for (int j = 0; j < 2; j++) {
+            OK(rnnrt_session_step(alone[active[j]], x + 4 * j, 4, ya, 6));
+            CHECK(memcmp(y + 6 * j, ya, sizeof ya) == 0, "step %d: row %d (slot %d) differs from the stream stepped alone", t, j, active[j]);
+            OK(rnnrt_session_get_state(alone[active[j]], h, 6));
+            CHECK(memcmp(after + 6 * active[j], h, sizeof h) == 0, "step %d: slot %d's state differs from the stream stepped alone", t, active[j]);
+        }
+    }
+    OK(rnnrt_session_step_active(s, NULL, 0, NULL, 0, NULL, 0)); /* nothing listed: nothing done */
+
+    /* Bad arguments: a clear error, nothing changed. */
+    OK(rnnrt_session_get_state(s, before, 18));
+    float y_before[12];
+    memcpy(y_before, y, sizeof y);
+    const int32_t twice[2] = { 1, 1 }, beyond[2] = { 0, 3 }, negative[1] = { -1 };
+    EXPECT(rnnrt_session_step_active(s, twice, 2, x, 8, y, 12), RNNRT_INVALID_ARGUMENT, "rnnrt_session_step_active", "1");
+    EXPECT(rnnrt_session_step_active(s, beyond, 2, x, 8, y, 12), RNNRT_INVALID_ARGUMENT, "rnnrt_session_step_active", "3");
+    EXPECT(rnnrt_session_step_active(s, negative, 1, x, 4, y, 6), RNNRT_INVALID_ARGUMENT, "rnnrt_session_step_active", "-1");
+    EXPECT(rnnrt_session_step_active(s, NULL, 2, x, 8, y, 12), RNNRT_INVALID_ARGUMENT, "rnnrt_session_step_active", "active is NULL");
+    EXPECT(rnnrt_session_step_active(s, active, 4, x, 8, y, 12), RNNRT_INVALID_ARGUMENT, "rnnrt_session_step_active", "active_count is 4");
+    EXPECT(rnnrt_session_step_active(s, active, 2, x, 7, y, 12), RNNRT_SHAPE_MISMATCH, "rnnrt_session_step_active", "expected 8");
+    EXPECT(rnnrt_session_step_active(s, active, 2, x, 8, y, 11), RNNRT_SHAPE_MISMATCH, "rnnrt_session_step_active", "expected 12");
+    EXPECT(rnnrt_session_step_active(s, active, 2, NULL, 8, y, 12), RNNRT_INVALID_ARGUMENT, "rnnrt_session_step_active", "x is NULL");
+    x[5] = NAN;
+    EXPECT(rnnrt_session_step_active(s, active, 2, x, 8, y, 12), RNNRT_INVALID_ARGUMENT, "rnnrt_session_step_active", "x[5] is NaN");
+    EXPECT(rnnrt_session_step_active(NULL, active, 2, x, 8, y, 12), RNNRT_INVALID_HANDLE, "rnnrt_session_step_active", "session is NULL");
+    OK(rnnrt_session_get_state(s, after, 18));
+    CHECK(memcmp(after, before, sizeof after) == 0, "failed step_active calls changed the state");
+    CHECK(memcmp(y, y_before, sizeof y) == 0, "failed step_active calls wrote y");
+
+    for (int b = 0; b < 3; b++) rnnrt_session_free(alone[b]);
+    rnnrt_session_free(s);
+    rnnrt_model_free(m);
+    free_model_spec(&spec);
+}
+
 /* Outputs against PyTorch: one test per fixture and backend. */
 static double g_worst_fixture_dev;
 
@@ -1417,6 +1542,8 @@ int main(int argc, char** argv) {
     run_test("rnnrt_model_layer_info describes every layer of a network", test_layer_info);
     run_test("step and run match a C GRU", test_step_and_run_match_reference);
     run_test("get_state/set_state/reset", test_state_roundtrip_and_reset);
+    run_test("get_state_slot/set_state_slot/reset_slot", test_state_slots);
+    run_test("step_active: some slots, as if stepped alone", test_step_active);
     run_test("bad loads: NULL, missing, directory, malformed, unknown backend", test_bad_load);
     run_test("rnnrt_model_load_ex: options, layer lists, struct sizes", test_load_ex);
     run_test("torch.save files: a state_dict loads, a whole module is RNNRT_FORMAT with advice", test_torch_save_files);

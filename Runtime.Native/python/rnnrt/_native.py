@@ -157,6 +157,10 @@ def prototypes():
         ("rnnrt_session_reset", ctypes.c_int, [vp]),
         ("rnnrt_session_get_state", ctypes.c_int, [vp, fp, size]),
         ("rnnrt_session_set_state", ctypes.c_int, [vp, fp, size]),
+        ("rnnrt_session_step_active", ctypes.c_int, [vp, vp, size, fp, size, fp, size]),
+        ("rnnrt_session_reset_slot", ctypes.c_int, [vp, i32]),
+        ("rnnrt_session_get_state_slot", ctypes.c_int, [vp, i32, fp, size]),
+        ("rnnrt_session_set_state_slot", ctypes.c_int, [vp, i32, fp, size]),
         ("rnnrt_session_free", None, [vp]),
     ]
 

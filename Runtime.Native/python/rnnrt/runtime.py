@@ -264,11 +264,15 @@ class Session(_Handle):
         """The model's ModelInfo (also after the model was closed)."""
         return self.model._info
 
-    def step(self, x, out=None):
-        """One time step: x [B, I] (or [I] for batch 1) -> y [B, O] (or [O]); updates the state."""
+    def step(self, x, out=None, active=None):
+        """One time step: x [B, I] (or [I] for batch 1) -> y [B, O] (or [O]); updates the state.
+        With active= (a sequence of k distinct slots), steps those slots only: x [k, I] -> y [k, O],
+        row j being slot active[j]; every other slot keeps its state (rnnrt_session_step_active)."""
         h = self._handle
         if h is None:
             raise _closed("Session")
+        if active is not None:
+            return self._step_active(h, x, out, active)
         x = _as_input(x)
         B, I, O = self.batch, self._in, self._out
         if x.shape == (B, I):
@@ -292,6 +296,23 @@ class Session(_Handle):
             else:
                 py = self._remember_out(_check_out(y, shape, "rnnrt.Session.step"))
         st = self._step(h, px, B * I, py, B * O)
+        if st != 0:
+            _native.raise_for(st)
+        return y
+
+    def _step_active(self, h, x, out, active):
+        a = np.asarray(active)
+        if a.ndim != 1 or (a.size and a.dtype.kind not in "iu"):
+            raise _error(_native.INVALID_ARGUMENT, f"rnnrt.Session.step: active must be a flat sequence of slot numbers (ints); got shape {list(a.shape)}, dtype {a.dtype}")
+        if a.size and (a.min() < -2 ** 31 or a.max() >= 2 ** 31):
+            raise _error(_native.INVALID_ARGUMENT, f"rnnrt.Session.step: active holds a slot out of range; expected 0..{self.batch - 1}")
+        a = np.ascontiguousarray(a, dtype=np.int32)
+        k, I, O = a.size, self._in, self._out
+        x = _as_input(x)
+        if x.shape != (k, I):
+            raise _shape_error(f"rnnrt.Session.step: x has shape {list(x.shape)}; expected [{k}, {I}] ({k} active slots x input {I})")
+        y = np.empty((k, O), _F32) if out is None else _check_out(out, (k, O), "rnnrt.Session.step")
+        st = self._lib.rnnrt_session_step_active(h, a.ctypes.data, k, x.ctypes.data, k * I, y.ctypes.data, k * O)
         if st != 0:
             _native.raise_for(st)
         return y
@@ -328,23 +349,47 @@ class Session(_Handle):
             _native.raise_for(st)
         return ys
 
-    def get_state(self, out=None):
+    def _slot(self, slot, function):
+        slot = int(slot)
+        if not 0 <= slot < self.batch:
+            raise _error(_native.INVALID_ARGUMENT, f"rnnrt.Session.{function}: slot is {slot}; expected 0..{self.batch - 1}")
+        return slot
+
+    def get_state(self, out=None, slot=None):
         """The state as one flat float32 array of batch * info.state_size floats: each recurrent
-        module's h [L*D, B, H], then (LSTM) c [L*D, B, H], modules in network order."""
+        module's h [L*D, B, H], then (LSTM) c [L*D, B, H], modules in network order. With slot=b,
+        stream b's state alone: info.state_size floats, the layout of a batch-1 session's state."""
         if self._handle is None:
             raise _closed("Session")
+        if slot is not None:
+            b, n = self._slot(slot, "get_state"), self.info.state_size
+            s = np.empty(n, _F32) if out is None else _check_out(out, (n,), "rnnrt.Session.get_state")
+            st = self._lib.rnnrt_session_get_state_slot(self._handle, b, s.ctypes.data, n)
+            if st != 0:
+                _native.raise_for(st)
+            return s
         s = np.empty(self._state, _F32) if out is None else _check_out(out, (self._state,), "rnnrt.Session.get_state")
         st = self._lib.rnnrt_session_get_state(self._handle, s.ctypes.data, self._state)
         if st != 0:
             _native.raise_for(st)
         return s
 
-    def set_state(self, state):
+    def set_state(self, state, slot=None):
         """Replaces the state: any array of batch * info.state_size finite floats in the get_state
-        layout (PyTorch's h0 [L*D, B, H] as it is, for a lone GRU or RNN)."""
+        layout (PyTorch's h0 [L*D, B, H] as it is, for a lone GRU or RNN). With slot=b, replaces
+        stream b's state alone (info.state_size floats, as get_state(slot=b)); the others keep theirs."""
         if self._handle is None:
             raise _closed("Session")
         s = _as_input(state)
+        if slot is not None:
+            b, n = self._slot(slot, "set_state"), self.info.state_size
+            if s.size != n:
+                raise _shape_error(f"rnnrt.Session.set_state: state has {s.size} floats (shape {list(s.shape)}); "
+                                   f"expected {n} (one slot's state: state_size {n})")
+            st = self._lib.rnnrt_session_set_state_slot(self._handle, b, s.ctypes.data, n)
+            if st != 0:
+                _native.raise_for(st)
+            return
         if s.size != self._state:
             raise _shape_error(f"rnnrt.Session.set_state: state has {s.size} floats (shape {list(s.shape)}); "
                                f"expected {self._state} (batch {self.batch} x state_size {self.info.state_size})")
@@ -352,11 +397,14 @@ class Session(_Handle):
         if st != 0:
             _native.raise_for(st)
 
-    def reset(self):
-        """Zero state, as after creation."""
+    def reset(self, slot=None):
+        """Zero state, as after creation; with slot=b, stream b's state alone (the others keep theirs)."""
         if self._handle is None:
             raise _closed("Session")
-        st = self._lib.rnnrt_session_reset(self._handle)
+        if slot is not None:
+            st = self._lib.rnnrt_session_reset_slot(self._handle, self._slot(slot, "reset"))
+        else:
+            st = self._lib.rnnrt_session_reset(self._handle)
         if st != 0:
             _native.raise_for(st)
 

@@ -325,6 +325,61 @@ def test_state_reset_and_independent_sessions():
         np.testing.assert_array_equal(a.step(x[0]), b.step(x[0]))
 
 
+def test_state_slots_leave_the_other_streams_alone():
+    with rnnrt.Model(DENOISER) as m, m.session(3) as s, m.session(1) as one:
+        n = m.info.state_size
+        x = np.random.default_rng(5).uniform(-1, 1, (4, 3, 42)).astype(np.float32)
+        s.run(x)
+        whole = s.get_state()
+        slots = [s.get_state(slot=b) for b in range(3)]
+        assert all(v.shape == (n,) for v in slots)
+        one.set_state(slots[1])                    # a slot's state is a batch-1 session's state
+        np.testing.assert_array_equal(one.get_state(), slots[1])
+        new = np.random.default_rng(6).uniform(-1, 1, n).astype(np.float32)
+        s.set_state(new, slot=1)
+        np.testing.assert_array_equal(s.get_state(slot=1), new)
+        for b in (0, 2):
+            np.testing.assert_array_equal(s.get_state(slot=b), slots[b])
+        s.reset(slot=0)
+        assert not s.get_state(slot=0).any()
+        np.testing.assert_array_equal(s.get_state(slot=2), slots[2])
+        out = np.empty(n, np.float32)
+        assert s.get_state(out=out, slot=2) is out
+        before = s.get_state()
+        bad = new.copy()
+        bad[3] = np.nan
+        for call, status in ((lambda: s.reset(slot=3), "RNNRT_INVALID_ARGUMENT"),
+                             (lambda: s.get_state(slot=-1), "RNNRT_INVALID_ARGUMENT"),
+                             (lambda: s.set_state(new, slot=7), "RNNRT_INVALID_ARGUMENT"),
+                             (lambda: s.set_state(new[:-1], slot=1), "RNNRT_SHAPE_MISMATCH"),
+                             (lambda: s.set_state(bad, slot=1), "RNNRT_INVALID_ARGUMENT")):
+            with pytest.raises(rnnrt.Error) as e:
+                call()
+            assert e.value.status == status and e.value.message
+        np.testing.assert_array_equal(s.get_state(), before)
+        assert whole.size == 3 * n
+
+
+def test_step_active_equals_the_streams_stepped_alone():
+    with rnnrt.Model(DENOISER) as m, m.session(3) as s, m.session(1) as a, m.session(1) as b:
+        x = np.random.default_rng(7).uniform(-1, 1, (3, 2, 42)).astype(np.float32)
+        for t in range(3):
+            before = s.get_state(slot=1)
+            y = s.step(x[t], active=[2, 0])
+            np.testing.assert_array_equal(y[0], b.step(x[t, 0:1])[0])
+            np.testing.assert_array_equal(y[1], a.step(x[t, 1:2])[0])
+            np.testing.assert_array_equal(s.get_state(slot=1), before)
+        np.testing.assert_array_equal(s.get_state(slot=0), a.get_state())
+        np.testing.assert_array_equal(s.get_state(slot=2), b.get_state())
+        whole = s.get_state()
+        for act, xx, status in (([1, 1], x[0], "RNNRT_INVALID_ARGUMENT"), ([0, 3], x[0], "RNNRT_INVALID_ARGUMENT"),
+                                ([0], x[0], "RNNRT_SHAPE_MISMATCH"), ([0.5, 1], x[0], "RNNRT_INVALID_ARGUMENT")):
+            with pytest.raises(rnnrt.Error) as e:
+                s.step(xx, active=act)
+            assert e.value.status == status and e.value.message
+        np.testing.assert_array_equal(s.get_state(), whole)
+
+
 def test_use_after_close_raises_never_crashes():
     m = rnnrt.Model(DENOISER)
     s = m.session(2)
