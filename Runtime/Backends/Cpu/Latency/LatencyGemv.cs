@@ -88,7 +88,7 @@ internal static unsafe class LatencyGemv<S, TV> where S : ISimd<TV> where TV : s
     }
 
     /// <summary>Partial sums per output vector: enough chains (N * TS &gt;= 8) to cover FMA latency.
-    /// N = 1 uses chains 0, 4, 8, 12 and their neighbours: 8 in all.</summary>
+    /// N = 1 uses a0-a3 and a8-a11: 8 in all.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Split(int n) => n >= 8 ? 1 : n >= 4 ? 2 : n >= 2 ? 4 : 8;
 

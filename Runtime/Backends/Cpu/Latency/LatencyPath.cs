@@ -21,8 +21,8 @@ internal static class LatencyPath
     public static bool Takes(NetworkLayer layer, long maxBytes) => layer switch
     {
         LinearLayer l => l.Weight.ElementType == WeightElementType.Float32 && l.Weight.Bytes <= maxBytes,
-        RecurrentLayer r => PerCellBytes(r) <= maxBytes
-            && Enumerable.Range(0, r.NumLayers).All(l => r.Weights(l, 0).Ih.ElementType == WeightElementType.Float32),
+        // A network's weights share one format (RnnNetwork.WithWeightFormat), so its first matrix says it.
+        RecurrentLayer r => r.Weights(0, 0).Ih.ElementType == WeightElementType.Float32 && PerCellBytes(r) <= maxBytes,
         _ => false,
     };
 
